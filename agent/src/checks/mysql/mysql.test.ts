@@ -1,0 +1,157 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ReplicationPair, MONITOR_PASSWORD, MONITOR_USER } from '../../../../test/harness/mariadb.js';
+import { startBlackhole } from '../../../../test/harness/redis.js';
+import { freePort, removeDir, sleep, tempDir, waitFor } from '../../../../test/harness/proc.js';
+import { imom, linesOf, STAMP, stripStamp, writeConfig } from '../../../../test/harness/cli.js';
+
+let pair: ReplicationPair;
+let dir: string;
+
+function config(opts: { slaves?: string[]; password?: string; threshold?: number; timeout?: string } = {}) {
+  const slaves = opts.slaves ?? [pair.replica.address];
+  return writeConfig(dir, `
+env: test
+host: test-host
+interval: 60s
+timeout: ${opts.timeout ?? '10s'}
+state_dir: ${dir}/state
+outputs:
+  file: { path: ${dir}/check.log }
+checks:
+  mysql:
+    - name: order-db
+      user: ${MONITOR_USER}
+      password: \${IMOM_MYSQL_PASSWORD}
+      master: ${pair.primary.address}
+      slaves: [${slaves.join(', ')}]
+      max_seconds_behind_master: ${opts.threshold ?? 30}
+`);
+}
+
+async function check(opts: Parameters<typeof config>[0] = {}) {
+  const r = await imom(['check', '--config', config(opts), '--once'], { env: { IMOM_MYSQL_PASSWORD: opts.password ?? MONITOR_PASSWORD } });
+  const lines = linesOf(r.stdout);
+  for (const l of lines) assert.match(l, STAMP);
+  return { ...r, lines: lines.map(stripStamp) };
+}
+
+async function masterPos(): Promise<{ file: string; pos: number }> {
+  const rows = (await pair.primary.sql('SHOW MASTER STATUS')) as { File: string; Position: number }[];
+  return { file: rows[0]!.File, pos: Number(rows[0]!.Position) };
+}
+
+describe('mysql check against a real MariaDB primary and replica', () => {
+  before(async () => {
+    dir = tempDir('mysql-check');
+    pair = await ReplicationPair.start();
+  });
+  after(async () => {
+    await pair?.stop();
+    removeDir(dir);
+  });
+
+  test('healthy replication: one OK line for the primary and one per replica, fields in order, exit 0', async () => {
+    await pair.write(3);
+    await pair.waitInSync();
+    const m = await masterPos();
+    const r = await check();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.lines.length, 2);
+    assert.equal(r.lines[0], `Status=OK, Master=${pair.primary.address}, Master_Log_File=${m.file}, Master_Log_Position=${m.pos}`);
+    assert.equal(r.lines[1],
+      `Status=OK, Slave=${pair.replica.address}, Master_Log_File=${m.file}, Master_Log_Position=${m.pos}, ` +
+      `Slave_Master_Log_File=${m.file}, Slave_Read_Master_Log_Pos=${m.pos}, Relay_Master_Log_File=${m.file}, Exec_Master_Log_Pos=${m.pos}, ` +
+      'Seconds_Behind_Master=0, Slave_IO_Running=Yes, Slave_SQL_Running=Yes');
+    // The LOG_FILE holds the same lines, timestamped.
+    const { readFileSync } = await import('node:fs');
+    assert.deepEqual(linesOf(readFileSync(`${dir}/check.log`, 'utf8')).map(stripStamp).slice(-2), r.lines);
+  });
+
+  test('SQL thread stopped: ERROR with Slave_SQL_Running=No, exit 1', async () => {
+    await pair.replica.sql('STOP SLAVE SQL_THREAD');
+    try {
+      const r = await check();
+      assert.equal(r.code, 1);
+      assert.match(r.lines[1]!, /^Status=ERROR, Slave=127\.0\.0\.1:\d+, Master_Log_File=mysql-bin\.\d+, .*Seconds_Behind_Master=NULL, Slave_IO_Running=Yes, Slave_SQL_Running=No$/);
+    } finally {
+      await pair.replica.sql('START SLAVE SQL_THREAD');
+      await pair.waitInSync();
+    }
+  });
+
+  test('IO thread cannot reach its primary: Seconds_Behind_Master=NULL, ERROR', async () => {
+    const dead = await freePort();
+    await pair.pointReplicaAt(dead);
+    try {
+      await waitFor(async () => (await pair.replicaStatus()).Slave_IO_Running !== 'Yes', 20_000, 'IO thread to lose its primary');
+      const r = await check();
+      assert.equal(r.code, 1);
+      assert.match(r.lines[1]!, /^Status=ERROR, Slave=127\.0\.0\.1:\d+, .*, Seconds_Behind_Master=NULL, Slave_IO_Running=(Connecting|No), Slave_SQL_Running=Yes$/);
+    } finally {
+      await pair.pointReplicaAt(pair.primary.port);
+      await pair.waitInSync();
+    }
+  });
+
+  test('replica really lagging at or beyond the threshold: ERROR with the lag', async () => {
+    const release = await pair.holdReplicaLock();
+    try {
+      await pair.write(1);
+      // The SQL thread is now blocked on the replicated row: the lag grows for real.
+      await waitFor(async () => Number((await pair.replicaStatus()).Seconds_Behind_Master ?? 0) >= 3, 30_000, 'replica lag >= 3s');
+      const r = await check({ threshold: 3 });
+      assert.equal(r.code, 1);
+      const lag = /Seconds_Behind_Master=(\d+)/.exec(r.lines[1]!);
+      assert.ok(lag && Number(lag[1]) >= 3, r.lines[1]);
+      assert.match(r.lines[1]!, /^Status=ERROR, Slave=.*, Slave_IO_Running=Yes, Slave_SQL_Running=Yes$/);
+    } finally {
+      await release();
+      await pair.waitInSync();
+    }
+  });
+
+  test('wrong credentials: one ERROR line per server naming the reason, never the password', async () => {
+    const wrong = 'Wr0ng-S3cret-value';
+    const r = await check({ password: wrong });
+    assert.equal(r.code, 1);
+    assert.equal(r.lines.length, 2);
+    assert.match(r.lines[0]!, /^Status=ERROR, Master=127\.0\.0\.1:\d+, Error=Access denied for user 'monitor'@'[^']+' \(using password: YES\)$/);
+    assert.match(r.lines[1]!, /^Status=ERROR, Slave=127\.0\.0\.1:\d+, Error=Access denied/);
+    for (const out of [r.stdout, r.stderr, await import('node:fs').then((fs) => fs.readFileSync(`${dir}/check.log`, 'utf8'))]) {
+      assert.ok(!out.includes(wrong) && !out.includes(MONITOR_PASSWORD), 'a password leaked');
+    }
+  });
+
+  test('blackholed replica times out while the primary and the real replica report on time', async () => {
+    const hole = await startBlackhole();
+    try {
+      const holeAddr = `127.0.0.1:${hole.port}`;
+      const r = await check({ slaves: [`127.0.0.1:${hole.port}`, pair.replica.address], timeout: '2s' });
+      assert.equal(r.code, 1);
+      assert.equal(r.lines.length, 3);
+      // Lines are written as each target finishes: the healthy ones come before the timeout.
+      assert.match(r.lines[0]!, /^Status=OK, (Master|Slave)=/);
+      assert.match(r.lines[1]!, /^Status=OK, (Master|Slave)=/);
+      assert.equal(r.lines[2], `Status=ERROR, Slave=${holeAddr}, Error=timeout after 2s`);
+    } finally {
+      await hole.close();
+    }
+  });
+
+  test('replica server stopped: unreachable ERROR naming the server and the reason', async () => {
+    await pair.replica.stop();
+    try {
+      const r = await check({ timeout: '3s' });
+      assert.equal(r.code, 1);
+      // Each target reports when it finishes: the refused one may come first.
+      assert.deepEqual([...r.lines].sort(), [
+        `Status=ERROR, Slave=${pair.replica.address}, Error=connect ECONNREFUSED ${pair.replica.address}`,
+        `Status=OK, Master=${pair.primary.address}, Master_Log_File=${(await masterPos()).file}, Master_Log_Position=${(await masterPos()).pos}`,
+      ]);
+    } finally {
+      await pair.replica.start();
+      await sleep(100);
+    }
+  });
+});

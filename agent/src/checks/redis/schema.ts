@@ -1,0 +1,14 @@
+import { z } from 'zod';
+import { hostPort, instanceBase, secret } from '../../config/types.js';
+
+export const redisSchema = z
+  .object({
+    ...instanceBase,
+    username: z.string().min(1).optional().meta({ description: 'ACL user (Redis 6+); omit for the default user' }),
+    password: secret.optional(),
+    masters: z.array(hostPort).default([]).meta({ description: 'Nodes expected to be master, ip:port' }),
+    slaves: z.array(hostPort).default([]).meta({ description: 'Nodes expected to be slave (replica), ip:port' }),
+  })
+  .strict();
+
+export type RedisInstance = z.output<typeof redisSchema>;

@@ -1,0 +1,33 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT, type CommandModule } from './command.js';
+import { configCommands } from './config-commands.js';
+import { checkCommands } from './check-commands.js';
+
+/** Every area's commands; add one line to add a command family. */
+const COMMANDS: CommandModule[] = [configCommands, checkCommands];
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('imom')
+    .description('iMom: backing-system checks and log shipping to Grafana Loki')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const add of COMMANDS) add(program);
+  // Every subcommand inherits exitOverride so usage errors exit 2, not commander's 1.
+  for (const cmd of allCommands(program)) cmd.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') process.exit(EXIT.OK);
+      process.exit(EXIT.USAGE);
+    }
+    throw e;
+  }
+}
+
+function* allCommands(c: Command): Generator<Command> {
+  for (const sub of c.commands) {
+    yield sub;
+    yield* allCommands(sub);
+  }
+}

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+
+/** `60s`, `1m30s`, `500ms`, `2h` → milliseconds. Same units as Loki and Promtail. */
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseDuration(text: string): number | undefined {
+  if (!/^(\d+(?:\.\d+)?(ms|s|m|h|d))+$/.test(text)) return undefined;
+  let ms = 0;
+  for (const m of text.matchAll(DURATION_PART)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
+  return ms;
+}
+
+export const duration = z
+  .string()
+  .transform((s, ctx) => {
+    const ms = parseDuration(s);
+    if (ms === undefined || ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration like 10s, 1m or 500ms` });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .meta({ description: 'A duration: 500ms, 10s, 1m, 1h30m' });
+
+export interface HostPort {
+  host: string;
+  port: number;
+  /** As written in the config: lines carry it unchanged. */
+  text: string;
+}
+
+const HOSTPORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/;
+
+export function parseHostPort(s: string): HostPort | undefined {
+  const m = HOSTPORT.exec(s.trim());
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port, text: s.trim() };
+}
+
+export const hostPort = z
+  .string()
+  .transform((s, ctx) => {
+    const hp = parseHostPort(s);
+    if (!hp) {
+      ctx.addIssue({ code: 'custom', message: 'expected host:port' });
+      return z.NEVER;
+    }
+    return hp;
+  })
+  .meta({ description: 'host:port', examples: ['10.100.21.230:3306'] });
+
+/** A secret: its value never appears in an error, a line or a snapshot. */
+export const secret = z.string().meta({ description: 'A secret; use ${ENV_VAR} substitution', writeOnly: true });
+
+export const hostPortList = z.array(hostPort);
+
+/** Keys every check instance has: spread into each check's schema. */
+export const instanceBase = {
+  name: z.string().min(1).meta({ description: 'Instance name, unique within the check (e.g. order-db)' }),
+  interval: duration.optional().meta({ description: 'Overrides the top-level interval for this instance' }),
+  timeout: duration.optional().meta({ description: 'Overrides the top-level per-target timeout for this instance' }),
+};
+
+export function isValidTimeZone(tz: string): boolean {
+  if (tz === 'local') return true;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,59 @@
+import type { z } from 'zod';
+import type { CheckResult, Field, Status } from './result.js';
+
+/** What every target run gets from the agent. */
+export interface RunContext {
+  /** Aborted when the target's timeout expires or the agent stops. */
+  readonly signal: AbortSignal;
+  /** Per-target timeout in milliseconds. */
+  readonly timeoutMs: number;
+  /** A folder the check may keep state in across restarts (e.g. an observed layout). */
+  readonly stateDir: string;
+}
+
+/** One independently scheduled unit: a node, a server, a cluster. */
+export interface Target {
+  /** Unique across the agent, used to skip overlapping runs: "mysql/order-db/10.0.0.2:3306". */
+  readonly id: string;
+  /** The target as configured, for lines about it. */
+  readonly target: string;
+  run(ctx: RunContext): Promise<CheckResult[]>;
+  /** The line(s) for a run that failed without results: timeout, skipped overlap, crash. */
+  failure(reason: string, time: Date): CheckResult[];
+  /** Release connections when the agent stops. */
+  close?(): Promise<void>;
+}
+
+export interface InstanceContext {
+  readonly stateDir: string;
+}
+
+/**
+ * A check: a config key under `checks:`, the zod schema of one instance,
+ * and how an instance becomes targets. Registered once in `checks/registry.ts`.
+ */
+export interface CheckDefinition<S extends z.ZodType = z.ZodType> {
+  /** Config key and line tag: "mysql" → syslog tag "mysql_check". */
+  readonly name: string;
+  readonly description: string;
+  /** Schema of one entry of `checks.<name>[]`. */
+  readonly schema: S;
+  targets(instance: z.output<S>, ctx: InstanceContext): Target[];
+}
+
+/** Helper so each check's definition keeps its schema's inferred type. */
+export function defineCheck<S extends z.ZodType>(def: CheckDefinition<S>): CheckDefinition<S> {
+  return def;
+}
+
+/** Convenience for building results inside a check. */
+export function resultFactory(check: string, instance: string) {
+  return {
+    fields(target: string, status: Status, fields: readonly Field[], time = new Date()): CheckResult {
+      return { check, instance, target, status, fields, time };
+    },
+    message(target: string, status: Status, message: string, time = new Date()): CheckResult {
+      return { check, instance, target, status, message, time };
+    },
+  };
+}

@@ -1,0 +1,7 @@
+import { fileOutputSchema, syslogOutputSchema } from './schema.js';
+
+/** The `outputs:` keys. Each is optional; outputs know nothing of checks. */
+export const OUTPUT_SCHEMAS = {
+  file: fileOutputSchema.optional(),
+  syslog: syslogOutputSchema.optional(),
+};

@@ -1,0 +1,116 @@
+import { createRequire } from 'node:module';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import TransportStream from 'winston-transport';
+import { syslogTimestamp } from '../core/format.js';
+import { ConfigError } from '../config/errors.js';
+import type { Status } from '../core/result.js';
+import { entryOf } from './entry.js';
+import type { SyslogOutputConfig } from './schema.js';
+
+const FACILITY: Record<SyslogOutputConfig['facility'], number> = {
+  user: 1, daemon: 3, local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
+};
+/** RFC 5424 severities: CRITICAL → crit (2), ERROR → err (3). */
+const SEVERITY: Record<Status, number> = { CRITICAL: 2, ERROR: 3, OK: 6 };
+
+/**
+ * RFC 3164, as logger(1) writes it: `<PRI>Sep 02 08:35:21 mysql_check: <line>`. Over a network
+ * the host name goes after the timestamp, since the receiver cannot know it.
+ */
+export function rfc3164(pri: number, time: Date, timeZone: string, tag: string, msg: string, hostname?: string): string {
+  return `<${pri}>${syslogTimestamp(time, timeZone)} ${hostname ? `${hostname} ` : ''}${tag}: ${msg}`;
+}
+
+interface Sender {
+  send(msg: string): Promise<void>;
+  close(): void;
+}
+
+/** Node has no unix datagram sockets; unix-dgram is the native addon winston-syslog uses too. */
+interface UnixDgramSocket {
+  send(buf: Buffer, offset: number, length: number, path: string, cb?: (err?: Error) => void): void;
+  on(event: 'error', cb: (err: Error) => void): void;
+  close(): void;
+}
+
+function unixSender(path: string): Sender {
+  const require = createRequire(import.meta.url);
+  const mod = require('unix-dgram') as { createSocket(type: 'unix_dgram'): UnixDgramSocket };
+  const sock = mod.createSocket('unix_dgram');
+  sock.on('error', () => undefined); // reported through send's callback
+  return {
+    send: (msg) => new Promise((res, rej) => {
+      const b = Buffer.from(msg);
+      sock.send(b, 0, b.length, path, (err) => (err ? rej(err) : res()));
+    }),
+    close: () => sock.close(),
+  };
+}
+
+function udpSender(host: string, port: number): Sender {
+  const sock = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+  sock.unref();
+  return {
+    send: (msg) => new Promise((res, rej) => sock.send(msg, port, host, (err) => (err ? rej(err) : res()))),
+    close: () => sock.close(),
+  };
+}
+
+/** TCP with octet-stuffing framing (a trailing LF), reconnecting on demand. */
+function tcpSender(host: string, port: number): Sender {
+  let sock: net.Socket | undefined;
+  const connect = () => new Promise<net.Socket>((res, rej) => {
+    const s = net.connect({ host, port }, () => res(s));
+    s.once('error', rej);
+    s.on('close', () => { if (sock === s) sock = undefined; });
+  });
+  return {
+    async send(msg) {
+      sock ??= await connect();
+      const s = sock;
+      await new Promise<void>((res, rej) => s.write(`${msg}\n`, (err) => (err ? rej(err) : res())));
+    },
+    close: () => sock?.end(),
+  };
+}
+
+/** ERROR and CRITICAL lines to syslog, tagged `<check>_check`. */
+export class SyslogTransport extends TransportStream {
+  private readonly sender: Sender;
+  private readonly remote: boolean;
+  /** Sends in order; a failure is counted and reported on stderr, never thrown into the agent. */
+  private chain: Promise<void> = Promise.resolve();
+  failures = 0;
+
+  constructor(private readonly cfg: SyslogOutputConfig, private readonly timeZone: string, private readonly hostname: string) {
+    super({ level: 'ERROR' });
+    const m = /^(udp|tcp):\/\/([^/:]+):(\d+)$/.exec(cfg.address);
+    this.remote = !!m;
+    try {
+      this.sender = m ? (m[1] === 'udp' ? udpSender(m[2]!, Number(m[3])) : tcpSender(m[2]!, Number(m[3]))) : unixSender(cfg.address);
+    } catch (e) {
+      throw new ConfigError(`outputs.syslog.address: cannot use ${cfg.address}: ${(e as Error).message}`);
+    }
+  }
+
+  override log(info: unknown, next: () => void): void {
+    const e = entryOf(info);
+    const pri = FACILITY[this.cfg.facility] * 8 + SEVERITY[e.status];
+    const msg = rfc3164(pri, e.time, this.timeZone, `${e.check}_check`, e.message, this.remote ? this.hostname : undefined);
+    this.chain = this.chain.then(() => this.sender.send(msg)).catch((err: Error) => {
+      this.failures++;
+      process.stderr.write(`imom: syslog ${this.cfg.address}: ${err.message}\n`);
+    });
+    next();
+  }
+
+  /** Resolves when every line handed to log() has been sent or has failed. */
+  flush(): Promise<void> {
+    return this.chain;
+  }
+
+  override close(): void {
+    void this.chain.finally(() => this.sender.close());
+  }
+}
