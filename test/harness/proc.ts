@@ -144,6 +144,7 @@ export function run(cmd: string, args: readonly string[], opts: { cwd?: string; 
       if (c !== 0 && !opts.allowFail) rej(new Error(`${cmd} ${args.join(' ')} exited ${c}: ${stderr.slice(-2000)}`));
       else res({ code: c, stdout, stderr });
     });
+    p.stdin.on('error', () => undefined); // a child that exits early closes its stdin
     p.stdin.end(opts.input ?? '');
   });
 }

@@ -41,11 +41,16 @@ export const checkCommands: CommandModule = (program: Command) => {
       const agent = new Agent(cfg, { only: parseOnly(opts.only) });
       process.on('SIGHUP', () => agent.outputs.reopen());
       agent.scheduler.start();
+      process.stderr.write(`imom: agent started: ${agent.scheduler.size} targets, host ${agent.host}, env ${cfg.env}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGTERM', stop);
           process.off('SIGINT', stop);
-          void agent.stop().then(resolve);
+          void agent.stop().then(() => {
+            const c = agent.outputs.counts;
+            process.stderr.write(`imom: agent stopped: ${c.OK + c.ERROR + c.CRITICAL} lines written (OK=${c.OK}, ERROR=${c.ERROR}, CRITICAL=${c.CRITICAL})\n`);
+            resolve();
+          });
         };
         process.on('SIGTERM', stop);
         process.on('SIGINT', stop);

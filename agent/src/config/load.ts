@@ -24,8 +24,8 @@ export function parseConfigText<S extends z.ZodType>(text: string, file: string,
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => {
-      const pos = e.linePos?.[0];
-      return `${file}:${pos ? `${pos.line}:${pos.col}` : '?'}: invalid YAML: ${e.message.split('\n')[0]}`;
+      const pos = lineCounter.linePos(e.pos[0]);
+      return `${file}:${pos.line}:${pos.col}: invalid YAML: ${e.message.split('\n')[0]}`;
     });
     throw new ConfigError(problems.join('\n'), problems);
   }

@@ -28,6 +28,10 @@ export class Scheduler {
     private readonly stateDir: string,
   ) {}
 
+  get size(): number {
+    return this.targets.length;
+  }
+
   /** Runs every target once, concurrently; resolves when each has reported or timed out. */
   async runOnce(): Promise<void> {
     await Promise.all(this.targets.map((t) => this.tick(t)));

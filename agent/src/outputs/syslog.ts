@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { constants as osConstants } from 'node:os';
 import TransportStream from 'winston-transport';
 import { syslogTimestamp } from '../core/format.js';
 import { ConfigError } from '../config/errors.js';
@@ -29,23 +30,58 @@ interface Sender {
 
 /** Node has no unix datagram sockets; unix-dgram is the native addon winston-syslog uses too. */
 interface UnixDgramSocket {
-  send(buf: Buffer, offset: number, length: number, path: string, cb?: (err?: Error) => void): void;
+  connect(path: string): void;
+  send(buf: Buffer, cb?: (err?: Error) => void): void;
   on(event: 'error', cb: (err: Error) => void): void;
+  once(event: 'connect' | 'error', cb: (err?: Error) => void): void;
   close(): void;
 }
 
+/**
+ * A connected datagram socket to /dev/log, re-made after an error (syslogd restarted).
+ * unix-dgram aborts the process when a socket that never connected is closed, so only
+ * connected sockets are closed; a failed one is left to the GC.
+ */
 function unixSender(path: string): Sender {
   const require = createRequire(import.meta.url);
   const mod = require('unix-dgram') as { createSocket(type: 'unix_dgram'): UnixDgramSocket };
-  const sock = mod.createSocket('unix_dgram');
-  sock.on('error', () => undefined); // reported through send's callback
+  let current: Promise<UnixDgramSocket> | undefined;
+  let connected: UnixDgramSocket | undefined;
+  const connect = () => new Promise<UnixDgramSocket>((res, rej) => {
+    const sock = mod.createSocket('unix_dgram');
+    sock.on('error', () => undefined);
+    sock.once('connect', () => { connected = sock; res(sock); });
+    sock.once('error', (err) => rej(err ?? new Error('connect failed')));
+    sock.connect(path);
+  });
   return {
-    send: (msg) => new Promise((res, rej) => {
-      const b = Buffer.from(msg);
-      sock.send(b, 0, b.length, path, (err) => (err ? rej(err) : res()));
-    }),
-    close: () => sock.close(),
+    async send(msg) {
+      current ??= connect();
+      try {
+        const sock = await current;
+        await new Promise<void>((res, rej) => sock.send(Buffer.from(msg), (err) => (err ? rej(err) : res())));
+      } catch (e) {
+        current = undefined;
+        connected = undefined;
+        throw new Error(`send to ${path} failed (${errnoName((e as Error).message)})`);
+      }
+    },
+    close: () => {
+      const sock = connected;
+      connected = undefined;
+      current = undefined;
+      sock?.close();
+    },
   };
+}
+
+/** unix-dgram reports "connect -2"; operators know it as ENOENT. */
+function errnoName(message: string): string {
+  const m = /(-?\d+)$/.exec(message);
+  if (!m) return message;
+  const n = Math.abs(Number(m[1]));
+  const name = Object.entries(osConstants.errno).find(([, v]) => v === n)?.[0];
+  return name ? message.replace(m[1]!, name) : message;
 }
 
 function udpSender(host: string, port: number): Sender {
@@ -110,7 +146,10 @@ export class SyslogTransport extends TransportStream {
     return this.chain;
   }
 
+  private closed = false;
   override close(): void {
+    if (this.closed) return;
+    this.closed = true;
     void this.chain.finally(() => this.sender.close());
   }
 }

@@ -1,0 +1,127 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { RedisPair, startBlackhole } from '../harness/redis.js';
+import { Rsyslog } from '../harness/rsyslog.js';
+import { removeDir, sleep, tempDir, waitFor } from '../harness/proc.js';
+import { imom, linesOf, spawnImom, stripStamp, writeConfig, STAMP } from '../harness/cli.js';
+
+let pair: RedisPair;
+let syslog: Rsyslog;
+let dir: string;
+
+let logName = 'check.log';
+function config(extra: { slaves?: string[]; interval?: string; timeout?: string; syslog?: string; instanceExtra?: string; log?: string } = {}) {
+  logName = extra.log ?? 'check.log';
+  return writeConfig(dir, `
+env: test
+host: agent-test
+interval: ${extra.interval ?? '60s'}
+timeout: ${extra.timeout ?? '5s'}
+state_dir: ${dir}/state
+outputs:
+  file: { path: ${dir}/${logName} }
+${extra.syslog ? `  syslog: { enabled: true, address: "${extra.syslog}" }` : ''}
+checks:
+  redis:
+    - name: session
+      masters: [${pair.master.address}]
+      slaves: [${(extra.slaves ?? [pair.replica.address]).join(', ')}]
+${extra.instanceExtra ?? ''}
+`);
+}
+
+const fileLines = (f = `${dir}/${logName}`) => (existsSync(f) ? linesOf(readFileSync(f, 'utf8')) : []);
+
+describe('agent lifecycle against real Redis and a real rsyslogd', () => {
+  before(async () => {
+    dir = tempDir('agent');
+    [pair, syslog] = await Promise.all([RedisPair.start(), Rsyslog.start()]);
+  });
+  after(async () => {
+    await Promise.allSettled([pair?.stop(), syslog?.stop()]);
+    removeDir(dir);
+  });
+
+  test('syslog gets only ERROR and CRITICAL, tagged <check>_check, over /dev/log-style unix socket and UDP', async () => {
+    await pair.replica.cli('REPLICAOF', 'NO', 'ONE');
+    try {
+      for (const address of [syslog.socket, `udp://127.0.0.1:${syslog.udpPort}`]) {
+        const r = await imom(['check', '--config', config({ syslog: address })]);
+        assert.equal(r.code, 1);
+        const critical = `CRITICAL: Node ${pair.replica.address} is expected to be slave but found master`;
+        assert.ok(linesOf(r.stdout).map(stripStamp).includes(critical));
+        const got = await waitFor(() => {
+          const l = syslog.lines().filter((x) => x.includes(critical));
+          return l.length >= (address.startsWith('udp') ? 2 : 1) ? l : undefined;
+        }, 10_000, 'rsyslogd to write the line');
+        // user.crit, tag redis_check, the line unchanged; the OK line for the master never reaches syslog.
+        assert.match(got.at(-1)!, new RegExp(`^user\\.crit \\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\S+ redis_check: ${critical.replace(/\./g, '\\.')}$`));
+        assert.ok(!syslog.lines().some((x) => x.includes('Status=OK')));
+      }
+    } finally {
+      await pair.replica.cli('REPLICAOF', '127.0.0.1', String(pair.master.port));
+      await pair.waitLinked();
+    }
+  });
+
+  test('SIGHUP after rename reopens the file: every line lands in exactly one file, none lost', async () => {
+    const agent = spawnImom(['agent', '--config', config({ interval: '100ms', log: 'hup.log' })]);
+    let stderr = '';
+    agent.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    await waitFor(() => fileLines().length >= 4, 20_000, 'first lines');
+    for (let i = 1; i <= 5; i++) {
+      renameSync(`${dir}/hup.log`, `${dir}/hup.log.${i}`);
+      await sleep(150); // the agent keeps writing to the renamed file until the signal, as with logrotate
+      agent.kill('SIGHUP');
+      await waitFor(() => fileLines().length >= 2, 10_000, 'lines in the reopened file');
+    }
+    agent.kill('SIGTERM');
+    const [code] = (await once(agent, 'exit')) as [number];
+    assert.equal(code, 0, stderr);
+    const written = Number(/agent stopped: (\d+) lines written/.exec(stderr)?.[1]);
+    const files = readdirSync(dir).filter((f) => f.startsWith('hup.log'));
+    assert.equal(files.length, 6);
+    const all = files.flatMap((f) => fileLines(join(dir, f)));
+    for (const l of all) assert.match(l, STAMP);
+    assert.ok(written > 20, stderr);
+    assert.equal(all.length, written, 'lines in all files = lines the agent wrote');
+  });
+
+  test('SIGTERM lets the in-flight check finish and flushes before exit', async () => {
+    const hole = await startBlackhole();
+    const holeAddr = `127.0.0.1:${hole.port}`;
+    try {
+      const agent = spawnImom(['agent', '--config', config({ slaves: [holeAddr], timeout: '3s', log: 'term.log' })]);
+      await waitFor(() => fileLines().some((l) => l.endsWith(`Node=${pair.master.address}, Role=master`)), 20_000, 'the healthy line');
+      const before = fileLines().length;
+      agent.kill('SIGTERM'); // the blackholed run is still in flight
+      const [code] = (await once(agent, 'exit')) as [number];
+      assert.equal(code, 0);
+      const after = fileLines().slice(before - 1);
+      assert.ok(after.map(stripStamp).includes(`CRITICAL: Node ${holeAddr} is unreachable (timeout after 3s)`), after.join('\n'));
+    } finally {
+      await hole.close();
+    }
+  });
+
+  test('a run that would overlap the previous run of the same target is skipped with an ERROR line', async () => {
+    const hole = await startBlackhole();
+    const holeAddr = `127.0.0.1:${hole.port}`;
+    try {
+      const cfg = config({ log: 'skip.log', slaves: [holeAddr], instanceExtra: '      interval: 1s\n      timeout: 3500ms' });
+      const agent = spawnImom(['agent', '--config', cfg]);
+      const skipped = `Status=ERROR, Check=redis, Target=${holeAddr}, Error=previous run still in progress after 1s; run skipped`;
+      await waitFor(() => fileLines().map(stripStamp).includes(skipped), 20_000, 'the skip line');
+      // The master, on the same interval, kept reporting while the blackholed node hung.
+      const okBefore = fileLines().filter((l) => l.includes(`Node=${pair.master.address}, Role=master`)).length;
+      assert.ok(okBefore >= 2);
+      agent.kill('SIGTERM');
+      await once(agent, 'exit');
+    } finally {
+      await hole.close();
+    }
+  });
+});
