@@ -3,7 +3,9 @@
 # Each step skips itself when its result is already there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
+if ! [ -d node_modules ] || ! [ node_modules/.package-lock.json -nt package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
 for step in apt loki maven; do
-  [ -f "scripts/setup/$step.sh" ] && bash "scripts/setup/$step.sh"
+  if [ -f "scripts/setup/$step.sh" ]; then bash "scripts/setup/$step.sh"; fi
 done

@@ -1,4 +1,5 @@
 import type { CheckDefinition } from '../core/check.js';
+import { kafkaCheck } from './kafka/index.js';
 import { mysqlCheck } from './mysql/index.js';
 import { redisCheck } from './redis/index.js';
 import { redisClusterCheck } from './redis_cluster/index.js';
@@ -8,4 +9,5 @@ export const CHECKS: readonly CheckDefinition[] = [
   mysqlCheck,
   redisCheck,
   redisClusterCheck,
+  kafkaCheck,
 ];

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { hostPort, instanceBase, secret } from '../../config/types.js';
+
+const groupEntry = z.union([
+  z.string().min(1),
+  z
+    .object({
+      name: z.string().min(1).meta({ description: 'Consumer group id' }),
+      topics: z.array(z.string().min(1)).min(1).optional().meta({ description: 'Topics this group consumes; all of `topics` when omitted' }),
+    })
+    .strict(),
+]);
+
+export const kafkaSchema = z
+  .object({
+    ...instanceBase,
+    brokers: z.array(hostPort).min(1).meta({ description: 'Bootstrap brokers, host:port; all are tried, and named when none answers' }),
+    topics: z.array(z.string().min(1)).min(1).meta({ description: 'Topics to watch' }),
+    consumer_groups: z
+      .array(groupEntry)
+      .default([])
+      .meta({ description: 'Consumer groups whose lag is checked: a group id (lag on every topic), or { name, topics }' }),
+    lag_threshold: z.number().int().nonnegative().default(10000).meta({ description: 'A partition whose lag is above this is over the threshold' }),
+    leader_skew_tolerance: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(1)
+      .meta({ description: 'Leader skew (most minus fewest partitions led by one broker of the topic) above this is an ERROR' }),
+    client_id: z.string().min(1).default('imom').meta({ description: 'Kafka client.id the check identifies itself with' }),
+    tls: z
+      .object({
+        ca: z.string().min(1).optional().meta({ description: 'PEM file of the CA that signed the brokers\' certificates; system CAs when omitted' }),
+        cert: z.string().min(1).optional().meta({ description: 'PEM client certificate (mutual TLS)' }),
+        key: z.string().min(1).optional().meta({ description: 'PEM client key (mutual TLS)' }),
+        insecure_skip_verify: z.boolean().default(false).meta({ description: 'Do not verify the brokers\' certificates' }),
+      })
+      .strict()
+      .optional()
+      .meta({ description: 'Connect with TLS (SSL or SASL_SSL listeners)' }),
+    sasl: z
+      .object({
+        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+        username: z.string().min(1),
+        password: secret,
+      })
+      .strict()
+      .optional()
+      .meta({ description: 'SASL authentication (SASL_PLAINTEXT or SASL_SSL listeners)' }),
+  })
+  .strict();
+
+export type KafkaInstance = z.output<typeof kafkaSchema>;

@@ -1,0 +1,240 @@
+/**
+ * A real 3-broker Kafka cluster in KRaft mode on loopback, run from the jars that
+ * scripts/setup/maven.sh resolves into .cache/jars/kafka-<version>/.
+ *
+ * Topology: one dedicated controller (node id 100) and three brokers (node ids 1, 2, 3),
+ * each a JVM with its own data folder under one temp folder. A dedicated controller
+ * (rather than three combined broker+controller nodes) keeps the metadata quorum alive
+ * when tests stop two brokers at once, which the "partition without a leader" case needs.
+ *
+ * The cluster is tuned for tests: small heaps (-Xmx256m), C1 only, six offsets-topic
+ * partitions, no automatic preferred-leader rebalancing (so an unbalanced leadership
+ * stays unbalanced until a test fixes it) and no unclean leader election.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, freePorts, removeDir, run, startDaemon, tempDir, waitFor, waitForPort, type Daemon } from './proc.js';
+
+export type KafkaVersion = '3.9' | '4';
+
+export const KAFKA_VERSIONS: readonly KafkaVersion[] = ['3.9', '4'];
+
+/** The folder of jars for a version, as the Maven profile names it. */
+export function kafkaJars(version: KafkaVersion): string {
+  const dir = join(REPO_ROOT, '.cache', 'jars', `kafka-${version}`);
+  if (!existsSync(dir)) throw new Error(`${dir} is missing: run scripts/setup/maven.sh (npm run setup)`);
+  return dir;
+}
+
+/** JVM options of every Kafka process the harness starts: small and quick to start on a shared 2-core box. */
+const JVM_OPTS = ['-Xms64m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xss512k', '-Djava.awt.headless=true'];
+
+const LOG4J1 = `log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.org.apache.kafka.clients=WARN
+`;
+
+const LOG4J2 = `status = warn
+appender.stdout.type = Console
+appender.stdout.name = STDOUT
+appender.stdout.layout.type = PatternLayout
+appender.stdout.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.request.name = kafka.request.logger
+logger.request.level = warn
+logger.clients.name = org.apache.kafka.clients
+logger.clients.level = warn
+`;
+
+/** `java -cp '<jars>/*' <jvm opts> <main> args...` with the version's log configuration. */
+function javaArgs(version: KafkaVersion, dir: string, main: string, args: readonly string[]): string[] {
+  const log = version === '3.9'
+    ? `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`
+    : `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`;
+  return [...JVM_OPTS, log, '-cp', `${kafkaJars(version)}/*`, main, ...args];
+}
+
+export interface KafkaBroker {
+  readonly id: number;
+  readonly port: number;
+  /** `127.0.0.1:<port>`, as a config would list it. */
+  readonly hostPort: string;
+  readonly running: boolean;
+}
+
+export interface KafkaCluster {
+  readonly version: KafkaVersion;
+  readonly dir: string;
+  readonly brokers: readonly KafkaBroker[];
+  /** Every broker's host:port. */
+  readonly bootstrap: string[];
+  /** Stops broker `id` (1..3): SIGTERM, so it shuts down in a controlled way; `hard` sends SIGKILL. */
+  stopBroker(id: number, opts?: { hard?: boolean }): Promise<void>;
+  /** Starts a stopped broker again on the same port and data folder, and waits until it has registered. */
+  startBroker(id: number): Promise<void>;
+  restartBroker(id: number): Promise<void>;
+  /** Stops every process and removes the temp folder. */
+  stop(): Promise<void>;
+  /**
+   * Runs one of Kafka's command-line tools from the same jars, in a fresh JVM as the
+   * shell scripts do: e.g. consumerGroups(['--describe', '--group', 'g']) is
+   * `kafka-consumer-groups.sh --bootstrap-server ... --describe --group g`.
+   */
+  consumerGroups(args: readonly string[]): Promise<string>;
+}
+
+const CONTROLLER_ID = 100;
+
+/** The main class behind bin/kafka-consumer-groups.sh in 3.9 and 4.x (moved to kafka-tools in 3.7). */
+export const CONSUMER_GROUP_COMMAND = 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand';
+
+/** Kafka's cluster id: 16 random bytes, base64url without padding. */
+function clusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+interface Node {
+  id: number;
+  port: number;
+  dir: string;
+  props: string;
+  log: string;
+  daemon?: Daemon;
+}
+
+export async function startKafka(version: KafkaVersion, opts: { brokers?: number } = {}): Promise<KafkaCluster> {
+  const count = opts.brokers ?? 3;
+  kafkaJars(version);
+  const dir = tempDir(`kafka-${version}`);
+  writeFileSync(join(dir, 'log4j.properties'), LOG4J1);
+  writeFileSync(join(dir, 'log4j2.properties'), LOG4J2);
+  const ports = await freePorts(count + 1);
+  const controllerPort = ports[0]!;
+  const voters = `${CONTROLLER_ID}@127.0.0.1:${controllerPort}`;
+  const common = [
+    `controller.quorum.voters=${voters}`,
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'num.network.threads=2',
+    'num.io.threads=2',
+    'background.threads=2',
+    'log.cleaner.enable=false',
+  ];
+
+  const mk = (id: number, port: number, lines: string[]): Node => {
+    const nodeDir = join(dir, id === CONTROLLER_ID ? 'controller' : `broker-${id}`);
+    mkdirSync(nodeDir, { recursive: true });
+    const props = join(nodeDir, 'server.properties');
+    writeFileSync(props, [`node.id=${id}`, `log.dirs=${join(nodeDir, 'data')}`, ...common, ...lines, ''].join('\n'));
+    return { id, port, dir: nodeDir, props, log: join(nodeDir, 'server.log') };
+  };
+
+  const controller = mk(CONTROLLER_ID, controllerPort, [
+    'process.roles=controller',
+    `listeners=CONTROLLER://127.0.0.1:${controllerPort}`,
+  ]);
+  const brokers: Node[] = [];
+  for (let i = 1; i <= count; i++) {
+    const port = ports[i]!;
+    brokers.push(mk(i, port, [
+      'process.roles=broker',
+      `listeners=PLAINTEXT://127.0.0.1:${port}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      'inter.broker.listener.name=PLAINTEXT',
+      `offsets.topic.replication.factor=${Math.min(3, count)}`,
+      'offsets.topic.num.partitions=6',
+      `transaction.state.log.replication.factor=${Math.min(3, count)}`,
+      'transaction.state.log.min.isr=1',
+      'transaction.state.log.num.partitions=2',
+      'group.initial.rebalance.delay.ms=0',
+      'auto.create.topics.enable=false',
+      'auto.leader.rebalance.enable=false',
+      'unclean.leader.election.enable=false',
+      'num.partitions=1',
+      'log.flush.interval.messages=1000000',
+      // Quicker reaction to a stopped broker, so tests wait less.
+      'replica.lag.time.max.ms=5000',
+      'broker.session.timeout.ms=6000',
+      'broker.heartbeat.interval.ms=1000',
+      'share.coordinator.state.topic.replication.factor=1',
+      'share.coordinator.state.topic.min.isr=1',
+    ]));
+  }
+
+  // Format every node's storage with one cluster id (one JVM per node, in parallel).
+  const id = clusterId();
+  await Promise.all([controller, ...brokers].map((n) =>
+    run('java', javaArgs(version, dir, 'kafka.tools.StorageTool', ['format', '-t', id, '-c', n.props]), { timeoutMs: 120_000 })));
+
+  const startNode = (n: Node) => {
+    n.daemon = startDaemon(`kafka-${version}-${n.id}`, 'java', javaArgs(version, dir, 'kafka.Kafka', [n.props]), { cwd: n.dir, logFile: n.log });
+  };
+  /** Every start appends "Kafka Server started" to the node's log; wait for one more than before. */
+  const startedCount = (n: Node) => (existsSync(n.log) ? readFileSync(n.log, 'utf8').split('Kafka Server started').length - 1 : 0);
+  const waitStarted = async (n: Node, before: number) => {
+    const exited = () => !!n.daemon && (n.daemon.proc.exitCode !== null || n.daemon.proc.signalCode !== null);
+    await waitFor(() => exited() || startedCount(n) > before, 120_000, `kafka ${version} node ${n.id} to start (log ${n.log})`, 250);
+    if (exited()) throw new Error(`kafka ${version} node ${n.id} exited; see ${n.log}:\n${readFileSync(n.log, 'utf8').slice(-3000)}`);
+    if (n.id !== CONTROLLER_ID) await waitForPort(n.port, 30_000, `kafka broker ${n.id}`);
+  };
+
+  const all = [controller, ...brokers];
+  try {
+    for (const n of all) startNode(n);
+    await Promise.all(all.map((n) => waitStarted(n, 0)));
+  } catch (e) {
+    await Promise.all(all.map((n) => n.daemon?.kill()));
+    throw e;
+  }
+
+  const byId = (bid: number): Node => {
+    const n = brokers.find((b) => b.id === bid);
+    if (!n) throw new Error(`no broker ${bid}`);
+    return n;
+  };
+  const isRunning = (n: Node) => !!n.daemon && n.daemon.proc.exitCode === null && n.daemon.proc.signalCode === null;
+
+  const cluster: KafkaCluster = {
+    version,
+    dir,
+    brokers: brokers.map((b) => ({
+      id: b.id, port: b.port, hostPort: `127.0.0.1:${b.port}`,
+      get running() { return isRunning(b); },
+    })),
+    bootstrap: brokers.map((b) => `127.0.0.1:${b.port}`),
+    async stopBroker(bid, o = {}) {
+      const n = byId(bid);
+      if (!n.daemon) return;
+      if (o.hard) await n.daemon.kill();
+      else await n.daemon.stop(30_000);
+    },
+    async startBroker(bid) {
+      const n = byId(bid);
+      if (isRunning(n)) return;
+      const before = startedCount(n);
+      startNode(n);
+      await waitStarted(n, before);
+    },
+    async restartBroker(bid) {
+      await cluster.stopBroker(bid);
+      await cluster.startBroker(bid);
+    },
+    async stop() {
+      // Brokers first (their controlled shutdown needs the controller), then the controller.
+      await Promise.all(brokers.map((b) => b.daemon?.stop(15_000)));
+      await controller.daemon?.stop(15_000);
+      removeDir(dir);
+    },
+    async consumerGroups(args) {
+      const live = brokers.filter(isRunning).map((b) => `127.0.0.1:${b.port}`);
+      const r = await run('java', javaArgs(version, dir, CONSUMER_GROUP_COMMAND, ['--bootstrap-server', live.join(','), ...args]), { timeoutMs: 120_000 });
+      return r.stdout;
+    },
+  };
+  return cluster;
+}
