@@ -2,9 +2,10 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, type CommandModule } from './command.js';
 import { configCommands } from './config-commands.js';
 import { checkCommands } from './check-commands.js';
+import { qhashCommands } from '../qhash/cli.js';
 
 /** Every area's commands; add one line to add a command family. */
-const COMMANDS: CommandModule[] = [configCommands, checkCommands];
+const COMMANDS: CommandModule[] = [configCommands, checkCommands, qhashCommands];
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('imom')

@@ -1,0 +1,154 @@
+/**
+ * `imom qhash fingerprint` and `imom qhash split`. Also runnable on its own
+ * (`node --import tsx agent/src/qhash/cli.ts qhash split …`), which the rotation tests use.
+ */
+import { realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { action, EXIT, type CommandModule } from '../cli/command.js';
+import { loadConfigFile } from '../config/load.js';
+import { ConfigError } from '../config/errors.js';
+import { duration } from '../config/types.js';
+import { fingerprintSql } from './fingerprint.js';
+import { compileCustomFormat, compileParser, DEFAULT_PARSER_CONFIG } from './parser.js';
+import { follow, splitOnce } from './follow.js';
+import type { SplitOptions, SplitStats } from './splitter.js';
+
+export const qhashConfigSchema = z
+  .object({
+    p6spy_formats: z
+      .array(z.string().min(1))
+      .default([])
+      .superRefine((list, ctx) => {
+        list.forEach((f, i) => {
+          try {
+            compileCustomFormat(f);
+          } catch (e) {
+            ctx.addIssue({ code: 'custom', path: [i], message: (e as Error).message });
+          }
+        });
+      })
+      .meta({ description: 'Custom p6spy logMessageFormat patterns (customLogMessageFormat), e.g. "%(currentTime)|%(executionTime)|%(category)|%(sqlSingleLine)"' }),
+    block_markers: z
+      .array(z.string().min(1))
+      .default(DEFAULT_PARSER_CONFIG.blockMarkers)
+      .meta({ description: 'Message prefixes that open a multi-line SQL block running to the next timestamped line' }),
+    example: z.boolean().default(false).meta({ description: 'Write the SQL with its literals to the query log (customer data: off by default)' }),
+    max_shapes: z.number().int().min(100).max(10_000_000).default(100_000).meta({ description: 'Bound on the remembered shapes (LRU, persisted)' }),
+    idle_flush: duration.prefault('500ms').meta({ description: '--follow: a SQL block at the end of the file is complete after this long without input' }),
+  })
+  .strict();
+
+export type QhashConfig = z.output<typeof qhashConfigSchema>;
+
+interface SplitFlags {
+  console: string;
+  query: string;
+  follow?: boolean;
+  state?: string;
+  example?: boolean;
+  format: string[];
+  config?: string;
+  stats?: boolean;
+}
+
+function splitOptions(flags: SplitFlags): { split: SplitOptions; idleMs: number } {
+  const cfg: QhashConfig = flags.config ? loadConfigFile(flags.config, qhashConfigSchema) : qhashConfigSchema.parse({});
+  const formats = [...cfg.p6spy_formats];
+  for (const f of flags.format) {
+    try {
+      compileCustomFormat(f);
+    } catch (e) {
+      throw new ConfigError(`--format ${JSON.stringify(f)}: ${(e as Error).message}`);
+    }
+    formats.push(f);
+  }
+  return {
+    split: {
+      parser: compileParser({ blockMarkers: cfg.block_markers, p6spyFormats: formats }),
+      example: flags.example === true || cfg.example,
+      maxShapes: cfg.max_shapes,
+    },
+    idleMs: cfg.idle_flush,
+  };
+}
+
+function printStats(stats: SplitStats | undefined, startNs: bigint): void {
+  const ru = process.resourceUsage();
+  const seconds = Number(process.hrtime.bigint() - startNs) / 1e9;
+  process.stderr.write(JSON.stringify({ ...stats, seconds, cpuSeconds: (ru.userCPUTime + ru.systemCPUTime) / 1e6, maxRssBytes: ru.maxRSS * 1024 }) + '\n');
+}
+
+export const qhashCommands: CommandModule = (program) => {
+  const q = program.command('qhash').description('Move SQL out of console logs: QHash fingerprints and the console/query splitter');
+
+  q.command('fingerprint')
+    .description('Read one SQL statement on stdin and print "<qhash>\\t<fingerprint>"')
+    .action(
+      action(async () => {
+        const chunks: Buffer[] = [];
+        for await (const c of process.stdin) chunks.push(c as Buffer);
+        const fp = fingerprintSql(Buffer.concat(chunks).toString('utf8'));
+        process.stdout.write(`${fp.qhash}\t${fp.fingerprint}\n`);
+        return EXIT.OK;
+      }),
+    );
+
+  q.command('split')
+    .description('Split a console log: SQL becomes "QHash":"<md5>" on the console, each new shape goes once to the query log')
+    .argument('[input]', 'log file to read, or - for stdin', '-')
+    .requiredOption('--console <file>', 'console output (- for stdout)')
+    .requiredOption('--query <file>', 'query log output: one JSON line per new shape')
+    .option('--follow', 'tail the input through rotation; resume from --state after a restart')
+    .option('--state <dir>', 'folder for the position and the seen-shape set (default with --follow: .qhash-state next to --console)')
+    .option('--example', 'include the SQL with its literals in the query log (off: literals are customer data)')
+    .addOption(new Option('--format <pattern>', 'a p6spy customLogMessageFormat pattern to recognise (repeatable)').argParser((v: string, prev: string[]) => [...prev, v]).default([]))
+    .option('--config <file>', 'YAML with p6spy_formats, block_markers, example, max_shapes, idle_flush')
+    .option('--stats', 'print counts, seconds and peak RSS to stderr as JSON when done')
+    .action(
+      action(async (input: string, flags: SplitFlags) => {
+        const start = process.hrtime.bigint();
+        const { split, idleMs } = splitOptions(flags);
+        if (!flags.follow) {
+          const stats = await splitOnce({ input, console: flags.console, query: flags.query, split, stateDir: flags.state });
+          if (flags.stats) printStats(stats, start);
+          return EXIT.OK;
+        }
+        if (input === '-') throw new ConfigError('--follow needs a file to tail, not stdin');
+        if (flags.console === '-' || flags.query === '-') throw new ConfigError('--follow writes to files: --console and --query cannot be -');
+        const stateDir = flags.state ?? join(dirname(flags.console), '.qhash-state');
+        const ac = new AbortController();
+        const stop = () => ac.abort();
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+        try {
+          await follow({ input, console: flags.console, query: flags.query, split, stateDir, signal: ac.signal, idleMs });
+        } finally {
+          process.off('SIGTERM', stop);
+          process.off('SIGINT', stop);
+        }
+        if (flags.stats) printStats(undefined, start);
+        return EXIT.OK;
+      }),
+    );
+};
+
+/** Run directly: the same commands without the rest of the CLI. */
+function isMain(): boolean {
+  try {
+    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  const program = new Command('imom').exitOverride();
+  qhashCommands(program);
+  for (const c of program.commands) for (const s of c.commands) s.exitOverride();
+  program.parseAsync(process.argv).catch((e: { code?: string }) => {
+    process.exit(e.code === 'commander.helpDisplayed' || e.code === 'commander.help' ? EXIT.OK : EXIT.USAGE);
+  });
+}
