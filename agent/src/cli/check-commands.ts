@@ -23,7 +23,7 @@ export const checkCommands: CommandModule = (program: Command) => {
     .option('--only <checks>', 'comma-separated check names, e.g. mysql,redis')
     .action(action(async (opts: { config: string; only?: string }) => {
       const cfg = loadAgentConfig(opts.config);
-      const agent = new Agent(cfg, { only: parseOnly(opts.only), stdout: true });
+      const agent = await Agent.create(cfg, { only: parseOnly(opts.only), stdout: true });
       await agent.scheduler.runOnce();
       await agent.stop();
       const c = agent.outputs.counts;
@@ -38,7 +38,7 @@ export const checkCommands: CommandModule = (program: Command) => {
     .option('--only <checks>', 'comma-separated check names')
     .action(action(async (opts: { config: string; only?: string }) => {
       const cfg = loadAgentConfig(opts.config);
-      const agent = new Agent(cfg, { only: parseOnly(opts.only) });
+      const agent = await Agent.create(cfg, { only: parseOnly(opts.only) });
       process.on('SIGHUP', () => agent.outputs.reopen());
       agent.scheduler.start();
       process.stderr.write(`imom: agent started: ${agent.scheduler.size} targets, host ${agent.host}, env ${cfg.env}\n`);

@@ -18,14 +18,14 @@ export interface AgentOptions {
 }
 
 /** Builds every configured target from the registry: the agent never names a check. */
-export function buildTargets(cfg: AgentConfig, only?: readonly string[]): ScheduledTarget[] {
+export async function buildTargets(cfg: AgentConfig, only?: readonly string[]): Promise<ScheduledTarget[]> {
   const out: ScheduledTarget[] = [];
   const checks = cfg.checks as Record<string, { name: string; interval?: number; timeout?: number }[] | undefined>;
   for (const def of CHECKS) {
     if (only && !only.includes(def.name)) continue;
     for (const inst of checks[def.name] ?? []) {
       const stateDir = `${cfg.state_dir}/${def.name}/${inst.name}`;
-      for (const target of def.targets(inst, { stateDir })) {
+      for (const target of await def.targets(inst, { stateDir })) {
         out.push({ check: def.name, instance: inst.name, target, intervalMs: inst.interval ?? cfg.interval, timeoutMs: inst.timeout ?? cfg.timeout });
       }
     }
@@ -38,11 +38,14 @@ export class Agent {
   readonly scheduler: Scheduler;
   readonly host: string;
 
-  constructor(readonly cfg: AgentConfig, opts: AgentOptions = {}) {
+  static async create(cfg: AgentConfig, opts: AgentOptions = {}): Promise<Agent> {
+    return new Agent(cfg, opts, await buildTargets(cfg, opts.only));
+  }
+
+  private constructor(readonly cfg: AgentConfig, opts: AgentOptions, targets: ScheduledTarget[]) {
     this.host = resolveHost(cfg.host);
     mkdirSync(cfg.state_dir, { recursive: true });
     this.outputs = new OutputPipeline(cfg, this.host, { stdout: opts.stdout, extra: opts.extraTransports });
-    const targets = buildTargets(cfg, opts.only);
     this.scheduler = new Scheduler(targets, (results) => {
       this.outputs.write(results);
       opts.onResults?.(results);

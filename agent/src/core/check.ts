@@ -38,7 +38,8 @@ export interface CheckDefinition<S extends z.ZodType = z.ZodType> {
   readonly description: string;
   /** Schema of one entry of `checks.<name>[]`. */
   readonly schema: S;
-  targets(instance: z.output<S>, ctx: InstanceContext): Target[];
+  /** May be async, so a check loads its client library only when it is configured (agent RSS). */
+  targets(instance: z.output<S>, ctx: InstanceContext): Target[] | Promise<Target[]>;
 }
 
 /** Helper so each check's definition keeps its schema's inferred type. */

@@ -1,10 +1,10 @@
 import { defineCheck } from '../../core/check.js';
 import { mysqlSchema } from './schema.js';
-import { mysqlTargets } from './check.js';
 
 export const mysqlCheck = defineCheck({
   name: 'mysql',
   description: 'MySQL/MariaDB replication: one line for the primary and one per replica each cycle',
   schema: mysqlSchema,
-  targets: mysqlTargets,
+  // The client library loads only when this check is configured.
+  targets: async (inst, ctx) => (await import('./check.js')).mysqlTargets(inst, ctx),
 });

@@ -1,10 +1,10 @@
 import { defineCheck } from '../../core/check.js';
 import { redisSchema } from './schema.js';
-import { redisTargets } from './check.js';
 
 export const redisCheck = defineCheck({
   name: 'redis',
   description: 'Redis roles: each node is the role it is expected to be, and replicas are linked',
   schema: redisSchema,
-  targets: redisTargets,
+  // The client library loads only when this check is configured.
+  targets: async (inst, ctx) => (await import('./check.js')).redisTargets(inst, ctx),
 });

@@ -78,9 +78,9 @@ describe('redis check against a real master and replica', () => {
     const hole = await startBlackhole();
     try {
       const holeAddr = `127.0.0.1:${hole.port}`;
-      const r = await check({ slaves: [holeAddr, pair.replica.address], timeout: '2s' });
+      const r = await check({ slaves: [holeAddr, pair.replica.address], timeout: '5s' });
       assert.equal(r.lines.length, 3);
-      assert.equal(r.lines[2], `CRITICAL: Node ${holeAddr} is unreachable (timeout after 2s)`);
+      assert.equal(r.lines[2], `CRITICAL: Node ${holeAddr} is unreachable (timeout after 5s)`);
       assert.deepEqual(r.lines.slice(0, 2).sort(), [`Status=OK, Node=${pair.master.address}, Role=master`, `Status=OK, Node=${pair.replica.address}, Role=slave`]);
     } finally {
       await hole.close();
