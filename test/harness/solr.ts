@@ -1,0 +1,339 @@
+/**
+ * Real Solr 9 nodes on loopback, from the jars that scripts/setup/maven.sh resolves into
+ * .cache/jars/solr/ (Maven profile `solr` of test/pom.xml).
+ *
+ * Solr publishes no runnable server artifact, so each node is a JVM running
+ * test/solr/SolrNode.java (compiled into .cache/solr-launcher/ by scripts/setup/solr.sh):
+ * JettySolrRunner from solr-test-framework, i.e. the SolrDispatchFilter and CoreContainer
+ * that bin/solr runs, on one port under the "/solr" context. node_name is
+ * `127.0.0.1:<port>_solr`, as a production node started with SOLR_HOST=127.0.0.1 reports it.
+ *
+ * - SolrCloud: a Debian ZooKeeper (./zookeeper.ts) and N nodes with zkHost set; the
+ *   configset test/solr/configsets/minimal is uploaded to ZooKeeper by the first node.
+ * - Standalone: one node without ZooKeeper whose cores live in its Solr home, optionally
+ *   with a core that fails to load (CoreAdmin STATUS initFailures) and basic auth.
+ *
+ * Heaps are small (-Xmx384m) because the machine is shared; stop() ends every JVM.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, freePorts, removeDir, run, startDaemon, tempDir, waitFor, type Daemon } from './proc.js';
+import { ZOOKEEPER_JAR, ZooKeeper } from './zookeeper.js';
+
+const SOLR_DIR = join(REPO_ROOT, 'test', 'solr');
+export const CONFIGSET = join(SOLR_DIR, 'configsets', 'minimal', 'conf');
+
+/** The folder of Solr jars, as the Maven profile names it. */
+export function solrJars(): string {
+  const dir = join(REPO_ROOT, '.cache', 'jars', 'solr');
+  if (!existsSync(dir)) throw new Error(`${dir} is missing: run scripts/setup/maven.sh (npm run setup)`);
+  return dir;
+}
+
+function launcherDir(): string {
+  const dir = join(REPO_ROOT, '.cache', 'solr-launcher');
+  if (!existsSync(join(dir, 'SolrNode.class'))) throw new Error(`${dir}/SolrNode.class is missing: run scripts/setup/solr.sh (npm run setup)`);
+  return dir;
+}
+
+const JVM_OPTS = ['-Xms64m', '-Xmx384m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xss512k', '-Djava.awt.headless=true'];
+
+/** The credential Solr's BasicAuthPlugin stores: base64(sha256(sha256(salt + password))) + " " + base64(salt). */
+export function basicAuthCredential(password: string, salt = randomBytes(32)): string {
+  const once = createHash('sha256').update(salt).update(password, 'utf8').digest();
+  const twice = createHash('sha256').update(once).digest();
+  return `${twice.toString('base64')} ${salt.toString('base64')}`;
+}
+
+/** security.json with basic auth that blocks every unauthenticated request. */
+export function securityJson(user: string, password: string): string {
+  return JSON.stringify({
+    authentication: { blockUnknown: true, class: 'solr.BasicAuthPlugin', forwardCredentials: false, credentials: { [user]: basicAuthCredential(password) } },
+  }, null, 2);
+}
+
+export interface Auth {
+  readonly user: string;
+  readonly password: string;
+}
+
+/** GET a Solr admin path (`/admin/cores?action=STATUS`) as JSON; throws on a non-2xx answer. */
+export async function solrGet(baseUrl: string, path: string, auth?: Auth, timeoutMs = 60_000): Promise<any> {
+  const sep = path.includes('?') ? '&' : '?';
+  const headers: Record<string, string> = {};
+  if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}`;
+  const res = await fetch(`${baseUrl}${path}${sep}wt=json`, { headers, signal: AbortSignal.timeout(timeoutMs) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status} ${text.slice(0, 500)}`);
+  return JSON.parse(text);
+}
+
+/** One Solr JVM. Its Solr home and port survive stop()/start(), like a restarted server. */
+export class SolrNode {
+  private daemon: Daemon | undefined;
+
+  constructor(
+    readonly home: string,
+    readonly port: number,
+    /** ZooKeeper connect string; cloud mode when set. */
+    readonly zkHost?: string,
+  ) {
+    mkdirSync(home, { recursive: true });
+    if (!existsSync(join(home, 'solr.xml'))) {
+      // Standalone: no zkHost entry at all (an empty one makes Solr try ZooKeeper anyway).
+      let xml = readFileSync(join(SOLR_DIR, 'solr.xml'), 'utf8');
+      if (!zkHost) xml = xml.replace(/^.*name="zkHost".*\n/m, '');
+      writeFileSync(join(home, 'solr.xml'), xml);
+    }
+  }
+
+  /** `127.0.0.1:<port>`: what the check's lines call the Solr instance. */
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** The base URL a config lists: `http://127.0.0.1:<port>/solr`. */
+  get url(): string {
+    return `http://${this.address}/solr`;
+  }
+
+  /** As Solr names the node in live_nodes and in replicas. */
+  get nodeName(): string {
+    return `${this.address}_solr`;
+  }
+
+  get running(): boolean {
+    return this.daemon !== undefined && this.daemon.proc.exitCode === null && this.daemon.proc.signalCode === null;
+  }
+
+  get logFile(): string {
+    return join(this.home, 'solr.log');
+  }
+
+  /** Starts the JVM and resolves once it serves requests (SolrNode prints SOLR_NODE_READY). */
+  async start(extraArgs: readonly string[] = []): Promise<void> {
+    if (this.running) return;
+    const from = existsSync(this.logFile) ? statSync(this.logFile).size : 0;
+    const args = [
+      ...JVM_OPTS,
+      `-Dlog4j2.configurationFile=${join(SOLR_DIR, 'log4j2.xml')}`,
+      `-Dsolr.log.dir=${this.home}`,
+      '-cp', `${solrJars()}/*:${launcherDir()}`,
+      'SolrNode', '--home', this.home, '--port', String(this.port), '--host', '127.0.0.1',
+      ...(this.zkHost ? ['--zk', this.zkHost] : []),
+      ...extraArgs,
+    ];
+    const d = startDaemon(`solr-${this.port}`, 'java', args, { cwd: this.home, logFile: this.logFile });
+    this.daemon = d;
+    try {
+      let exited = false;
+      void d.exited.then(() => (exited = true));
+      await waitFor(() => {
+        if (exited) return 'exited';
+        return readFileSync(this.logFile, 'utf8').slice(from).includes('SOLR_NODE_READY');
+      }, 120_000, `solr on ${this.address}`, 250);
+      if (exited) throw new Error(`solr on ${this.address} exited while starting; see ${this.logFile}`);
+    } catch (e) {
+      await d.kill();
+      throw e;
+    }
+  }
+
+  /** SIGTERM: a controlled shutdown, in which the node publishes its replicas as down. */
+  async stop(): Promise<void> {
+    await this.daemon?.stop(30_000);
+  }
+
+  /** SIGKILL: the node vanishes from live_nodes, its replicas keep their last published state. */
+  async kill(): Promise<void> {
+    await this.daemon?.kill();
+  }
+}
+
+export interface ReplicaInfo {
+  readonly collection: string;
+  readonly shard: string;
+  readonly core: string;
+  readonly nodeName: string;
+  readonly state: string;
+  readonly leader: boolean;
+}
+
+/** ZooKeeper plus N Solr nodes in cloud mode; one per test file. */
+export class SolrCloud {
+  private constructor(
+    readonly dir: string,
+    readonly zk: ZooKeeper,
+    readonly nodes: readonly SolrNode[],
+  ) {}
+
+  static async start(opts: { nodes?: number } = {}): Promise<SolrCloud> {
+    solrJars();
+    launcherDir();
+    const dir = tempDir('solrcloud');
+    let zk: ZooKeeper | undefined;
+    const nodes: SolrNode[] = [];
+    try {
+      zk = await ZooKeeper.start({ dir: join(dir, 'zookeeper') });
+      const ports = await freePorts(opts.nodes ?? 2);
+      for (const [i, port] of ports.entries()) nodes.push(new SolrNode(join(dir, `node${i + 1}`), port, zk.address));
+      // The first node uploads the configset before it starts; the others start alongside it.
+      await Promise.all(nodes.map((n, i) => n.start(i === 0 ? ['--configset', `minimal=${CONFIGSET}`] : [])));
+      const cloud = new SolrCloud(dir, zk, nodes);
+      await waitFor(async () => (await cloud.liveNodes()).length === nodes.length, 60_000, 'every node in live_nodes');
+      return cloud;
+    } catch (e) {
+      await Promise.allSettled(nodes.map((n) => n.kill()));
+      await zk?.stop();
+      removeDir(dir);
+      throw e;
+    }
+  }
+
+  /** A node that answers, to send admin requests to. */
+  private anyRunning(): SolrNode {
+    const n = this.nodes.find((x) => x.running);
+    if (!n) throw new Error('no Solr node is running');
+    return n;
+  }
+
+  async clusterStatus(): Promise<any> {
+    return (await solrGet(this.anyRunning().url, '/admin/collections?action=CLUSTERSTATUS')).cluster;
+  }
+
+  async liveNodes(): Promise<string[]> {
+    return (await this.clusterStatus()).live_nodes ?? [];
+  }
+
+  async replicas(collection?: string): Promise<ReplicaInfo[]> {
+    const cs = await this.clusterStatus();
+    const out: ReplicaInfo[] = [];
+    for (const [c, col] of Object.entries<any>(cs.collections ?? {})) {
+      if (collection && c !== collection) continue;
+      for (const [s, shard] of Object.entries<any>(col.shards ?? {})) {
+        for (const r of Object.values<any>(shard.replicas ?? {})) {
+          out.push({ collection: c, shard: s, core: r.core, nodeName: r.node_name, state: r.state, leader: r.leader === 'true' });
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Creates a collection with `replicationFactor` replicas of each shard (Solr spreads
+   * them over the nodes) and waits until every replica is active and every shard has a leader.
+   */
+  async createCollection(name: string, opts: { numShards?: number; replicationFactor?: number } = {}): Promise<void> {
+    const q = new URLSearchParams({
+      action: 'CREATE', name, 'collection.configName': 'minimal',
+      numShards: String(opts.numShards ?? 1), replicationFactor: String(opts.replicationFactor ?? this.nodes.length),
+    });
+    await solrGet(this.anyRunning().url, `/admin/collections?${q}`, undefined, 120_000);
+    await this.waitHealthy(name);
+  }
+
+  /** Until every replica of `collection` is active on a live node and each shard has a leader. */
+  async waitHealthy(collection: string, timeoutMs = 90_000): Promise<void> {
+    await waitFor(async () => {
+      const live = new Set(await this.liveNodes());
+      const rs = await this.replicas(collection);
+      const leaders = new Set(rs.filter((r) => r.leader && r.state === 'active').map((r) => r.shard));
+      return rs.length > 0 && rs.every((r) => r.state === 'active' && live.has(r.nodeName)) && new Set(rs.map((r) => r.shard)).size === leaders.size;
+    }, timeoutMs, `collection ${collection} healthy`, 300);
+  }
+
+  /** How many replicas each node holds: `{ '127.0.0.1:8983_solr': 2, ... }`. */
+  async replicasPerNode(collection?: string): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const r of await this.replicas(collection)) out[r.nodeName] = (out[r.nodeName] ?? 0) + 1;
+    return out;
+  }
+
+  /** The data of a znode, read with Debian's ZooKeeper CLI. */
+  async zkGet(path: string): Promise<string> {
+    const r = await run('java', ['-Xmx64m', '-cp', ZOOKEEPER_JAR, 'org.apache.zookeeper.ZooKeeperMain', '-server', this.zk.address, 'get', path], { timeoutMs: 60_000 });
+    // The CLI prints connection chatter first; the data (pretty-printed JSON) starts on a line of its own.
+    const from = r.stdout.search(/^\{/m);
+    const to = r.stdout.lastIndexOf('}');
+    if (from < 0 || to < from) throw new Error(`zkGet ${path}: no JSON in ${r.stdout.slice(0, 500)}`);
+    return r.stdout.slice(from, to + 1);
+  }
+
+  /** Writes a znode, with Solr's own ZooKeeper client (SolrNode --zk-only). */
+  async zkPut(path: string, data: string): Promise<void> {
+    const file = join(this.dir, `znode-${randomBytes(4).toString('hex')}.json`);
+    writeFileSync(file, data);
+    await run('java', ['-Xmx128m', '-XX:TieredStopAtLevel=1', `-Dlog4j2.configurationFile=${join(SOLR_DIR, 'log4j2.xml')}`,
+      '-cp', `${solrJars()}/*:${launcherDir()}`, 'SolrNode', '--zk', this.zk.address, '--zk-file', `${path}=${file}`, '--zk-only', 'true'], { timeoutMs: 60_000 });
+  }
+
+  /**
+   * Publishes `state` for one replica the way the Overseer would, by rewriting the
+   * collection's state.json in ZooKeeper. Solr's nodes pick it up through their watch,
+   * so CLUSTERSTATUS reports it; nothing else about the replica changes. For states a test
+   * cannot provoke on demand (recovery_failed takes hundreds of failed recoveries).
+   */
+  async publishReplicaState(collection: string, core: string, state: string): Promise<void> {
+    const path = `/collections/${collection}/state.json`;
+    const json = JSON.parse(await this.zkGet(path));
+    let found = false;
+    for (const sh of Object.values<any>(json[collection].shards)) {
+      for (const rep of Object.values<any>(sh.replicas)) if (rep.core === core) { rep.state = state; found = true; }
+    }
+    if (!found) throw new Error(`no replica ${core} in ${collection}`);
+    await this.zkPut(path, JSON.stringify(json));
+    await waitFor(async () => (await this.replicas(collection)).some((r) => r.core === core && r.state === state), 30_000, `${core} ${state} in CLUSTERSTATUS`);
+  }
+
+  /** Stops every node, then ZooKeeper, and removes the folder. */
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.nodes.map((n) => n.stop()));
+    await this.zk.stop();
+    removeDir(this.dir);
+  }
+}
+
+/** One standalone node (no ZooKeeper): cores in its Solr home, for CoreAdmin STATUS. */
+export class SolrStandalone {
+  private constructor(
+    readonly dir: string,
+    readonly node: SolrNode,
+  ) {}
+
+  /**
+   * `cores` load from the minimal configset; each of `brokenCores` has a solrconfig.xml that
+   * does not parse, so it fails to load and CoreAdmin STATUS lists it under initFailures.
+   * With `auth`, security.json turns on basic auth for every request.
+   */
+  static async start(opts: { cores?: readonly string[]; brokenCores?: readonly string[]; auth?: Auth } = {}): Promise<SolrStandalone> {
+    solrJars();
+    launcherDir();
+    const dir = tempDir('solr-standalone');
+    const [port] = await freePorts(1);
+    const home = join(dir, 'home');
+    const node = new SolrNode(home, port!);
+    for (const core of opts.cores ?? ['main']) {
+      cpSync(CONFIGSET, join(home, core, 'conf'), { recursive: true });
+      writeFileSync(join(home, core, 'core.properties'), `name=${core}\n`);
+    }
+    for (const core of opts.brokenCores ?? []) {
+      cpSync(CONFIGSET, join(home, core, 'conf'), { recursive: true });
+      writeFileSync(join(home, core, 'conf', 'solrconfig.xml'), '<config><luceneMatchVersion>9.12</luceneMatchVersion>\n<this is not xml\n');
+      writeFileSync(join(home, core, 'core.properties'), `name=${core}\n`);
+    }
+    if (opts.auth) writeFileSync(join(home, 'security.json'), securityJson(opts.auth.user, opts.auth.password));
+    try {
+      await node.start();
+    } catch (e) {
+      removeDir(dir);
+      throw e;
+    }
+    return new SolrStandalone(dir, node);
+  }
+
+  async stop(): Promise<void> {
+    await this.node.stop();
+    removeDir(this.dir);
+  }
+}
