@@ -23,10 +23,12 @@ export function parseConfigText<S extends z.ZodType>(text: string, file: string,
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    const problems = doc.errors.map((e) => {
+    // One YAML mistake cascades into many parser errors: the first few locate it.
+    const problems = doc.errors.slice(0, 3).map((e) => {
       const pos = lineCounter.linePos(e.pos[0]);
       return `${file}:${pos.line}:${pos.col}: invalid YAML: ${e.message.split('\n')[0]}`;
     });
+    if (doc.errors.length > 3) problems.push(`${file}: (${doc.errors.length - 3} more YAML errors follow from the first)`);
     throw new ConfigError(problems.join('\n'), problems);
   }
   const raw: unknown = doc.toJS() ?? {};

@@ -1,0 +1,132 @@
+/**
+ * `npm run demo`: real servers on loopback, the agent running every few seconds, a real fault,
+ * and what the operator sees: the log file, syslog, Loki, and the alert in chat.
+ * `npm run demo -- --all` adds Kafka, SolrCloud and a Redis Cluster.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ReplicationPair, MONITOR_PASSWORD, MONITOR_USER } from '../test/harness/mariadb.js';
+import { RedisPair } from '../test/harness/redis.js';
+import { Rsyslog } from '../test/harness/rsyslog.js';
+import { REPO_ROOT, tempDir, waitFor } from '../test/harness/proc.js';
+
+const INTERVAL_S = 5;
+const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+const red = (s: string) => (process.stdout.isTTY ? `\x1b[31m${s}\x1b[0m` : s);
+const say = (s: string) => process.stdout.write(`\n${bold(`==> ${s}`)}\n`);
+const show = (l: string) => process.stdout.write(`    ${/ERROR|CRITICAL/.test(l) ? red(l) : l}\n`);
+
+export interface DemoContext {
+  dir: string;
+  logDir: string;
+  mysql: ReplicationPair;
+  redis: RedisPair;
+  syslog: Rsyslog;
+  /** Extra agent config under `checks:` and `outputs:` added by optional parts. */
+  extraChecks: string[];
+  cleanups: (() => Promise<unknown>)[];
+}
+
+function agentConfig(ctx: DemoContext): string {
+  const file = join(ctx.dir, 'imom.yaml');
+  writeFileSync(file, `# written by the demo
+env: demo
+host: demo-host
+interval: ${INTERVAL_S}s
+timeout: 3s
+state_dir: ${ctx.dir}/state
+outputs:
+  file: { path: "${ctx.logDir}/{check}.log" }
+  syslog: { enabled: true, address: "${ctx.syslog.socket}" }
+checks:
+  mysql:
+    - name: order-db
+      user: ${MONITOR_USER}
+      password: \${IMOM_MYSQL_PASSWORD}
+      master: ${ctx.mysql.primary.address}
+      slaves: [${ctx.mysql.replica.address}]
+      max_seconds_behind_master: 30
+  redis:
+    - name: session
+      masters: [${ctx.redis.master.address}]
+      slaves: [${ctx.redis.replica.address}]
+${ctx.extraChecks.join('\n')}
+`);
+  return file;
+}
+
+/** New lines of every LOG_FILE since the last call, in time order (one file per check). */
+class LogTail {
+  private readonly seen = new Map<string, number>();
+  constructor(private readonly dir: string) {}
+  next(): string[] {
+    if (!existsSync(this.dir)) return [];
+    const out: string[] = [];
+    for (const f of readdirSync(this.dir).filter((n) => n.endsWith('.log')).sort()) {
+      const lines = readFileSync(join(this.dir, f), 'utf8').split('\n').filter(Boolean);
+      out.push(...lines.slice(this.seen.get(f) ?? 0).map((l) => `${f.padEnd(10)} ${l}`));
+      this.seen.set(f, lines.length);
+    }
+    return out.sort((a, b) => a.slice(11, 30).localeCompare(b.slice(11, 30)));
+  }
+}
+
+export async function main(): Promise<void> {
+  const started = Date.now();
+  const dir = tempDir('demo');
+  say(`iMom demo in ${dir}`);
+  say('Starting real servers on loopback: MariaDB primary + replica (replicating), Redis master + replica, rsyslogd');
+  const [mysql, redis, syslog] = await Promise.all([ReplicationPair.start(), RedisPair.start(), Rsyslog.start()]);
+  const ctx: DemoContext = { dir, logDir: join(dir, 'log'), mysql, redis, syslog, extraChecks: [], cleanups: [] };
+  ctx.cleanups.push(() => mysql.stop(), () => redis.stop(), () => syslog.stop());
+  show(`MariaDB primary ${mysql.primary.address}, replica ${mysql.replica.address}; Redis master ${redis.master.address}, replica ${redis.replica.address}`);
+
+  let agent: ChildProcess | undefined;
+  try {
+    const cfg = agentConfig(ctx);
+    say(`Starting the agent: imom agent --config ${cfg} (every ${INTERVAL_S}s)`);
+    agent = spawn(process.execPath, [join(REPO_ROOT, 'bin/imom.js'), 'agent', '--config', cfg], {
+      env: { ...process.env, IMOM_MYSQL_PASSWORD: MONITOR_PASSWORD }, stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    agent.once('exit', (code) => { if (code) { process.stderr.write(`demo: the agent exited with ${code}\n`); process.exit(1); } });
+    const tail = new LogTail(ctx.logDir);
+    const collected: string[] = [];
+    const collect = (pred: (l: string) => boolean, n: number, what: string) => waitFor(() => {
+      collected.push(...tail.next());
+      return collected.filter(pred).length >= n ? collected.splice(0) : undefined;
+    }, 30_000, what);
+    (await collect(() => true, 8, 'two healthy cycles')).forEach(show);
+
+    say('Breaking things for real: STOP SLAVE SQL_THREAD on the replica, REPLICAOF NO ONE on the Redis replica');
+    const brokeAt = Date.now();
+    await mysql.replica.sql('STOP SLAVE SQL_THREAD');
+    await redis.replica.cli('REPLICAOF', 'NO', 'ONE');
+    const bad = await collect((l) => /ERROR|CRITICAL/.test(l), 2, 'the agent to report');
+    say(`The agent's next cycle, ${((Date.now() - brokeAt) / 1000).toFixed(1)}s after the fault (LOG_FILE lines):`);
+    bad.forEach(show);
+    const sys = await waitFor(() => { const l = syslog.lines().filter((x) => /_check: /.test(x)); return l.length >= 2 ? l : undefined; }, 10_000, 'syslog');
+    say('The same ERROR/CRITICAL lines in syslog (tagged <check>_check, as logger(1) wrote them), as rsyslogd received them:');
+    sys.slice(0, 2).forEach(show);
+
+    say('Repairing: START SLAVE SQL_THREAD, REPLICAOF the master again');
+    await mysql.replica.sql('START SLAVE SQL_THREAD');
+    await redis.replica.cli('REPLICAOF', '127.0.0.1', String(redis.master.port));
+    await redis.waitLinked();
+    tail.next();
+    (await collect((l) => l.includes('Status=OK'), 4, 'OK again')).forEach(show);
+  } finally {
+    if (agent && agent.exitCode === null) {
+      agent.kill('SIGTERM');
+      await new Promise((r) => agent!.once('exit', r));
+    }
+    say('Stopping the servers');
+    for (const c of ctx.cleanups.reverse()) await c().catch(() => undefined);
+    say(`Done in ${((Date.now() - started) / 1000).toFixed(0)}s.`);
+  }
+}
+
+main().then(() => process.exit(0), (e: unknown) => {
+  process.stderr.write(`demo failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
