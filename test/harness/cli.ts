@@ -31,3 +31,26 @@ export function writeConfig(dir: string, yaml: string): string {
   writeFileSync(p, yaml);
   return p;
 }
+
+/**
+ * Writes an agent config into `dir` (LOG_FILE and state under it) with `checks` as the
+ * body of `checks:` (YAML, indented two spaces), and returns its path.
+ */
+export function checkConfig(dir: string, checks: string, opts: { timeout?: string; interval?: string; host?: string } = {}): string {
+  return writeConfig(dir, `
+host: ${opts.host ?? 'test-host'}
+interval: ${opts.interval ?? '60s'}
+timeout: ${opts.timeout ?? '10s'}
+state_dir: ${dir}/state
+outputs:
+  file: { path: ${dir}/check.log }
+checks:
+${checks.replace(/^\n+/, '').trimEnd()}
+`);
+}
+
+/** `imom check --config FILE --once`: exit code, output, and the LOG_FILE lines without their timestamp. */
+export async function checkOnce(configFile: string, opts: { env?: NodeJS.ProcessEnv; only?: string } = {}) {
+  const r = await imom(['check', '--config', configFile, '--once', ...(opts.only ? ['--only', opts.only] : [])], { env: opts.env });
+  return { ...r, lines: linesOf(r.stdout).map(stripStamp) };
+}

@@ -146,10 +146,10 @@ export class SyslogTransport extends TransportStream {
     return this.chain;
   }
 
-  private closed = false;
+  private shutDown = false;
   override close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.shutDown) return;
+    this.shutDown = true;
     void this.chain.finally(() => this.sender.close());
   }
 }

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { KAFKA_VERSIONS, startKafka, type KafkaCluster } from '../../../../test/harness/kafka.js';
 import { removeDir, tempDir, waitFor } from '../../../../test/harness/proc.js';
-import { imom, linesOf, stripStamp, writeConfig } from '../../../../test/harness/cli.js';
+import { checkConfig, imom, linesOf, stripStamp } from '../../../../test/harness/cli.js';
 import { startBlackhole } from '../../../../test/harness/redis.js';
 import { formatLine } from '../../core/format.js';
 import { kafkaSchema } from './schema.js';
@@ -104,13 +104,7 @@ for (const version of KAFKA_VERSIONS) {
     });
 
     test('healthy cluster, through the CLI: an OK line per topic/group, lag per partition, exit 0', async () => {
-      const cfg = writeConfig(dir, `
-host: test-host
-timeout: 10s
-state_dir: ${dir}/state
-outputs:
-  file: { path: ${dir}/check.log }
-checks:
+      const cfg = checkConfig(dir, `
   kafka:
     - name: weblog
       brokers: [${all().join(', ')}]

@@ -118,7 +118,7 @@ export class BrokerConnection {
   private socket!: Socket;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private closedWith: Error | undefined;
   private versions = new Map<number, [number, number]>();
 

@@ -3,22 +3,14 @@ import assert from 'node:assert/strict';
 import { ReplicationPair, MONITOR_PASSWORD, MONITOR_USER } from '../../../../test/harness/mariadb.js';
 import { startBlackhole } from '../../../../test/harness/redis.js';
 import { freePort, removeDir, sleep, tempDir, waitFor } from '../../../../test/harness/proc.js';
-import { imom, linesOf, STAMP, stripStamp, writeConfig } from '../../../../test/harness/cli.js';
+import { checkConfig, checkOnce, linesOf, STAMP, stripStamp } from '../../../../test/harness/cli.js';
 
 let pair: ReplicationPair;
 let dir: string;
 
 function config(opts: { slaves?: string[]; password?: string; threshold?: number; timeout?: string } = {}) {
   const slaves = opts.slaves ?? [pair.replica.address];
-  return writeConfig(dir, `
-env: test
-host: test-host
-interval: 60s
-timeout: ${opts.timeout ?? '10s'}
-state_dir: ${dir}/state
-outputs:
-  file: { path: ${dir}/check.log }
-checks:
+  return checkConfig(dir, `
   mysql:
     - name: order-db
       user: ${MONITOR_USER}
@@ -26,14 +18,13 @@ checks:
       master: ${pair.primary.address}
       slaves: [${slaves.join(', ')}]
       max_seconds_behind_master: ${opts.threshold ?? 30}
-`);
+`, { timeout: opts.timeout });
 }
 
 async function check(opts: Parameters<typeof config>[0] = {}) {
-  const r = await imom(['check', '--config', config(opts), '--once'], { env: { IMOM_MYSQL_PASSWORD: opts.password ?? MONITOR_PASSWORD } });
-  const lines = linesOf(r.stdout);
-  for (const l of lines) assert.match(l, STAMP);
-  return { ...r, lines: lines.map(stripStamp) };
+  const r = await checkOnce(config(opts), { env: { IMOM_MYSQL_PASSWORD: opts.password ?? MONITOR_PASSWORD } });
+  for (const l of linesOf(r.stdout)) assert.match(l, STAMP);
+  return r;
 }
 
 async function masterPos(): Promise<{ file: string; pos: number }> {

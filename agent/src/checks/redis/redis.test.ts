@@ -2,28 +2,21 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisPair, startBlackhole } from '../../../../test/harness/redis.js';
 import { removeDir, tempDir, waitFor } from '../../../../test/harness/proc.js';
-import { imom, linesOf, stripStamp, writeConfig } from '../../../../test/harness/cli.js';
+import { checkConfig, checkOnce } from '../../../../test/harness/cli.js';
 
 const PASSWORD = 'r3dis-S3cret-xyz';
 let pair: RedisPair;
 let dir: string;
 
 async function check(opts: { masters?: string[]; slaves?: string[]; password?: string; timeout?: string } = {}) {
-  const cfg = writeConfig(dir, `
-host: test-host
-timeout: ${opts.timeout ?? '5s'}
-state_dir: ${dir}/state
-outputs:
-  file: { path: ${dir}/check.log }
-checks:
+  const cfg = checkConfig(dir, `
   redis:
     - name: session
       password: \${IMOM_REDIS_PASSWORD}
       masters: [${(opts.masters ?? [pair.master.address]).join(', ')}]
       slaves: [${(opts.slaves ?? [pair.replica.address]).join(', ')}]
-`);
-  const r = await imom(['check', '--config', cfg, '--once'], { env: { IMOM_REDIS_PASSWORD: opts.password ?? PASSWORD } });
-  return { ...r, lines: linesOf(r.stdout).map(stripStamp) };
+`, { timeout: opts.timeout ?? '5s' });
+  return checkOnce(cfg, { env: { IMOM_REDIS_PASSWORD: opts.password ?? PASSWORD } });
 }
 
 describe('redis check against a real master and replica', () => {
@@ -81,7 +74,7 @@ describe('redis check against a real master and replica', () => {
       const r = await check({ slaves: [holeAddr, pair.replica.address], timeout: '5s' });
       assert.equal(r.lines.length, 3);
       assert.equal(r.lines[2], `CRITICAL: Node ${holeAddr} is unreachable (timeout after 5s)`);
-      assert.deepEqual(r.lines.slice(0, 2).sort(), [`Status=OK, Node=${pair.master.address}, Role=master`, `Status=OK, Node=${pair.replica.address}, Role=slave`]);
+      assert.deepEqual(r.lines.slice(0, 2).sort(), [`Status=OK, Node=${pair.master.address}, Role=master`, `Status=OK, Node=${pair.replica.address}, Role=slave`].sort());
     } finally {
       await hole.close();
     }

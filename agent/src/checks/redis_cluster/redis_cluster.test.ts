@@ -5,7 +5,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { RedisCluster, byPort } from '../../../../test/harness/redis-cluster.js';
 import { freePorts, removeDir, tempDir, waitFor } from '../../../../test/harness/proc.js';
-import { imom, linesOf, stripStamp, writeConfig } from '../../../../test/harness/cli.js';
+import { checkConfig, imom, linesOf, stripStamp, writeConfig } from '../../../../test/harness/cli.js';
 import type { Target } from '../../core/check.js';
 import { formatLine } from '../../core/format.js';
 import { resultFactory } from '../../core/check.js';
@@ -292,19 +292,13 @@ describe('redis_cluster check against a real 6-node Redis Cluster', () => {
     try {
       const cliDir = join(dir, 'cli');
       mkdirSync(cliDir, { recursive: true });
-      const cfg = writeConfig(cliDir, `
-host: test-host
-timeout: 5s
-state_dir: ${cliDir}/state
-outputs:
-  file: { path: ${cliDir}/check.log }
-checks:
+      const cfg = checkConfig(cliDir, `
   redis_cluster:
     - name: cache
       password: \${IMOM_REDIS_CLUSTER_PASSWORD}
       nodes: [${all.join(', ')}]
       servers: { A: [${servers.A!.join(', ')}], B: [${servers.B!.join(', ')}], C: [${servers.C!.join(', ')}] }
-`);
+`, { timeout: '5s' });
       const ok = await imom(['check', '--config', cfg, '--once', '--only', 'redis_cluster'], { env: { IMOM_REDIS_CLUSTER_PASSWORD: PASSWORD } });
       assert.equal(ok.code, 0, ok.stderr + ok.stdout);
       assert.deepEqual(linesOf(ok.stdout).map(stripStamp).map((l) => l.replace(/Used_Memory=\d+/, 'Used_Memory=*')), healthy());

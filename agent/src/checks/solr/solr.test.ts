@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { SolrCloud, SolrStandalone, solrGet } from '../../../../test/harness/solr.js';
 import { startBlackhole } from '../../../../test/harness/redis.js';
 import { freePort, removeDir, tempDir, waitFor } from '../../../../test/harness/proc.js';
-import { imom, linesOf, stripStamp, writeConfig } from '../../../../test/harness/cli.js';
+import { checkConfig, checkOnce } from '../../../../test/harness/cli.js';
 import { Scheduler } from '../../core/scheduler.js';
 import { formatLine } from '../../core/format.js';
 import { solrCheck } from './index.js';
@@ -24,19 +24,13 @@ async function cycle(dir: string, instance: Record<string, unknown>, timeoutMs =
 
 /** `imom check --once` with a config holding one solr instance; LOG_FILE lines without the stamp, sorted. */
 async function cli(dir: string, solrYaml: string, env: NodeJS.ProcessEnv = {}) {
-  const cfg = writeConfig(dir, `
-host: test-host
-timeout: 10s
-state_dir: ${dir}/state
-outputs:
-  file: { path: ${dir}/check.log }
-checks:
+  const cfg = checkConfig(dir, `
   solr:
     - name: search
 ${solrYaml.replace(/^/gm, '      ')}
 `);
-  const r = await imom(['check', '--config', cfg, '--once'], { env });
-  return { ...r, lines: linesOf(r.stdout).map(stripStamp).sort() };
+  const r = await checkOnce(cfg, { env });
+  return { ...r, lines: r.lines.sort() };
 }
 
 test('node_name to host:port, and replica states counted per node', () => {
