@@ -288,7 +288,9 @@ export class RedisCluster {
     const id = await this.nodeId(addr);
     const want = `127.0.0.1:${port ?? this.node(addr).port}`;
     await this.cmd(addr, 'CONFIG', 'SET', 'cluster-announce-port', port ?? 0);
-    await this.waitViews(`${addr} announced as ${want}`, (lines) => lines.some((l) => l.id === id && l.addr === want));
+    // Peers re-dial a node whose announced address changed: wait until every link is back,
+    // or the next assertion sees a transient "disconnected".
+    await this.waitViews(`${addr} announced as ${want}`, (lines) => lines.some((l) => l.id === id && l.addr === want) && lines.every((l) => l.link === 'connected'));
   }
 
   /** Turns on requirepass (and masterauth, so replicas keep syncing) on every running node. */
