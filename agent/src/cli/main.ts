@@ -3,9 +3,10 @@ import { EXIT, type CommandModule } from './command.js';
 import { configCommands } from './config-commands.js';
 import { checkCommands } from './check-commands.js';
 import { qhashCommands } from '../qhash/cli.js';
+import { stackCommands } from '../stack/cli.js';
 
 /** Every area's commands; add one line to add a command family. */
-const COMMANDS: CommandModule[] = [configCommands, checkCommands, qhashCommands];
+const COMMANDS: CommandModule[] = [configCommands, checkCommands, qhashCommands, stackCommands];
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('imom')

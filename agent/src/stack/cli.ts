@@ -1,0 +1,104 @@
+/**
+ * imom stack up|down|status [--dir DIR]: the local Loki + Promtail (+ Alertmanager) stack.
+ */
+import { Option, type Command } from 'commander';
+import { action, EXIT, type CommandModule } from '../cli/command.js';
+import { defaults } from './paths.js';
+import { stackDown, stackStatus, stackUp, type StackState } from './stack.js';
+
+const int = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`not a port: ${v}`);
+  return n;
+};
+
+function dirOption(): Option {
+  return new Option('--dir <dir>', 'stack folder (data, logs, state)').default(defaults.stackDir(), '$IMOM_STACK_DIR or ~/.local/state/imom/stack');
+}
+
+function printState(s: StackState, out: NodeJS.WritableStream): void {
+  for (const c of s.components) out.write(`${c.name.padEnd(12)} pid ${String(c.pid).padEnd(8)} ${c.url}\n`);
+  if (s.promtail) {
+    out.write(`promtail tails ${s.promtail.checkLogDir}/*.log (job=imom), ${s.promtail.consoleLog} (query="false") and ${s.promtail.queryLog} (query="true")\n`);
+    const l = s.promtail.labels;
+    out.write(`labels: env="${l.env}" host="${l.host}" (checks); job="${l.app}" host="${l.appHost}" server="${l.server}" (application)\n`);
+  }
+}
+
+export const stackCommands: CommandModule = (program: Command) => {
+  const stack = program.command('stack').description('start, stop and inspect the local Loki + Promtail + Alertmanager stack (loopback only)');
+
+  stack
+    .command('up')
+    .description('start the stack in the background and wait until it is ready')
+    .addOption(dirOption())
+    .option('--loki-port <port>', 'Loki HTTP port (default 3100, or a free one)', int)
+    .option('--loki-grpc-port <port>', 'Loki gRPC port (default 9095, or a free one)', int)
+    .option('--promtail-port <port>', 'Promtail HTTP port (default 9080, or a free one)', int)
+    .option('--alertmanager-port <port>', 'Alertmanager port (default 9093, or a free one)', int)
+    .option('--no-promtail', 'do not start Promtail')
+    .option('--no-alertmanager', 'do not start Alertmanager even if its config exists')
+    .option('--loki-config <file>', 'Loki config (default loki/loki.yaml)')
+    .option('--promtail-config <file>', 'Promtail config (default promtail/promtail.yaml)')
+    .option('--alertmanager-config <file>', 'Alertmanager config (default ruler/alertmanager.yml; started only if it exists)')
+    .option('--rules <dir>', 'Loki ruler rule files (default ruler/rules)')
+    .option('--env <name>', 'env label', 'dev')
+    .option('--host <name>', 'host label of check logs (default: this host name)')
+    .option('--app <name>', 'job label of the application logs', 'app')
+    .option('--app-host <name>', 'host label of the application logs (its domain)')
+    .option('--server <name>', 'server label of the application logs')
+    .option('--check-log-dir <dir>', 'folder of <check>.log files to ship (default <dir>/var/log/imom)')
+    .option('--console-log <file>', 'application console log (default <dir>/var/log/app/console.log)')
+    .option('--query-log <file>', 'application query log (default <dir>/var/log/app/query.log)')
+    .option('--json', 'print the state as JSON')
+    .action(action(async (o: {
+      dir: string; lokiPort?: number; lokiGrpcPort?: number; promtailPort?: number; alertmanagerPort?: number; promtail: boolean; alertmanager: boolean;
+      lokiConfig?: string; promtailConfig?: string; alertmanagerConfig?: string; rules?: string; env: string; host?: string; app: string; appHost?: string;
+      server?: string; checkLogDir?: string; consoleLog?: string; queryLog?: string; json?: boolean;
+    }) => {
+      const s = await stackUp({
+        dir: o.dir,
+        ports: { loki: o.lokiPort, lokiGrpc: o.lokiGrpcPort, promtail: o.promtailPort, alertmanager: o.alertmanagerPort },
+        promtail: o.promtail,
+        alertmanager: o.alertmanager ? 'auto' : false,
+        lokiConfig: o.lokiConfig, promtailConfig: o.promtailConfig, alertmanagerConfig: o.alertmanagerConfig, rulesDir: o.rules,
+        labels: { env: o.env, host: o.host, app: o.app, appHost: o.appHost, server: o.server },
+        paths: { checkLogDir: o.checkLogDir, consoleLog: o.consoleLog, queryLog: o.queryLog },
+      });
+      if (o.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+      else {
+        process.stdout.write(s.alreadyRunning ? `stack already running in ${s.dir}\n` : `stack up in ${s.dir}\n`);
+        printState(s, process.stdout);
+      }
+      return EXIT.OK;
+    }));
+
+  stack
+    .command('down')
+    .description('stop every component recorded in the stack folder (data is kept)')
+    .addOption(dirOption())
+    .action(action(async (o: { dir: string }) => {
+      const r = await stackDown(o.dir);
+      if (r.length === 0) process.stdout.write(`no stack recorded in ${o.dir}\n`);
+      for (const c of r) process.stdout.write(`${c.name.padEnd(12)} pid ${String(c.pid).padEnd(8)} ${c.was}\n`);
+      return EXIT.OK;
+    }));
+
+  stack
+    .command('status')
+    .description('each component, its pid, URL and whether it is ready; exits 1 if any is not')
+    .addOption(dirOption())
+    .option('--json', 'print as JSON')
+    .action(action(async (o: { dir: string; json?: boolean }) => {
+      const { state, components } = await stackStatus(o.dir);
+      if (o.json) process.stdout.write(JSON.stringify({ dir: o.dir, components }, null, 2) + '\n');
+      else if (!state) process.stdout.write(`no stack recorded in ${o.dir} (imom stack up --dir ${o.dir})\n`);
+      else {
+        for (const c of components) {
+          const st = !c.running ? 'not running' : c.ready ? 'ready' : 'not ready';
+          process.stdout.write(`${c.name.padEnd(12)} pid ${String(c.pid).padEnd(8)} ${c.url.padEnd(24)} ${st.padEnd(11)} (${c.detail})\n`);
+        }
+      }
+      return state && components.every((c) => c.ready) ? EXIT.OK : EXIT.PROBLEM;
+    }));
+};

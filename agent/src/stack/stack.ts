@@ -1,0 +1,254 @@
+/**
+ * The local stack: Alertmanager (when its config exists), Loki single binary and
+ * Promtail, on loopback ports, with one data folder. The pids and ports are kept in
+ * <dir>/stack.json, so `down` and `status` work from any process.
+ *
+ *   <dir>/stack.json              state: components, pids, ports, URLs
+ *   <dir>/loki/                   Loki data (chunks, index, WAL, compactor, rules -> ruler/rules)
+ *   <dir>/promtail/positions.yaml Promtail's read positions
+ *   <dir>/alertmanager/           Alertmanager silences and notification log
+ *   <dir>/run/<component>.log     each component's own output
+ *   <dir>/var/log/imom/<check>.log        default check logs Promtail tails
+ *   <dir>/var/log/app/{console,query}.log default application logs Promtail tails
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { alertmanagerSpec, lokiSpec, probeReady, promtailSpec, PROMTAIL_NO_FILES, READY_PATH, waitReady } from './components.js';
+import { defaults } from './paths.js';
+import { pidRuns, spawnProc, stopPid, type Proc, type ProcSpec } from './process.js';
+
+export const STATE_FILE = 'stack.json';
+
+export interface ComponentState {
+  readonly name: 'loki' | 'promtail' | 'alertmanager';
+  readonly pid: number;
+  readonly cmd: string;
+  readonly args: readonly string[];
+  /** Base URL, http://127.0.0.1:<port>. */
+  readonly url: string;
+  readonly readyPath: string;
+  readonly ports: Readonly<Record<string, number>>;
+  readonly logFile: string;
+  readonly startedAt: string;
+}
+
+export interface StackState {
+  readonly version: 1;
+  readonly dir: string;
+  readonly components: readonly ComponentState[];
+  /** Paths Promtail tails and the labels it sets, for the operator (and the demo). */
+  readonly promtail?: { readonly checkLogDir: string; readonly consoleLog: string; readonly queryLog: string; readonly labels: Readonly<Record<string, string>> };
+}
+
+export interface StackUpOptions {
+  readonly dir: string;
+  /** Preferred ports; a default that is taken falls back to a free one. */
+  readonly ports?: { readonly loki?: number; readonly lokiGrpc?: number; readonly promtail?: number; readonly alertmanager?: number };
+  /** Start Promtail (default true). */
+  readonly promtail?: boolean;
+  /** true: must start; false: never; 'auto' (default): when the config file exists. */
+  readonly alertmanager?: boolean | 'auto';
+  readonly lokiConfig?: string;
+  readonly promtailConfig?: string;
+  readonly alertmanagerConfig?: string;
+  /** Rule files for the Loki ruler; default ruler/rules when it exists. */
+  readonly rulesDir?: string;
+  readonly tenant?: string;
+  readonly lokiEnv?: Readonly<Record<string, string>>;
+  readonly labels?: { readonly env?: string; readonly host?: string; readonly app?: string; readonly appHost?: string; readonly server?: string };
+  readonly paths?: { readonly checkLogDir?: string; readonly consoleLog?: string; readonly queryLog?: string };
+  readonly readyTimeoutMs?: number;
+}
+
+const DEFAULT_PORTS = { loki: 3100, lokiGrpc: 9095, promtail: 9080, alertmanager: 9093 } as const;
+
+function statePath(dir: string): string {
+  return join(resolve(dir), STATE_FILE);
+}
+
+export function readState(dir: string): StackState | undefined {
+  const p = statePath(dir);
+  if (!existsSync(p)) return undefined;
+  return JSON.parse(readFileSync(p, 'utf8')) as StackState;
+}
+
+function writeState(dir: string, s: StackState): void {
+  const p = statePath(dir);
+  writeFileSync(`${p}.tmp`, JSON.stringify(s, null, 2) + '\n');
+  renameSync(`${p}.tmp`, p);
+}
+
+export function componentAlive(c: ComponentState): boolean {
+  return pidRuns(c.pid, c.cmd);
+}
+
+export async function portFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.once('error', () => res(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
+  });
+}
+
+export async function anyFreePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+async function pickPort(preferred: number | undefined, fallback: number, taken: Set<number>): Promise<number> {
+  if (preferred !== undefined) {
+    taken.add(preferred);
+    return preferred; // asked for explicitly: use it, and fail loudly if it is busy
+  }
+  if (!taken.has(fallback) && (await portFree(fallback))) {
+    taken.add(fallback);
+    return fallback;
+  }
+  for (;;) {
+    const p = await anyFreePort();
+    if (!taken.has(p)) {
+      taken.add(p);
+      return p;
+    }
+  }
+}
+
+function record(proc: Proc, spec: ProcSpec, name: ComponentState['name'], port: number, ports: Record<string, number>): ComponentState {
+  return {
+    name, pid: proc.pid, cmd: spec.cmd, args: spec.args, url: `http://127.0.0.1:${port}`, readyPath: READY_PATH[name] ?? '/ready',
+    ports, logFile: spec.logFile, startedAt: new Date().toISOString(),
+  };
+}
+
+/**
+ * Starts the stack and waits until each component is ready. Returns the saved state.
+ * If the stack in `dir` is already running, returns its state unchanged.
+ */
+export async function stackUp(o: StackUpOptions): Promise<StackState & { alreadyRunning?: boolean }> {
+  const dir = resolve(o.dir);
+  const prev = readState(dir);
+  if (prev) {
+    const alive = prev.components.filter(componentAlive);
+    if (alive.length === prev.components.length && alive.length > 0) return { ...prev, alreadyRunning: true };
+    if (alive.length > 0) throw new Error(`the stack in ${dir} is partly running (${alive.map((c) => c.name).join(', ')}); run \`imom stack down --dir ${dir}\` first`);
+  }
+  const runDir = join(dir, 'run');
+  mkdirSync(runDir, { recursive: true });
+  const timeout = o.readyTimeoutMs ?? 90_000;
+  const taken = new Set<number>();
+  const started: Proc[] = [];
+  const components: ComponentState[] = [];
+  const save = (extra?: Partial<StackState>) => writeState(dir, { version: 1, dir, components, ...extra });
+  try {
+    // Alertmanager first, so the ruler's first notification finds it.
+    const amConfig = resolve(o.alertmanagerConfig ?? defaults.alertmanagerConfig());
+    const wantAm = o.alertmanager === true || ((o.alertmanager ?? 'auto') === 'auto' && existsSync(amConfig));
+    let amUrl: string | undefined;
+    if (wantAm) {
+      const port = await pickPort(o.ports?.alertmanager, DEFAULT_PORTS.alertmanager, taken);
+      const spec = alertmanagerSpec({ dataDir: join(dir, 'alertmanager'), port, configFile: amConfig, logFile: join(runDir, 'alertmanager.log') });
+      const p = spawnProc(spec, { detach: true });
+      started.push(p);
+      components.push(record(p, spec, 'alertmanager', port, { http: port }));
+      save();
+      amUrl = `http://127.0.0.1:${port}`;
+      await waitReady(p, `${amUrl}/-/ready`, timeout);
+    }
+
+    const lokiPort = await pickPort(o.ports?.loki, DEFAULT_PORTS.loki, taken);
+    const grpcPort = await pickPort(o.ports?.lokiGrpc, DEFAULT_PORTS.lokiGrpc, taken);
+    const rulesDir = o.rulesDir ?? (existsSync(defaults.rulesDir()) ? defaults.rulesDir() : undefined);
+    const lspec = lokiSpec({
+      dataDir: join(dir, 'loki'), httpPort: lokiPort, grpcPort, configFile: o.lokiConfig, rulesDir, tenant: o.tenant,
+      alertmanagerUrl: amUrl, env: o.lokiEnv, logFile: join(runDir, 'loki.log'),
+    });
+    const loki = spawnProc(lspec, { detach: true });
+    started.push(loki);
+    components.push(record(loki, lspec, 'loki', lokiPort, { http: lokiPort, grpc: grpcPort }));
+    save();
+    const lokiUrl = `http://127.0.0.1:${lokiPort}`;
+    await waitReady(loki, `${lokiUrl}/ready`, timeout);
+
+    let promtailInfo: StackState['promtail'];
+    if (o.promtail ?? true) {
+      const port = await pickPort(o.ports?.promtail, DEFAULT_PORTS.promtail, taken);
+      const checkLogDir = resolve(o.paths?.checkLogDir ?? join(dir, 'var', 'log', 'imom'));
+      const consoleLog = resolve(o.paths?.consoleLog ?? join(dir, 'var', 'log', 'app', 'console.log'));
+      const queryLog = resolve(o.paths?.queryLog ?? join(dir, 'var', 'log', 'app', 'query.log'));
+      mkdirSync(checkLogDir, { recursive: true });
+      mkdirSync(resolve(consoleLog, '..'), { recursive: true });
+      mkdirSync(resolve(queryLog, '..'), { recursive: true });
+      const spec = promtailSpec({
+        dataDir: join(dir, 'promtail'), httpPort: port, lokiUrl, configFile: o.promtailConfig, tenant: o.tenant === 'fake' ? undefined : o.tenant,
+        env: o.labels?.env, host: o.labels?.host, app: o.labels?.app ?? 'app', appHost: o.labels?.appHost, server: o.labels?.server,
+        checkLogDir, consoleLog, queryLog, logFile: join(runDir, 'promtail.log'),
+      });
+      const p = spawnProc(spec, { detach: true });
+      started.push(p);
+      components.push(record(p, spec, 'promtail', port, { http: port }));
+      promtailInfo = {
+        checkLogDir, consoleLog, queryLog,
+        labels: { env: spec.env.IMOM_ENV ?? '', host: spec.env.IMOM_HOST ?? '', app: spec.env.IMOM_APP ?? '', appHost: spec.env.IMOM_APP_HOST ?? '', server: spec.env.IMOM_APP_SERVER ?? '' },
+      };
+      save({ promtail: promtailInfo });
+      await waitReady(p, `http://127.0.0.1:${port}/ready`, timeout, PROMTAIL_NO_FILES);
+    }
+    const state: StackState = { version: 1, dir, components, promtail: promtailInfo };
+    writeState(dir, state);
+    return state;
+  } catch (e) {
+    for (const p of started.reverse()) await p.stop(5_000);
+    rmSync(statePath(dir), { force: true });
+    throw e;
+  }
+}
+
+/** Stops every component recorded in <dir>/stack.json (Promtail first, so it flushes to a live Loki). */
+export async function stackDown(dir: string, graceMs = 20_000): Promise<{ name: string; pid: number; was: 'stopped' | 'not running' }[]> {
+  const state = readState(dir);
+  if (!state) return [];
+  const order = ['promtail', 'loki', 'alertmanager'];
+  const comps = [...state.components].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  const out: { name: string; pid: number; was: 'stopped' | 'not running' }[] = [];
+  for (const c of comps) {
+    if (componentAlive(c)) {
+      await stopPid(c.pid, graceMs);
+      out.push({ name: c.name, pid: c.pid, was: 'stopped' });
+    } else {
+      out.push({ name: c.name, pid: c.pid, was: 'not running' });
+    }
+  }
+  rmSync(statePath(dir), { force: true });
+  return out;
+}
+
+export interface ComponentStatus {
+  readonly name: string;
+  readonly pid: number;
+  readonly url: string;
+  readonly running: boolean;
+  readonly ready: boolean;
+  readonly detail: string;
+}
+
+export async function stackStatus(dir: string): Promise<{ state?: StackState; components: ComponentStatus[] }> {
+  const state = readState(dir);
+  if (!state) return { components: [] };
+  const components = await Promise.all(state.components.map(async (c): Promise<ComponentStatus> => {
+    const running = componentAlive(c);
+    if (!running) return { name: c.name, pid: c.pid, url: c.url, running, ready: false, detail: 'not running' };
+    const r = await probeReady(c.url + c.readyPath);
+    // Promtail is up and waiting for its first file: that is ready for our purposes.
+    const ready = r.ready || (c.name === 'promtail' && PROMTAIL_NO_FILES.test(r.detail));
+    return { name: c.name, pid: c.pid, url: c.url, running, ready, detail: r.detail };
+  }));
+  return { state, components };
+}

@@ -1,0 +1,380 @@
+/**
+ * Real Loki and Promtail for tests, started by agent/src/stack (the code behind
+ * `imom stack`), with loki/loki.yaml and promtail/promtail.yaml. Everything is on
+ * 127.0.0.1 with kernel-chosen ports and a fresh folder under .tmp/.
+ *
+ * STABLE API (other suites build on it; extend, don't change):
+ *
+ *   const loki = await startLoki(opts?)            // waits for /ready
+ *     loki.url        'http://127.0.0.1:<port>'    HTTP API
+ *     loki.pushUrl    loki.url + '/loki/api/v1/push'
+ *     loki.port       HTTP port;   loki.grpcPort   gRPC port (logproto.Pusher/Push)
+ *     loki.dataDir    its data folder (chunks, WAL, rules/<tenant> -> opts.rulesDir)
+ *     loki.logFile    Loki's own output
+ *     await loki.stop()     SIGTERM, waits for exit (data kept)
+ *     await loki.kill()     SIGKILL (data kept; the WAL replays on restart)
+ *     await loki.restart()  stops it if running, starts again: same ports, same data; waits for /ready
+ *     await loki.close()    stop + remove dataDir (kept when IMOM_KEEP_TMP is set)
+ *   opts: { dataDir?, rulesDir?, tenant?, alertmanagerUrl?, env?: {LOKI_*: ...}, configFile?, readyTimeoutMs? }
+ *     env overrides the variables of loki/loki.yaml, e.g. { LOKI_RULER_EVALUATION_INTERVAL: '5s' }.
+ *     The harness sets LOKI_CACHE_RESULTS=false (a cached empty answer would hide lines
+ *     still arriving) and LOKI_LOG_LEVEL=warn unless given.
+ *
+ *   const pt = await startPromtail({ lokiUrl: loki.url, checkLogDir, consoleLog, queryLog, env, host, app, appHost, server, vars?, ... })
+ *     pt.url, pt.port, pt.dataDir, pt.positionsFile, pt.logFile, stop(), kill(), restart(), close(), metrics()
+ *     start/restart resolve once Promtail has its file targets (~5 s after start; before
+ *     that it tails nothing, not even files that exist). vars: any further variable of promtail.yaml (PROMTAIL_..., IMOM_...).
+ *     Paths not given point into pt.dataDir, so a test never tails the host's real logs.
+ *     await pt.waitTailing(path)   resolves once Promtail has opened that file
+ *
+ * Queries (all take an optional { tenant } for X-Scope-OrgID):
+ *   queryRange(url, logql, { start?, end?, limit?, direction? }) -> LogEntry[]   one request
+ *   queryAll(url, logql, { start?, end? })  -> LogEntry[]   every entry, paged forward (oldest first);
+ *                                      like Loki's log queries, an entry stored twice (same stream, ts, line) comes back once
+ *   countLines(url, selector, { start?, end? }) -> number   sum(count_over_time(selector[range])) at end
+ *                                      (counts an entry Loki stored twice twice: use queryAll for exactly-once checks)
+ *   waitForCount(url, selector, n, { timeoutMs?, start? }) -> number   polls until count >= n, returns it
+ *   waitForStableCount(url, selector, { quietMs?, timeoutMs?, start? }) -> number   until it stops changing
+ *   instantQuery(url, promql-style logql, { time? }) -> vector [{ metric, value }]
+ *   series(url, match, { start?, end? }) -> label sets;  labelValues(url, name) -> string[]
+ *   pushStreams(url, [{ labels, entries: [[time, line, metadata?]] }])   JSON push, for rule tests
+ *   Times: Date | number (ms since epoch) | bigint (ns). Default window: the last hour.
+ *
+ * LogEntry: { tsNs: bigint, line, labels (stream labels only), metadata (structured metadata), parsed }
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { lokiSpec, promtailSpec, waitReady, PROMTAIL_NO_FILES, type LokiSpecOptions, type PromtailSpecOptions } from '../../agent/src/stack/components.js';
+import { spawnProc, type Proc, type ProcSpec } from '../../agent/src/stack/process.js';
+import { freePorts, sleep, tempDir, waitFor } from './proc.js';
+
+/** Processes this test file started, killed if the test process exits without closing them. */
+const live = new Set<Proc>();
+function killAll(): void {
+  for (const p of live) {
+    try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+}
+process.once('exit', killAll);
+// A test run cut short (timeout, Ctrl-C) must not leave Loki or Promtail behind.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    killAll();
+    process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+  });
+}
+
+interface Managed {
+  readonly logFile: string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function managed(spec: ProcSpec, ready: (p: Proc) => Promise<void>, dataDir: string, ownDir: boolean) {
+  let proc: Proc | undefined;
+  const start = async () => {
+    const p = spawnProc(spec);
+    live.add(p);
+    void p.exited.then(() => live.delete(p));
+    proc = p;
+    await ready(p);
+  };
+  const m: Managed & { start(): Promise<void>; proc(): Proc | undefined } = {
+    logFile: spec.logFile,
+    proc: () => proc,
+    start,
+    async stop() { await proc?.stop(); },
+    async kill() { await proc?.kill(); },
+    async restart() {
+      await proc?.stop();
+      await start();
+    },
+    async close() {
+      await proc?.stop(5_000);
+      if (ownDir && !process.env.IMOM_KEEP_TMP) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return m;
+}
+
+// ---------------------------------------------------------------- Loki
+
+export interface StartLokiOptions {
+  readonly dataDir?: string;
+  readonly rulesDir?: string;
+  readonly tenant?: string;
+  readonly alertmanagerUrl?: string;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly configFile?: string;
+  readonly extraArgs?: readonly string[];
+  readonly readyTimeoutMs?: number;
+}
+
+export interface LokiHandle extends Managed {
+  readonly url: string;
+  readonly pushUrl: string;
+  readonly port: number;
+  readonly grpcPort: number;
+  readonly dataDir: string;
+}
+
+export async function startLoki(opts: StartLokiOptions = {}): Promise<LokiHandle> {
+  const dataDir = opts.dataDir ?? tempDir('loki');
+  const [port, grpcPort] = (await freePorts(2)) as [number, number];
+  const o: LokiSpecOptions = {
+    dataDir, httpPort: port, grpcPort, configFile: opts.configFile, rulesDir: opts.rulesDir, tenant: opts.tenant,
+    alertmanagerUrl: opts.alertmanagerUrl, extraArgs: opts.extraArgs,
+    env: { LOKI_CACHE_RESULTS: 'false', LOKI_LOG_LEVEL: 'warn', ...opts.env },
+  };
+  const spec = lokiSpec(o);
+  const url = `http://127.0.0.1:${port}`;
+  const m = managed(spec, (p) => waitReady(p, `${url}/ready`, opts.readyTimeoutMs ?? 90_000), dataDir, opts.dataDir === undefined);
+  await m.start();
+  return {
+    url, pushUrl: `${url}/loki/api/v1/push`, port, grpcPort, dataDir, logFile: m.logFile,
+    stop: m.stop, kill: m.kill, restart: m.restart, close: m.close,
+  };
+}
+
+// ---------------------------------------------------------------- Promtail
+
+export interface StartPromtailOptions extends Omit<PromtailSpecOptions, 'dataDir' | 'httpPort'> {
+  readonly dataDir?: string;
+  readonly readyTimeoutMs?: number;
+}
+
+export interface PromtailHandle extends Managed {
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly positionsFile: string;
+  /** Resolves once Promtail tails `path` (its promtail_files_active / file_bytes_total metric names it). */
+  waitTailing(path: string, timeoutMs?: number): Promise<void>;
+  /** Promtail's /metrics text. */
+  metrics(): Promise<string>;
+}
+
+export async function startPromtail(opts: StartPromtailOptions): Promise<PromtailHandle> {
+  const dataDir = opts.dataDir ?? tempDir('promtail');
+  const [port] = (await freePorts(1)) as [number];
+  const nowhere = join(dataDir, 'not-configured');
+  const spec = promtailSpec({
+    ...opts,
+    dataDir,
+    httpPort: port,
+    checkLogDir: opts.checkLogDir ?? nowhere,
+    consoleLog: opts.consoleLog ?? join(nowhere, 'console.log'),
+    queryLog: opts.queryLog ?? join(nowhere, 'query.log'),
+    vars: { PROMTAIL_LOG_LEVEL: 'warn', ...opts.vars },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const metrics = async () => (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  // Promtail answers /ready before its service discovery has produced the file targets
+  // (~5 s after start). Until then it tails nothing, even files that exist; wait for it.
+  const ready = async (p: Proc) => {
+    await waitReady(p, `${url}/ready`, opts.readyTimeoutMs ?? 30_000, PROMTAIL_NO_FILES);
+    await waitFor(async () => /^promtail_targets_active_total [1-9]/m.test(await metrics()), opts.readyTimeoutMs ?? 30_000, 'promtail file targets');
+  };
+  const m = managed(spec, ready, dataDir, opts.dataDir === undefined);
+  await m.start();
+  return {
+    url, port, dataDir, positionsFile: join(dataDir, 'positions.yaml'), logFile: m.logFile,
+    stop: m.stop, kill: m.kill, restart: m.restart, close: m.close, metrics,
+    async waitTailing(path: string, timeoutMs = 20_000) {
+      await waitFor(async () => (await metrics()).includes(`path="${path}"`), timeoutMs, `promtail tailing ${path}`);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- queries
+
+export type TimeArg = Date | number | bigint;
+
+/** Nanoseconds since the epoch. A number is milliseconds. */
+export function toNs(t: TimeArg): bigint {
+  if (typeof t === 'bigint') return t;
+  return BigInt(typeof t === 'number' ? Math.round(t) : t.getTime()) * 1_000_000n;
+}
+
+export interface LogEntry {
+  readonly tsNs: bigint;
+  readonly line: string;
+  /** Stream (index) labels only. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Structured metadata of this entry. */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Labels a parser in the query (| json, | logfmt) extracted. */
+  readonly parsed: Readonly<Record<string, string>>;
+}
+
+export interface QueryOpts {
+  readonly tenant?: string;
+}
+
+function headers(o: QueryOpts | undefined): Record<string, string> {
+  // categorize-labels: stream labels, structured metadata and parsed labels come back
+  // separately, so a test can assert that QHash is metadata and not a label.
+  const h: Record<string, string> = { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' };
+  if (o?.tenant) h['X-Scope-OrgID'] = o.tenant;
+  return h;
+}
+
+async function getJson(url: string, path: string, params: Record<string, string>, o?: QueryOpts): Promise<any> {
+  const u = `${url.replace(/\/$/, '')}${path}?${new URLSearchParams(params)}`;
+  const res = await fetch(u, { headers: headers(o), signal: AbortSignal.timeout(60_000) });
+  const body = await res.text();
+  if (!res.ok) throw new Error(`GET ${path} ${JSON.stringify(params)}: ${res.status} ${body.slice(0, 500)}`);
+  return JSON.parse(body);
+}
+
+const HOUR_MS = 3_600_000;
+
+export interface RangeOpts extends QueryOpts {
+  readonly start?: TimeArg;
+  readonly end?: TimeArg;
+  readonly limit?: number;
+  readonly direction?: 'forward' | 'backward';
+}
+
+function flatten(result: any[]): LogEntry[] {
+  const out: LogEntry[] = [];
+  for (const s of result) {
+    for (const v of s.values as [string, string, { structuredMetadata?: Record<string, string>; parsed?: Record<string, string> }?][]) {
+      out.push({ tsNs: BigInt(v[0]), line: v[1], labels: s.stream, metadata: v[2]?.structuredMetadata ?? {}, parsed: v[2]?.parsed ?? {} });
+    }
+  }
+  return out;
+}
+
+/** One /loki/api/v1/query_range request for a log query; entries sorted by time (then line). */
+export async function queryRange(url: string, logql: string, o: RangeOpts = {}): Promise<LogEntry[]> {
+  const end = toNs(o.end ?? Date.now() + 60_000);
+  const start = toNs(o.start ?? Date.now() - HOUR_MS);
+  const j = await getJson(url, '/loki/api/v1/query_range', {
+    query: logql, start: String(start), end: String(end), limit: String(o.limit ?? 5000), direction: o.direction ?? 'forward',
+  }, o);
+  if (j.data.resultType !== 'streams') throw new Error(`query_range ${logql}: expected streams, got ${j.data.resultType}`);
+  const entries = flatten(j.data.result);
+  entries.sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : a.line < b.line ? -1 : a.line > b.line ? 1 : 0));
+  return o.direction === 'backward' ? entries.reverse() : entries;
+}
+
+/**
+ * Every entry of a log query in [start, end), oldest first, paging forward. Each page
+ * starts at the newest timestamp of the previous one, so entries sharing a timestamp
+ * across a page boundary are neither lost nor repeated; paging stops when a page
+ * brings nothing new. Like Loki's own log queries, an entry stored twice (same stream,
+ * timestamp and line) is returned once; count_over_time, by contrast, counts both.
+ */
+export async function queryAll(url: string, logql: string, o: Omit<RangeOpts, 'limit' | 'direction'> & { pageSize?: number } = {}): Promise<LogEntry[]> {
+  const end = toNs(o.end ?? Date.now() + 60_000);
+  let start = toNs(o.start ?? Date.now() - HOUR_MS);
+  let limit = o.pageSize ?? 5000;
+  const out: LogEntry[] = [];
+  const seen = new Set<string>();
+  for (;;) {
+    const page = await queryRange(url, logql, { ...o, start, end, limit, direction: 'forward' });
+    const fresh = page.filter((e) => !seen.has(key(e)));
+    for (const e of fresh) seen.add(key(e));
+    out.push(...fresh);
+    if (page.length === 0) break;
+    const last = page[page.length - 1]!.tsNs;
+    if (fresh.length === 0) {
+      // Nothing new: done, unless one timestamp fills the whole page (widen it).
+      if (last === start && page.length >= limit) { limit *= 2; continue; }
+      break;
+    }
+    start = last;
+  }
+  out.sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
+  return out;
+}
+
+function key(e: LogEntry): string {
+  return `${e.tsNs}\u0000${JSON.stringify(e.labels)}\u0000${JSON.stringify(e.metadata)}\u0000${e.line}`;
+}
+
+export interface Sample {
+  readonly metric: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** /loki/api/v1/query (a metric query), as a vector. */
+export async function instantQuery(url: string, logql: string, o: QueryOpts & { time?: TimeArg } = {}): Promise<Sample[]> {
+  const j = await getJson(url, '/loki/api/v1/query', { query: logql, time: String(toNs(o.time ?? Date.now())) }, o);
+  if (j.data.resultType !== 'vector') throw new Error(`query ${logql}: expected a vector, got ${j.data.resultType}`);
+  return (j.data.result as { metric: Record<string, string>; value: [number, string] }[]).map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+}
+
+/** Number of entries matching a log selector (with optional filters) in [start, end]. */
+export async function countLines(url: string, selector: string, o: QueryOpts & { start?: TimeArg; end?: TimeArg } = {}): Promise<number> {
+  const endMs = o.end === undefined ? Date.now() + 60_000 : Number(toNs(o.end) / 1_000_000n);
+  const startMs = o.start === undefined ? endMs - HOUR_MS - 60_000 : Number(toNs(o.start) / 1_000_000n);
+  const rangeS = Math.max(1, Math.ceil((endMs - startMs) / 1000));
+  const v = await instantQuery(url, `sum(count_over_time(${selector} [${rangeS}s]))`, { ...o, time: endMs });
+  return v.reduce((n, s) => n + s.value, 0);
+}
+
+/** Polls countLines until it reaches n; returns the count (which may exceed n). */
+export async function waitForCount(url: string, selector: string, n: number, o: QueryOpts & { start?: TimeArg; timeoutMs?: number } = {}): Promise<number> {
+  let last = -1;
+  try {
+    return await waitFor(async () => {
+      last = await countLines(url, selector, o);
+      return last >= n ? last : undefined;
+    }, o.timeoutMs ?? 60_000, `${n} lines for ${selector}`, 500);
+  } catch (e) {
+    throw new Error(`${(e as Error).message} (last count ${last})`);
+  }
+}
+
+/** Polls until the count has not changed for quietMs; returns it. */
+export async function waitForStableCount(url: string, selector: string, o: QueryOpts & { start?: TimeArg; quietMs?: number; timeoutMs?: number } = {}): Promise<number> {
+  const quiet = o.quietMs ?? 5_000;
+  const deadline = Date.now() + (o.timeoutMs ?? 120_000);
+  let last = -1;
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    const n = await countLines(url, selector, o);
+    if (n !== last) { last = n; since = Date.now(); }
+    else if (Date.now() - since >= quiet) return n;
+    await sleep(500);
+  }
+  throw new Error(`count for ${selector} still changing after ${o.timeoutMs ?? 120_000} ms (last ${last})`);
+}
+
+/** Label sets of the streams matching `match`. */
+export async function series(url: string, match: string, o: QueryOpts & { start?: TimeArg; end?: TimeArg } = {}): Promise<Record<string, string>[]> {
+  const j = await getJson(url, '/loki/api/v1/series', {
+    'match[]': match, start: String(toNs(o.start ?? Date.now() - HOUR_MS)), end: String(toNs(o.end ?? Date.now() + 60_000)),
+  }, o);
+  return j.data as Record<string, string>[];
+}
+
+export async function labelValues(url: string, name: string, o: QueryOpts & { start?: TimeArg; end?: TimeArg } = {}): Promise<string[]> {
+  const j = await getJson(url, `/loki/api/v1/label/${encodeURIComponent(name)}/values`, {
+    start: String(toNs(o.start ?? Date.now() - HOUR_MS)), end: String(toNs(o.end ?? Date.now() + 60_000)),
+  }, o);
+  return (j.data ?? []) as string[];
+}
+
+export interface PushStream {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly entries: readonly (readonly [time: TimeArg, line: string, metadata?: Readonly<Record<string, string>>])[];
+}
+
+/** Pushes streams with Loki's JSON push API; throws unless Loki answers 2xx. */
+export async function pushStreams(url: string, streams: readonly PushStream[], o: QueryOpts = {}): Promise<void> {
+  const body = {
+    streams: streams.map((s) => ({
+      stream: s.labels,
+      values: s.entries.map(([t, line, md]) => (md ? [String(toNs(t)), line, md] : [String(toNs(t)), line])),
+    })),
+  };
+  const h: Record<string, string> = { 'Content-Type': 'application/json' };
+  if (o.tenant) h['X-Scope-OrgID'] = o.tenant;
+  const res = await fetch(`${url.replace(/\/$/, '')}/loki/api/v1/push`, { method: 'POST', headers: h, body: JSON.stringify(body), signal: AbortSignal.timeout(60_000) });
+  if (!res.ok) throw new Error(`push: ${res.status} ${(await res.text()).slice(0, 500)}`);
+}
