@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   checks: () => import('./checks.js'),
   'kafka-lag': () => import('./kafka-lag.js'),
   qhash: () => import('./qhash.js'),
+  push: () => import('./push.js'),
 };
 
 const names = process.argv.slice(2);

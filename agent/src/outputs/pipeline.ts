@@ -6,12 +6,16 @@ import { LEVELS, toEntry } from './entry.js';
 import { FileTransport } from './file.js';
 import { SyslogTransport } from './syslog.js';
 import { StdoutTransport } from './console.js';
+import { LokiTransport, type LokiReport } from './loki/index.js';
 
 /** A transport that can report when everything handed to it is durable or delivered. */
 interface Flushable {
   flush(): Promise<void>;
 }
 const isFlushable = (t: unknown): t is Flushable => typeof (t as Flushable).flush === 'function';
+
+/** The check name of the agent's own lines (an output in trouble), so they land in imom.log and in Loki as check="imom". */
+export const AGENT_CHECK = 'imom';
 
 /**
  * check → result → one formatter → every output. The outputs are winston transports,
@@ -26,10 +30,27 @@ export class OutputPipeline {
     const t: TransportStream[] = [];
     if (cfg.outputs.file) t.push(new FileTransport(cfg.outputs.file, cfg.time_zone));
     if (cfg.outputs.syslog?.enabled) t.push(new SyslogTransport(cfg.outputs.syslog, cfg.time_zone, host));
+    if (cfg.outputs.loki) {
+      const url = cfg.outputs.loki.url;
+      t.push(new LokiTransport(cfg.outputs.loki, { env: cfg.env, host, onReport: (r) => this.report(url, r) }));
+    }
     if (opts.stdout) t.push(new StdoutTransport(cfg.time_zone));
     t.push(...(opts.extra ?? []));
     this.transports = t;
     this.logger = winston.createLogger({ levels: LEVELS, level: 'OK', transports: t, exitOnError: false });
+  }
+
+  /**
+   * An output's own trouble (a dead-lettered batch, lines dropped at the spool bound) is an ERROR
+   * line like any other, so it reaches the operator the same way; the rest goes to stderr.
+   */
+  private report(url: string, r: LokiReport): void {
+    if (r.level !== 'ERROR') {
+      process.stderr.write(`imom: loki output: ${r.message}\n`);
+      return;
+    }
+    this.write([{ check: AGENT_CHECK, instance: 'outputs', target: url, status: 'ERROR', time: new Date(),
+      fields: [['Output', 'loki'], ['Code', r.code], ['Error', r.message]] }]);
   }
 
   write(results: readonly CheckResult[]): void {
@@ -61,6 +82,8 @@ export class OutputPipeline {
     this.logger.end();
     await Promise.all(finished);
     await this.flush();
+    // The Loki output flushes what Loki will take within its shutdown timeout; the rest stays spooled.
+    await Promise.all(this.transports.map((t) => (t instanceof LokiTransport ? t.shutdown() : undefined)));
     for (const t of this.transports) t.close?.();
   }
 }

@@ -1,7 +1,9 @@
 import { fileOutputSchema, syslogOutputSchema } from './schema.js';
+import { lokiOutputSchema } from './loki/schema.js';
 
 /** The `outputs:` keys. Each is optional; outputs know nothing of checks. */
 export const OUTPUT_SCHEMAS = {
   file: fileOutputSchema.optional(),
   syslog: syslogOutputSchema.optional(),
+  loki: lokiOutputSchema.optional(),
 };

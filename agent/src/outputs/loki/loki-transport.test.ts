@@ -1,0 +1,258 @@
+/**
+ * The Loki transport without Loki: the spool, retries, dead letters, the bound and secrets,
+ * with a scripted sender in place of the network. test/loki-push/ runs it against real Loki.
+ */
+import assert from 'node:assert/strict';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import winston from 'winston';
+import { removeDir, tempDir } from '../../../../test/harness/proc.js';
+import { decodePushRequest } from './proto.js';
+import { lokiOutputSchema, type LokiOutputInput } from './schema.js';
+import type { Sender, SendOutcome } from './senders.js';
+import { classifyStatus } from './senders.js';
+import { Spool, type SpoolReport } from './spool.js';
+import { LokiTransport, selectorOf, type LokiReport } from './transport.js';
+
+const dirs: string[] = [];
+after(() => dirs.forEach(removeDir));
+function dir(): string {
+  const d = tempDir('loki-unit');
+  dirs.push(d);
+  return d;
+}
+
+/** Answers with the scripted outcomes in turn (the last one repeats) and records what it got. */
+class ScriptedSender implements Sender {
+  readonly bodies: Uint8Array[] = [];
+  constructor(private readonly script: SendOutcome[]) {}
+  async send(body: Uint8Array): Promise<SendOutcome> {
+    this.bodies.push(body);
+    return this.script.length > 1 ? this.script.shift()! : this.script[0]!;
+  }
+  async close(): Promise<void> {}
+  entries(): { labels: string; ts: string; line: string }[] {
+    return this.bodies.flatMap((b) =>
+      decodePushRequest(b).streams.flatMap((s) =>
+        s.entries.map((e) => ({ labels: s.labels, ts: `${e.timestamp.seconds}.${String(e.timestamp.nanos).padStart(9, '0')}`, line: Buffer.from(e.line).toString('utf8') })),
+      ),
+    );
+  }
+}
+
+const OK: SendOutcome = { kind: 'ok' };
+
+function make(over: Partial<LokiOutputInput>, sender: Sender, reports: LokiReport[] = []) {
+  const cfg = lokiOutputSchema.parse({
+    url: 'http://127.0.0.1:1',
+    spool_dir: dir(),
+    batch: { max_wait: '10ms' },
+    retry: { min_backoff: '5ms', max_backoff: '20ms' },
+    ...over,
+  });
+  const t = new LokiTransport(cfg, { env: 'test', host: 'h1', sender, onReport: (r) => reports.push(r) });
+  const logger = winston.createLogger({ level: 'debug', transports: [t] });
+  return { cfg, t, logger, reports };
+}
+
+function logN(logger: winston.Logger, n: number, prefix = 'line', extra: Record<string, unknown> = {}) {
+  const time = new Date('2030-01-01T00:00:00Z');
+  for (let i = 0; i < n; i++) logger.info({ message: `Status=OK, ${prefix}=${i}`, check: 'redis', status: 'OK', time, ...extra });
+}
+
+describe('outputs.loki schema', () => {
+  it('fills defaults and is strict', () => {
+    const c = lokiOutputSchema.parse({ url: 'http://loki:3100' });
+    assert.equal(c.transport, 'http');
+    assert.deepEqual(c.batch, { max_lines: 10_000, max_bytes: 1_048_576, max_wait: 1000 });
+    assert.equal(c.spool_full_policy, 'drop_oldest');
+    assert.equal(c.spool_fsync, 1000);
+    assert.equal(lokiOutputSchema.safeParse({ url: 'http://loki:3100', nope: 1 }).success, false);
+    assert.equal(lokiOutputSchema.parse({ url: 'grpc://loki:9095', transport: 'grpc', spool_fsync: 'always' }).spool_fsync, 'always');
+  });
+
+  it('rejects credentials in the URL, both auth kinds, reserved labels and a scheme that does not match the transport', () => {
+    const bad: LokiOutputInput[] = [
+      { url: 'http://u:p@loki:3100' },
+      { url: 'http://loki:3100', basic_auth: { username: 'u', password: 'p' }, bearer_token: 't' },
+      { url: 'http://loki:3100', labels: { level: 'x' } },
+      { url: 'http://loki:3100', labels: { 'bad-name': 'x' } },
+      { url: 'http://loki:3100', transport: 'grpc' },
+      { url: 'grpc://loki', transport: 'grpc' },
+    ];
+    for (const b of bad) assert.equal(lokiOutputSchema.safeParse(b).success, false, JSON.stringify(b));
+  });
+
+  it('never echoes a secret in a validation error', () => {
+    const r = lokiOutputSchema.safeParse({ url: 'ftp://loki', bearer_token: 'tok-SUPERSECRET', basic_auth: { username: 'u', password: 'pw-SUPERSECRET' } });
+    assert.equal(r.success, false);
+    assert.doesNotMatch(JSON.stringify(r.error) + String(r.error), /SUPERSECRET/);
+  });
+});
+
+describe('classifyStatus', () => {
+  it('retries 429, 5xx and auth/route errors; rejects other 4xx', () => {
+    assert.equal(classifyStatus(204, '').kind, 'ok');
+    for (const s of [429, 500, 502, 503, 504, 401, 403, 404, 408]) assert.equal(classifyStatus(s, '').kind, 'retry', String(s));
+    for (const s of [400, 413, 422]) assert.equal(classifyStatus(s, '').kind, 'reject', String(s));
+  });
+});
+
+describe('Spool', () => {
+  const reports: SpoolReport[] = [];
+  const opts = (d: string) => ({ dir: d, maxBytes: 8 << 20, policy: 'drop_oldest' as const, fsync: 1000, frameMaxLines: 100, frameMaxBytes: 1 << 20, report: (r: SpoolReport) => reports.push(r) });
+  const lines = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ labels: '{"job":"x"}', ms: 1_900_000_000_000 + i + from, sub: 7, line: `l${i + from} ✓` }));
+
+  it('keeps what is not acknowledged across a reopen, and forgets what is', () => {
+    const d = dir();
+    const s = new Spool(opts(d));
+    s.open();
+    assert.equal(s.append(lines(250)), 250);
+    const b = s.readBatch(100, 1 << 20)!;
+    assert.equal(b.lines, 100);
+    assert.deepEqual(b.streams.get('{"job":"x"}')![0], { ms: 1_900_000_000_000, sub: 7, line: Buffer.from('l0 ✓') });
+    s.ack(b);
+    s.readBatch(100, 1 << 20); // in flight, never acknowledged: a crash
+    s.close();
+    const s2 = new Spool(opts(d));
+    assert.equal(s2.open().recoveredLines, 150);
+    const again = s2.readBatch(1000, 1 << 20)!;
+    assert.equal(again.lines, 150);
+    assert.equal(again.streams.get('{"job":"x"}')![0]!.line.toString(), 'l100 ✓');
+    s2.ack(again);
+    assert.equal(s2.pendingLines, 0);
+    s2.close();
+    assert.deepEqual(readdirSync(d).filter((f) => f.endsWith('.spool')), []);
+  });
+
+  it('cuts a torn tail (a write cut short by kill -9) and keeps every whole frame', () => {
+    const d = dir();
+    const s = new Spool(opts(d));
+    s.open();
+    s.append(lines(30));
+    s.append(lines(30, 30));
+    const seg = readdirSync(d).find((f) => f.endsWith('.spool'))!;
+    // Simulate a crash: no close(), and half a frame appended.
+    appendFileSync(join(d, seg), Buffer.from([200, 0, 0, 0, 1, 2, 3, 4, 5, 6]));
+    const before = reports.length;
+    const s2 = new Spool(opts(d));
+    assert.equal(s2.open().recoveredLines, 60);
+    assert.ok(reports.slice(before).some((r) => r.code === 'spool_torn_tail'));
+    const b = s2.readBatch(1000, 1 << 20)!;
+    assert.equal(b.lines, 60);
+    s2.close();
+  });
+});
+
+describe('LokiTransport', () => {
+  it('gives same-millisecond lines distinct nanosecond timestamps, per stream', async () => {
+    const sender = new ScriptedSender([OK]);
+    const { t, logger } = make({}, sender);
+    logN(logger, 3, 'a');
+    logN(logger, 2, 'b', { status: 'ERROR' });
+    assert.equal(await t.forceFlush(5000), true);
+    await t.shutdown();
+    const e = sender.entries();
+    assert.equal(e.length, 5);
+    const ok = e.filter((x) => x.labels.includes('level="OK"')).map((x) => x.ts);
+    assert.deepEqual(ok, ['1893456000.000000000', '1893456000.000000001', '1893456000.000000002']);
+    assert.deepEqual(e.filter((x) => x.labels.includes('level="ERROR"')).map((x) => x.ts), ['1893456000.000000000', '1893456000.000000001']);
+    assert.equal(e[0]!.labels, selectorOf({ job: 'imom', env: 'test', host: 'h1', check: 'redis', level: 'OK' }));
+  });
+
+  it('retries 503 and network errors, then delivers everything once', async () => {
+    const sender = new ScriptedSender([{ kind: 'retry', reason: 'HTTP 503', status: 503 }, { kind: 'retry', reason: 'ECONNREFUSED' }, OK]);
+    const { t, logger, reports } = make({}, sender);
+    logN(logger, 100);
+    assert.equal(await t.forceFlush(5000), true);
+    await t.shutdown();
+    const st = t.stats();
+    assert.equal(st.retries, 2);
+    assert.equal(st.sent, 100);
+    assert.ok(reports.some((r) => r.code === 'push_retry'));
+    assert.ok(reports.some((r) => r.code === 'push_recovered'));
+    // Every attempt carried the same bytes: a retry never changes timestamps.
+    assert.deepEqual(Buffer.from(sender.bodies[0]!), Buffer.from(sender.bodies[2]!));
+  });
+
+  it('moves a batch Loki refuses for good to the dead-letter file, reports one ERROR and counts it', async () => {
+    const sender = new ScriptedSender([{ kind: 'reject', reason: 'HTTP 400: entry too far behind', status: 400 }, OK]);
+    const { t, logger, reports, cfg } = make({}, sender);
+    logN(logger, 10);
+    assert.equal(await t.forceFlush(5000), true);
+    logN(logger, 5, 'later');
+    assert.equal(await t.forceFlush(5000), true);
+    await t.shutdown();
+    const st = t.stats();
+    assert.equal(st.deadLettered, 10);
+    assert.equal(st.sent, 5);
+    const errors = reports.filter((r) => r.level === 'ERROR');
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]!.code, 'dead_letter');
+    assert.match(errors[0]!.message, /10 lines.*HTTP 400: entry too far behind/);
+    const dl = readFileSync(join(cfg.spool_dir, 'dead-letter.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(dl.length, 1);
+    assert.equal(dl[0].lines, 10);
+    assert.equal(dl[0].push.streams[0].values.length, 10);
+    assert.deepEqual(dl[0].push.streams[0].values[0], ['1893456000000000000', 'Status=OK, line=0']);
+  });
+
+  it('never lets a secret out: not in reports, not in the dead-letter file', async () => {
+    const password = 'pw-Zq8!secret';
+    const token = Buffer.from(`alice:${password}`).toString('base64');
+    const sender = new ScriptedSender([
+      { kind: 'retry', reason: `HTTP 401: bad credentials Basic ${token} (${password})`, status: 401 },
+      { kind: 'reject', reason: `HTTP 400: echo ${password}`, status: 400 },
+    ]);
+    const { t, logger, reports, cfg } = make({ basic_auth: { username: 'alice', password } }, sender);
+    logN(logger, 3);
+    await t.forceFlush(5000);
+    await t.shutdown();
+    assert.ok(reports.length >= 2);
+    const all = JSON.stringify(reports) + readFileSync(join(cfg.spool_dir, 'dead-letter.ndjson'), 'utf8');
+    assert.ok(!all.includes(password) && !all.includes(token), all);
+    assert.ok(reports.some((r) => r.code === 'push_auth' && r.level === 'ERROR'));
+  });
+
+  it('on shutdown with Loki unreachable, keeps everything spooled; the next start sends it with the same timestamps', async () => {
+    const down = new ScriptedSender([{ kind: 'retry', reason: 'ECONNREFUSED' }]);
+    const { t, logger, cfg } = make({ shutdown_timeout: '50ms' }, down);
+    logN(logger, 500);
+    assert.equal(await t.spooled(5000), true);
+    await t.forceFlush(100);
+    await t.shutdown();
+    assert.equal(t.stats().pending, 500);
+    const up = new ScriptedSender([OK]);
+    const t2 = new LokiTransport(cfg, { env: 'test', host: 'h1', sender: up });
+    assert.equal(await t2.forceFlush(5000), true);
+    await t2.shutdown();
+    // Identical (labels, timestamp, line) to what the first process tried: Loki can deduplicate.
+    const tried = new Set(down.entries().map((e) => JSON.stringify(e)));
+    const resent = up.entries();
+    assert.equal(resent.length, 500);
+    assert.ok(tried.size > 0);
+    const resentSet = new Set(resent.map((e) => JSON.stringify(e)));
+    assert.ok([...tried].every((e) => resentSet.has(e)));
+    assert.ok(!existsSync(join(cfg.spool_dir, 'lock')));
+  });
+
+  for (const policy of ['drop_oldest', 'drop_newest'] as const) {
+    it(`at the bound (${policy}) drops lines, counts every one and reports ERROR`, async () => {
+      const down = new ScriptedSender([{ kind: 'retry', reason: 'ECONNREFUSED' }]);
+      const { t, logger, reports } = make({ spool_max_bytes: 1 << 20, spool_full_policy: policy, batch: { max_lines: 500, max_wait: '10ms' }, shutdown_timeout: '10ms' }, down);
+      const N = 30_000; // ~2.5 MB of frames into a 1 MiB spool
+      logN(logger, N, 'x'.repeat(40));
+      assert.equal(await t.spooled(10_000), true);
+      await t.shutdown();
+      const st = t.stats();
+      assert.ok(st.droppedAtBound > 0);
+      assert.equal(st.accepted + (policy === 'drop_newest' ? st.droppedAtBound : 0), N);
+      assert.equal(st.pending + st.droppedAtBound, N);
+      assert.ok(st.spoolBytes <= 1 << 20);
+      const full = reports.filter((r) => r.code === 'spool_full');
+      assert.ok(full.length >= 1 && full[0]!.level === 'ERROR');
+      assert.match(full[0]!.message, new RegExp(policy));
+    });
+  }
+});

@@ -1,0 +1,76 @@
+/** Shared bits of the direct-push tests. */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import winston from 'winston';
+import { LokiTransport, type LokiReport } from '../../agent/src/outputs/loki/index.js';
+import { lokiOutputSchema, type LokiOutputInput } from '../../agent/src/outputs/loki/schema.js';
+import { queryAll, startLoki, type LogEntry, type LokiHandle } from '../harness/loki.js';
+import { REPO_ROOT } from '../harness/proc.js';
+import type { WriterArgs } from './writer.js';
+
+export function inProcess(config: LokiOutputInput, host: string, env = 'test') {
+  const reports: LokiReport[] = [];
+  const cfg = lokiOutputSchema.parse(config);
+  const t = new LokiTransport(cfg, { env, host, onReport: (r) => reports.push(r) });
+  const logger = winston.createLogger({ level: 'debug', transports: [t] });
+  return { cfg, t, logger, reports };
+}
+
+/** seq → how many times Loki holds the line "<prefix> seq=<n> …". */
+export function countBySeq(entries: readonly LogEntry[], prefix: string): Map<number, number> {
+  const m = new Map<number, number>();
+  const re = new RegExp(`^${prefix} seq=(\\d+) `);
+  for (const e of entries) {
+    const r = re.exec(e.line);
+    if (r) m.set(Number(r[1]), (m.get(Number(r[1])) ?? 0) + 1);
+  }
+  return m;
+}
+
+/** Lost and duplicated seqs of 0..n-1. */
+export function lossAndDup(m: Map<number, number>, n: number): { lost: number[]; dup: number[] } {
+  const lost: number[] = [];
+  const dup: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = m.get(i) ?? 0;
+    if (c === 0) lost.push(i);
+    else if (c > 1) dup.push(i);
+  }
+  return { lost, dup };
+}
+
+export async function linesOf(lokiUrl: string, host: string): Promise<LogEntry[]> {
+  return queryAll(lokiUrl, `{job="imom", host="${host}"}`, { start: Date.now() - 3_600_000 });
+}
+
+export interface WriterProc {
+  pid: number;
+  exited: Promise<number | null>;
+  stdout: () => string;
+  stderr: () => string;
+  kill9(): Promise<void>;
+}
+
+/** Starts test/loki-push/writer.ts in its own process. */
+export function startWriter(args: WriterArgs): WriterProc {
+  const p = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test/loki-push/writer.ts'), JSON.stringify(args)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  p.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+  return {
+    pid: p.pid!, exited, stdout: () => out, stderr: () => err,
+    async kill9() { p.kill('SIGKILL'); await exited; },
+  };
+}
+
+export function readProgress(file: string): number {
+  try { return Number(readFileSync(file, 'utf8')); } catch { return -1; }
+}
+
+/** Loki for these tests; IMOM_LOKI_CONFIG runs them against another Loki config file. */
+export function startTestLoki(): Promise<LokiHandle> {
+  return startLoki(process.env.IMOM_LOKI_CONFIG ? { configFile: process.env.IMOM_LOKI_CONFIG } : {});
+}
