@@ -2,11 +2,13 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, type CommandModule } from './command.js';
 import { configCommands } from './config-commands.js';
 import { checkCommands } from './check-commands.js';
-import { qhashCommands } from '../qhash/cli.js';
 import { stackCommands } from '../stack/cli.js';
+import { relayCommands } from '../relay/cli.js';
+import { rulesCommands } from '../rules/cli.js';
+import { qhashCommands } from '../qhash/cli.js';
 
 /** Every area's commands; add one line to add a command family. */
-const COMMANDS: CommandModule[] = [configCommands, checkCommands, qhashCommands, stackCommands];
+const COMMANDS: CommandModule[] = [configCommands, checkCommands, stackCommands, relayCommands, rulesCommands, qhashCommands];
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('imom')

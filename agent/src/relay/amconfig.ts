@@ -1,0 +1,29 @@
+/**
+ * Renders ruler/alertmanager.yml for one deployment: Alertmanager 0.25 cannot expand
+ * environment variables, so `imom stack` (or an operator's deploy step) sets the relay
+ * receiver's webhook URL and bearer-token file here. Comments and everything else stay.
+ */
+import { isMap, isSeq, parseDocument } from 'yaml';
+
+export interface RelayEndpoint {
+  /** e.g. http://127.0.0.1:9097/alertmanager */
+  relayUrl: string;
+  /** File holding the relay's bearer token (Alertmanager reads it on every request). */
+  tokenFile: string;
+  /** Receiver to edit; default "relay". */
+  receiver?: string;
+}
+
+export function renderAlertmanagerConfig(text: string, o: RelayEndpoint): string {
+  const doc = parseDocument(text);
+  if (doc.errors.length) throw new Error(`alertmanager config: ${doc.errors[0]!.message}`);
+  const receivers = doc.get('receivers', true);
+  if (!isSeq(receivers)) throw new Error('alertmanager config: no receivers list');
+  const name = o.receiver ?? 'relay';
+  const idx = receivers.items.findIndex((r) => isMap(r) && r.get('name') === name);
+  if (idx < 0) throw new Error(`alertmanager config: no receiver named "${name}"`);
+  doc.setIn(['receivers', idx, 'webhook_configs', 0, 'url'], o.relayUrl);
+  doc.setIn(['receivers', idx, 'webhook_configs', 0, 'http_config', 'authorization', 'type'], 'Bearer');
+  doc.setIn(['receivers', idx, 'webhook_configs', 0, 'http_config', 'authorization', 'credentials_file'], o.tokenFile);
+  return doc.toString();
+}

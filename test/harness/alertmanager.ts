@@ -1,0 +1,66 @@
+/**
+ * The real Alertmanager (Debian's prometheus-alertmanager) for tests, configured with the
+ * repo's ruler/alertmanager.yml rendered for a given relay URL and token file.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderAlertmanagerConfig } from '../../agent/src/relay/amconfig.js';
+import { freePort, REPO_ROOT, startDaemon, tempDir, removeDir, waitFor, type Daemon } from './proc.js';
+
+export interface AmAlertInput {
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  startsAt?: string;
+  endsAt?: string;
+  generatorURL?: string;
+}
+
+export interface AlertmanagerHandle {
+  readonly url: string;
+  readonly port: number;
+  readonly dir: string;
+  readonly configFile: string;
+  /** POST /api/v2/alerts, as the Loki ruler does. */
+  postAlerts(alerts: AmAlertInput[]): Promise<void>;
+  /** GET /api/v2/alerts. */
+  alerts(): Promise<{ labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } }[]>;
+  stop(): Promise<void>;
+}
+
+export function alertmanagerBinary(): string {
+  return process.env.IMOM_ALERTMANAGER_BIN ?? '/usr/bin/prometheus-alertmanager';
+}
+
+export async function startAlertmanager(o: { relayUrl: string; tokenFile: string; configFile?: string }): Promise<AlertmanagerHandle> {
+  const dir = tempDir('alertmanager');
+  const port = await freePort();
+  const configFile = join(dir, 'alertmanager.yml');
+  const template = readFileSync(o.configFile ?? join(REPO_ROOT, 'ruler', 'alertmanager.yml'), 'utf8');
+  writeFileSync(configFile, renderAlertmanagerConfig(template, { relayUrl: o.relayUrl, tokenFile: o.tokenFile }));
+  const d: Daemon = startDaemon('alertmanager', alertmanagerBinary(), [
+    `--config.file=${configFile}`,
+    `--storage.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--cluster.listen-address=',
+    '--log.level=debug',
+  ], { cwd: dir, logFile: join(dir, 'alertmanager.log') });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/-/ready`)).ok, 30_000, 'alertmanager ready', 200).catch((e: Error) => {
+    throw new Error(`${e.message}\n${readFileSync(d.logFile, 'utf8').slice(-2000)}`);
+  });
+  return {
+    url, port, dir, configFile,
+    async postAlerts(alerts) {
+      const res = await fetch(`${url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alerts) });
+      if (!res.ok) throw new Error(`alertmanager: POST /api/v2/alerts: ${res.status} ${await res.text()}`);
+    },
+    async alerts() {
+      const res = await fetch(`${url}/api/v2/alerts`);
+      return (await res.json()) as { labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } }[];
+    },
+    async stop() {
+      await d.stop();
+      removeDir(dir);
+    },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * A stand-in for chat services in tests: a local HTTP server that records every request
+ * (path, headers, body) and answers with a status the test chooses (200 by default).
+ * It can be stopped and started again on the same port, to play a chat outage.
+ */
+import { createServer, type Server } from 'node:http';
+import { freePort, waitFor } from './proc.js';
+
+export interface ChatRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  /** The body parsed as JSON, when it is JSON. */
+  json: unknown;
+  /** What the server answered. */
+  status: number;
+  at: number;
+}
+
+export interface ChatServer {
+  readonly url: string;
+  readonly port: number;
+  readonly requests: ChatRequest[];
+  /** Requests answered 2xx: the messages that "reached chat". */
+  delivered(path?: string): ChatRequest[];
+  /** The status to answer from now on (e.g. 503 for an outage that still accepts connections). */
+  setStatus(code: number): void;
+  waitForDelivered(n: number, timeoutMs: number, path?: string): Promise<ChatRequest[]>;
+  /** Closes the listener: connections are refused until start(). */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export async function startChat(opts: { port?: number; status?: number } = {}): Promise<ChatServer> {
+  const port = opts.port ?? (await freePort());
+  let status = opts.status ?? 200;
+  const requests: ChatRequest[] = [];
+  let server: Server | undefined;
+  const listen = () =>
+    new Promise<void>((res, rej) => {
+      const s = createServer((req, resp) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try { json = JSON.parse(body); } catch { json = undefined; }
+          const code = status;
+          requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, json, status: code, at: Date.now() });
+          resp.writeHead(code, { 'content-type': 'application/json' });
+          resp.end(code >= 200 && code < 300 ? '{"ok":true}' : '{"ok":false,"error":"unavailable"}');
+        });
+      });
+      s.once('error', rej);
+      s.listen(port, '127.0.0.1', () => { server = s; res(); });
+    });
+  await listen();
+  const delivered = (path?: string) => requests.filter((r) => r.status >= 200 && r.status < 300 && (!path || r.path.startsWith(path)));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    delivered,
+    setStatus: (c) => { status = c; },
+    waitForDelivered: (n, timeoutMs, path) => waitFor(() => (delivered(path).length >= n ? delivered(path) : undefined), timeoutMs, `${n} chat message(s)${path ? ` on ${path}` : ''}`, 100),
+    stop: () => new Promise<void>((res) => { if (!server) return res(); const s = server; server = undefined; s.close(() => res()); s.closeAllConnections(); }),
+    start: listen,
+  };
+}
