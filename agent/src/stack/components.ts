@@ -6,7 +6,7 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
-import { defaults, requireBinary } from './paths.js';
+import { defaults, repoRoot, requireBinary } from './paths.js';
 import { logTail, sleep, type Proc, type ProcSpec } from './process.js';
 
 export interface LokiSpecOptions {
@@ -165,8 +165,31 @@ export function alertmanagerSpec(o: AlertmanagerSpecOptions): ProcSpec {
   };
 }
 
+export interface RelaySpecOptions {
+  readonly configFile: string;
+  readonly logFile: string;
+  readonly cwd: string;
+}
+
+/**
+ * `imom relay` as a stack component: the built CLI when this code runs from dist/,
+ * the TypeScript entry through tsx when it runs from source (tests).
+ */
+export function relaySpec(o: RelaySpecOptions): ProcSpec {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = fromSource ? join(repoRoot(), 'agent', 'src', 'cli', 'bin.ts') : join(repoRoot(), 'bin', 'imom.js');
+  return {
+    name: 'relay',
+    cmd: process.execPath,
+    args: [...(fromSource ? ['--import', 'tsx'] : []), entry, 'relay', '--config', o.configFile],
+    env: {},
+    cwd: o.cwd,
+    logFile: o.logFile,
+  };
+}
+
 /** The readiness endpoint of each component. */
-export const READY_PATH: Record<string, string> = { loki: '/ready', promtail: '/ready', alertmanager: '/-/ready' };
+export const READY_PATH: Record<string, string> = { loki: '/ready', promtail: '/ready', alertmanager: '/-/ready', relay: '/healthz' };
 
 export interface Readiness {
   readonly ready: boolean;

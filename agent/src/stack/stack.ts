@@ -14,14 +14,17 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { alertmanagerSpec, lokiSpec, probeReady, promtailSpec, PROMTAIL_NO_FILES, READY_PATH, waitReady } from './components.js';
+import { randomBytes } from 'node:crypto';
+import { stringify } from 'yaml';
+import { renderAlertmanagerConfig } from '../relay/amconfig.js';
+import { alertmanagerSpec, lokiSpec, probeReady, promtailSpec, PROMTAIL_NO_FILES, READY_PATH, relaySpec, waitReady } from './components.js';
 import { defaults } from './paths.js';
 import { pidRuns, spawnProc, stopPid, type Proc, type ProcSpec } from './process.js';
 
 export const STATE_FILE = 'stack.json';
 
 export interface ComponentState {
-  readonly name: 'loki' | 'promtail' | 'alertmanager';
+  readonly name: 'loki' | 'promtail' | 'alertmanager' | 'relay';
   readonly pid: number;
   readonly cmd: string;
   readonly args: readonly string[];
@@ -59,9 +62,15 @@ export interface StackUpOptions {
   readonly labels?: { readonly env?: string; readonly host?: string; readonly app?: string; readonly appHost?: string; readonly server?: string };
   readonly paths?: { readonly checkLogDir?: string; readonly consoleLog?: string; readonly queryLog?: string };
   readonly readyTimeoutMs?: number;
+  /**
+   * Start the chat relay too: Alertmanager's config is rendered to post to it with a bearer
+   * token the stack generates, and the relay queries this stack's Loki for the lines.
+   * `targets` are relay targets (see ruler/relay.example.yaml).
+   */
+  readonly relay?: { readonly targets: readonly Record<string, unknown>[]; readonly grafanaUrl?: string; readonly port?: number };
 }
 
-const DEFAULT_PORTS = { loki: 3100, lokiGrpc: 9095, promtail: 9080, alertmanager: 9093 } as const;
+const DEFAULT_PORTS = { loki: 3100, lokiGrpc: 9095, promtail: 9080, alertmanager: 9093, relay: 9097 } as const;
 
 function statePath(dir: string): string {
   return join(resolve(dir), STATE_FILE);
@@ -121,6 +130,23 @@ async function pickPort(preferred: number | undefined, fallback: number, taken: 
   }
 }
 
+/** Writes the relay's token (once, 0600) and its config for this stack; returns where. */
+function prepareRelay(dir: string, r: NonNullable<StackUpOptions['relay']>, port: number, lokiUrl: string): { port: number; configFile: string } {
+  const tokenFile = join(dir, 'relay.token');
+  if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(24).toString('hex'), { mode: 0o600 });
+  const configFile = join(dir, 'relay.yaml');
+  writeFileSync(configFile, `# written by imom stack up\n${stringify({
+    listen: `127.0.0.1:${port}`,
+    token_file: tokenFile,
+    state_dir: join(dir, 'relay'),
+    loki: { url: lokiUrl, lines: 5, lookback: '15m' },
+    ...(r.grafanaUrl ? { grafana: { url: r.grafanaUrl, datasource_uid: 'imom-loki' } } : {}),
+    retry: { initial: '500ms', max: '10s' },
+    targets: r.targets,
+  })}`);
+  return { port, configFile };
+}
+
 function record(proc: Proc, spec: ProcSpec, name: ComponentState['name'], port: number, ports: Record<string, number>): ComponentState {
   return {
     name, pid: proc.pid, cmd: spec.cmd, args: spec.args, url: `http://127.0.0.1:${port}`, readyPath: READY_PATH[name] ?? '/ready',
@@ -149,8 +175,21 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
   const save = (extra?: Partial<StackState>) => writeState(dir, { version: 1, dir, components, ...extra });
   try {
     // Alertmanager first, so the ruler's first notification finds it.
-    const amConfig = resolve(o.alertmanagerConfig ?? defaults.alertmanagerConfig());
+    let amConfig = resolve(o.alertmanagerConfig ?? defaults.alertmanagerConfig());
     const wantAm = o.alertmanager === true || ((o.alertmanager ?? 'auto') === 'auto' && existsSync(amConfig));
+    const lokiPort = await pickPort(o.ports?.loki, DEFAULT_PORTS.loki, taken);
+    let relay: { port: number; configFile: string } | undefined;
+    if (o.relay) {
+      relay = prepareRelay(dir, o.relay, await pickPort(o.relay.port, DEFAULT_PORTS.relay, taken), `http://127.0.0.1:${lokiPort}`);
+      if (wantAm) {
+        // Alertmanager 0.25 cannot expand variables: render the relay's URL and token file into its config.
+        const rendered = join(dir, 'alertmanager.yml');
+        writeFileSync(rendered, renderAlertmanagerConfig(readFileSync(amConfig, 'utf8'), {
+          relayUrl: `http://127.0.0.1:${relay.port}/alertmanager`, tokenFile: join(dir, 'relay.token'),
+        }));
+        amConfig = rendered;
+      }
+    }
     let amUrl: string | undefined;
     if (wantAm) {
       const port = await pickPort(o.ports?.alertmanager, DEFAULT_PORTS.alertmanager, taken);
@@ -163,7 +202,6 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
       await waitReady(p, `${amUrl}/-/ready`, timeout);
     }
 
-    const lokiPort = await pickPort(o.ports?.loki, DEFAULT_PORTS.loki, taken);
     const grpcPort = await pickPort(o.ports?.lokiGrpc, DEFAULT_PORTS.lokiGrpc, taken);
     const rulesDir = o.rulesDir ?? (existsSync(defaults.rulesDir()) ? defaults.rulesDir() : undefined);
     const lspec = lokiSpec({
@@ -176,6 +214,15 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
     save();
     const lokiUrl = `http://127.0.0.1:${lokiPort}`;
     await waitReady(loki, `${lokiUrl}/ready`, timeout);
+
+    if (relay) {
+      const spec = relaySpec({ configFile: relay.configFile, logFile: join(runDir, 'relay.log'), cwd: dir });
+      const p = spawnProc(spec, { detach: true });
+      started.push(p);
+      components.push(record(p, spec, 'relay', relay.port, { http: relay.port }));
+      save();
+      await waitReady(p, `http://127.0.0.1:${relay.port}/healthz`, timeout);
+    }
 
     let promtailInfo: StackState['promtail'];
     if (o.promtail ?? true) {
