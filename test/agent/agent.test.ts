@@ -45,17 +45,17 @@ describe('agent lifecycle against real Redis and a real rsyslogd', () => {
     removeDir(dir);
   });
 
-  test('syslog gets only ERROR and CRITICAL, tagged <check>_check, over /dev/log-style unix socket and UDP', async () => {
+  test('syslog gets only ERROR and CRITICAL, tagged <check>_check, over a /dev/log-style unix socket, UDP and TCP', async () => {
     await pair.replica.cli('REPLICAOF', 'NO', 'ONE');
     try {
-      for (const address of [syslog.socket, `udp://127.0.0.1:${syslog.udpPort}`]) {
+      for (const [i, address] of [syslog.socket, `udp://127.0.0.1:${syslog.udpPort}`, `tcp://127.0.0.1:${syslog.tcpPort}`].entries()) {
         const r = await imom(['check', '--config', config({ syslog: address })]);
         assert.equal(r.code, 1);
         const critical = `CRITICAL: Node ${pair.replica.address} is expected to be slave but found master`;
         assert.ok(linesOf(r.stdout).map(stripStamp).includes(critical));
         const got = await waitFor(() => {
           const l = syslog.lines().filter((x) => x.includes(critical));
-          return l.length >= (address.startsWith('udp') ? 2 : 1) ? l : undefined;
+          return l.length >= i + 1 ? l : undefined;
         }, 10_000, 'rsyslogd to write the line');
         // user.crit, tag redis_check, the line unchanged; the OK line for the master never reaches syslog.
         assert.match(got.at(-1)!, new RegExp(`^user\\.crit \\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\S+ redis_check: ${critical.replace(/\./g, '\\.')}$`));
