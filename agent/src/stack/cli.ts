@@ -50,11 +50,13 @@ export const stackCommands: CommandModule = (program: Command) => {
     .option('--check-log-dir <dir>', 'folder of <check>.log files to ship (default <dir>/var/log/imom)')
     .option('--console-log <file>', 'application console log (default <dir>/var/log/app/console.log)')
     .option('--query-log <file>', 'application query log (default <dir>/var/log/app/query.log)')
+    .option('--chat-webhook <url>', 'start the chat relay too, posting alerts to this generic JSON webhook (Alertmanager is wired to it)')
+    .option('--grafana-url <url>', 'Grafana base URL for the Explore links in chat messages')
     .option('--json', 'print the state as JSON')
     .action(action(async (o: {
       dir: string; lokiPort?: number; lokiGrpcPort?: number; promtailPort?: number; alertmanagerPort?: number; promtail: boolean; alertmanager: boolean;
       lokiConfig?: string; promtailConfig?: string; alertmanagerConfig?: string; rules?: string; env: string; host?: string; app: string; appHost?: string;
-      server?: string; checkLogDir?: string; consoleLog?: string; queryLog?: string; json?: boolean;
+      server?: string; checkLogDir?: string; consoleLog?: string; queryLog?: string; json?: boolean; chatWebhook?: string; grafanaUrl?: string;
     }) => {
       const s = await stackUp({
         dir: o.dir,
@@ -64,6 +66,7 @@ export const stackCommands: CommandModule = (program: Command) => {
         lokiConfig: o.lokiConfig, promtailConfig: o.promtailConfig, alertmanagerConfig: o.alertmanagerConfig, rulesDir: o.rules,
         labels: { env: o.env, host: o.host, app: o.app, appHost: o.appHost, server: o.server },
         paths: { checkLogDir: o.checkLogDir, consoleLog: o.consoleLog, queryLog: o.queryLog },
+        relay: o.chatWebhook ? { grafanaUrl: o.grafanaUrl, targets: [{ name: 'chat', type: 'webhook', url: o.chatWebhook, send_resolved: true }] } : undefined,
       });
       if (o.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
       else {
