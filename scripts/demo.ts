@@ -9,9 +9,14 @@ import { join } from 'node:path';
 import { ReplicationPair, MONITOR_PASSWORD, MONITOR_USER } from '../test/harness/mariadb.js';
 import { RedisPair } from '../test/harness/redis.js';
 import { Rsyslog } from '../test/harness/rsyslog.js';
-import { REPO_ROOT, tempDir, waitFor } from '../test/harness/proc.js';
+import { REPO_ROOT, removeDir, tempDir, waitFor } from '../test/harness/proc.js';
+import { startChat, type ChatServer } from '../test/harness/chat.js';
+import { queryRange } from '../test/harness/loki.js';
+import { stackDown, stackUp, type StackState } from '../agent/src/stack/stack.js';
 
 const INTERVAL_S = 5;
+const HOST = 'demo-host';
+const ALL = process.argv.includes('--all');
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const red = (s: string) => (process.stdout.isTTY ? `\x1b[31m${s}\x1b[0m` : s);
 const say = (s: string) => process.stdout.write(`\n${bold(`==> ${s}`)}\n`);
@@ -20,6 +25,8 @@ const show = (l: string) => process.stdout.write(`    ${/ERROR|CRITICAL/.test(l)
 export interface DemoContext {
   dir: string;
   logDir: string;
+  stack: StackState;
+  chat: ChatServer;
   mysql: ReplicationPair;
   redis: RedisPair;
   syslog: Rsyslog;
@@ -32,7 +39,7 @@ function agentConfig(ctx: DemoContext): string {
   const file = join(ctx.dir, 'imom.yaml');
   writeFileSync(file, `# written by the demo
 env: demo
-host: demo-host
+host: ${HOST}
 interval: ${INTERVAL_S}s
 timeout: 3s
 state_dir: ${ctx.dir}/state
@@ -76,11 +83,20 @@ export async function main(): Promise<void> {
   const started = Date.now();
   const dir = tempDir('demo');
   say(`iMom demo in ${dir}`);
-  say('Starting real servers on loopback: MariaDB primary + replica (replicating), Redis master + replica, rsyslogd');
-  const [mysql, redis, syslog] = await Promise.all([ReplicationPair.start(), RedisPair.start(), Rsyslog.start()]);
-  const ctx: DemoContext = { dir, logDir: join(dir, 'log'), mysql, redis, syslog, extraChecks: [], cleanups: [] };
-  ctx.cleanups.push(() => mysql.stop(), () => redis.stop(), () => syslog.stop());
+  say('Starting real servers on loopback: MariaDB primary + replica (replicating), Redis master + replica, rsyslogd,');
+  say('and the pipeline: Loki (ruler on ruler/rules), Promtail, Alertmanager, the chat relay, and a local stand-in for chat');
+  const chat = await startChat();
+  const [mysql, redis, syslog, stack] = await Promise.all([
+    ReplicationPair.start(), RedisPair.start(), Rsyslog.start(),
+    stackUp({
+      dir: join(dir, 'stack'), labels: { env: 'demo', host: HOST }, lokiEnv: { LOKI_RULER_POLL_INTERVAL: '2s' },
+      relay: { grafanaUrl: 'http://127.0.0.1:3000', targets: [{ name: 'ops-chat', type: 'webhook', url: `${chat.url}/ops`, send_resolved: true }] },
+    }),
+  ]);
+  const ctx: DemoContext = { dir, logDir: stack.promtail!.checkLogDir, stack, chat, mysql, redis, syslog, extraChecks: [], cleanups: [] };
+  ctx.cleanups.push(() => mysql.stop(), () => redis.stop(), () => syslog.stop(), () => stackDown(stack.dir), () => chat.stop());
   show(`MariaDB primary ${mysql.primary.address}, replica ${mysql.replica.address}; Redis master ${redis.master.address}, replica ${redis.replica.address}`);
+  for (const c of stack.components) show(`${c.name.padEnd(12)} ${c.url}  (log: ${c.logFile})`);
 
   let agent: ChildProcess | undefined;
   try {
@@ -98,23 +114,43 @@ export async function main(): Promise<void> {
     }, 30_000, what);
     (await collect(() => true, 8, 'two healthy cycles')).forEach(show);
 
-    say('Breaking things for real: STOP SLAVE SQL_THREAD on the replica, REPLICAOF NO ONE on the Redis replica');
+    if (ALL) {
+      const { heavyDemo } = await import('./demo-heavy.js');
+      await heavyDemo({ say, show, dir: join(dir, 'heavy') });
+    }
+
+    say('Breaking things for real: REPLICAOF NO ONE on the Redis replica, STOP SLAVE SQL_THREAD on the MariaDB replica');
     const brokeAt = Date.now();
-    await mysql.replica.sql('STOP SLAVE SQL_THREAD');
     await redis.replica.cli('REPLICAOF', 'NO', 'ONE');
+    await mysql.replica.sql('STOP SLAVE SQL_THREAD');
     const bad = await collect((l) => /ERROR|CRITICAL/.test(l), 2, 'the agent to report');
-    say(`The agent's next cycle, ${((Date.now() - brokeAt) / 1000).toFixed(1)}s after the fault (LOG_FILE lines):`);
+    const lineAt = Date.now();
+    say(`The agent's next cycle, ${((lineAt - brokeAt) / 1000).toFixed(1)}s after the fault (LOG_FILE lines):`);
     bad.forEach(show);
     const sys = await waitFor(() => { const l = syslog.lines().filter((x) => /_check: /.test(x)); return l.length >= 2 ? l : undefined; }, 10_000, 'syslog');
     say('The same ERROR/CRITICAL lines in syslog (tagged <check>_check, as logger(1) wrote them), as rsyslogd received them:');
     sys.slice(0, 2).forEach(show);
 
-    say('Repairing: START SLAVE SQL_THREAD, REPLICAOF the master again');
-    await mysql.replica.sql('START SLAVE SQL_THREAD');
-    await redis.replica.cli('REPLICAOF', '127.0.0.1', String(redis.master.port));
-    await redis.waitLinked();
-    tail.next();
-    (await collect((l) => l.includes('Status=OK'), 4, 'OK again')).forEach(show);
+    const loki = stack.components.find((c) => c.name === 'loki')!.url;
+    for (const q of [`{job="imom", env="demo", level=~"ERROR|CRITICAL"}`, `{job="imom", host="${HOST}", check="mysql", level="ERROR"} |= "Slave_SQL_Running=No"`]) {
+      const got = await waitFor(async () => { const r = await queryRange(loki, q, { limit: 4 }); return r.length ? r : undefined; }, 30_000, `Loki: ${q}`);
+      say(`In Loki (shipped by Promtail): ${q}`);
+      got.forEach((e) => show(`${JSON.stringify(e.labels)}  ${e.line}`));
+    }
+
+    say('Waiting for the alert in chat (Loki ruler → Alertmanager → imom relay → chat)...');
+    const msg = await waitFor(() => chat.delivered('/ops').find((r) => (r.json as { alertname?: string; check?: string }).alertname === 'CheckError'), 120_000, 'the chat message');
+    const m = msg.json as { summary: string; severity: string; host: string; check: string; lines: { line: string }[]; explore_url: string | null; status: string };
+    say(`The chat message (as the chat service received it), ${((msg.at - lineAt) / 1000).toFixed(1)}s after the line was written (${((msg.at - brokeAt) / 1000).toFixed(1)}s after the fault):`);
+    show(`[${m.severity.toUpperCase()}] ${m.summary}  (${m.status})`);
+    show(`host=${m.host} check=${m.check}`);
+    m.lines.slice(0, 3).forEach((l) => show(`  ${l.line}`));
+    show(`Explore: ${m.explore_url ?? '(no Grafana configured)'}`);
+    for (const r of chat.delivered('/ops').filter((x) => x !== msg)) {
+      const o = r.json as { summary: string; severity: string };
+      show(`also: [${o.severity.toUpperCase()}] ${o.summary}, ${((r.at - lineAt) / 1000).toFixed(1)}s after the line`);
+    }
+    say('The replica is left broken; stopping everything.');
   } finally {
     if (agent && agent.exitCode === null) {
       agent.kill('SIGTERM');
@@ -122,6 +158,7 @@ export async function main(): Promise<void> {
     }
     say('Stopping the servers');
     for (const c of ctx.cleanups.reverse()) await c().catch(() => undefined);
+    removeDir(dir);
     say(`Done in ${((Date.now() - started) / 1000).toFixed(0)}s.`);
   }
 }

@@ -93,9 +93,15 @@ const CONTROLLER_ID = 100;
 /** The main class behind bin/kafka-consumer-groups.sh in 3.9 and 4.x (moved to kafka-tools in 3.7). */
 export const CONSUMER_GROUP_COMMAND = 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand';
 
-/** Kafka's cluster id: 16 random bytes, base64url without padding. */
+/**
+ * Kafka's cluster id: 16 random bytes, base64url without padding. Like Kafka's Uuid.randomUuid,
+ * draw again when it starts with '-': the storage tool would take `-t -xyz` for an option.
+ */
 function clusterId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 interface Node {
