@@ -7,10 +7,10 @@
  * core, md5sum's MB/s, their ratio, peak RSS (also on a small file, to show it is flat), bytes out
  * against bytes in, and query-log bytes against one entry per execution.
  */
+import { isMain } from '../agent/src/core/is-main.js';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 /** The repository root, from bench/ or from dist/bench/. */
 function repoRoot(): string {
@@ -256,14 +256,7 @@ export async function run(): Promise<void> {
   }
 }
 
-function isMain(): boolean {
-  try {
-    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
-  }
-}
-if (isMain()) {
+if (isMain(import.meta.url)) {
   run().catch((e: unknown) => {
     console.error(e instanceof Error ? e.message : String(e));
     process.exit(1);

@@ -21,19 +21,8 @@ export function removeDir(dir: string): void {
   if (!process.env.IMOM_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
 }
 
-/** A free TCP port on 127.0.0.1, chosen by the kernel. */
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
-}
+export { freePort } from '../../agent/src/core/net.js';
+import { freePort } from '../../agent/src/core/net.js';
 
 export async function freePorts(n: number): Promise<number[]> {
   const out = new Set<number>();

@@ -2,10 +2,9 @@
  * `imom qhash fingerprint` and `imom qhash split`. Also runnable on its own
  * (`node --import tsx agent/src/qhash/cli.ts qhash split …`), which the rotation tests use.
  */
-import { realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
+import { isMain } from '../core/is-main.js';
 import { z } from 'zod';
 import { action, EXIT, type CommandModule } from '../cli/command.js';
 import { loadConfigFile } from '../config/load.js';
@@ -136,15 +135,7 @@ export const qhashCommands: CommandModule = (program) => {
 };
 
 /** Run directly: the same commands without the rest of the CLI. */
-function isMain(): boolean {
-  try {
-    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMain(import.meta.url)) {
   const program = new Command('imom').exitOverride();
   qhashCommands(program);
   for (const c of program.commands) for (const s of c.commands) s.exitOverride();

@@ -3,9 +3,9 @@
  * the real binary (IMOM_LOKI_BIN, else `loki` on PATH, else .cache/bin/loki), on
  * loopback ports, with auth_enabled: true so every test case gets its own tenant.
  */
+import { freePort } from '../core/net.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { request } from 'undici';
@@ -24,17 +24,6 @@ export function findLokiBinary(): string | undefined {
   return undefined;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      srv.close(() => res(port));
-    });
-  });
-}
 
 export interface PrivateLoki {
   url: string;

@@ -13,6 +13,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { freePort } from '../core/net.js';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
@@ -100,17 +101,8 @@ export async function portFree(port: number): Promise<boolean> {
   });
 }
 
-export async function anyFreePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      srv.close(() => res(port));
-    });
-  });
-}
+/** Kept for callers of the stack module; one implementation in core/net. */
+export const anyFreePort = freePort;
 
 async function pickPort(preferred: number | undefined, fallback: number, taken: Set<number>): Promise<number> {
   if (preferred !== undefined) {
