@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   'kafka-lag': () => import('./kafka-lag.js'),
   qhash: () => import('./qhash.js'),
   push: () => import('./push.js'),
+  'alert-latency': () => import('./alert-latency.js'),
 };
 
 const names = process.argv.slice(2);
