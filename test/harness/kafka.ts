@@ -10,6 +10,8 @@
  * The cluster is tuned for tests: small heaps (-Xmx256m), C1 only, six offsets-topic
  * partitions, no automatic preferred-leader rebalancing (so an unbalanced leadership
  * stays unbalanced until a test fixes it) and no unclean leader election.
+ *
+ * startSecureKafka (below) is a separate single node with SASL and TLS listeners.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -243,4 +245,148 @@ export async function startKafka(version: KafkaVersion, opts: { brokers?: number
     },
   };
   return cluster;
+}
+
+// ---------------------------------------------------------------- secured single node
+
+/** SASL users of startSecureKafka: PLAIN from the listener's JAAS, SCRAM from `kafka-storage format --add-scram`. */
+export interface KafkaSecureUsers {
+  plain: { username: string; password: string };
+  scram: { username: string; password: string };
+}
+
+export interface SecureKafka {
+  readonly version: KafkaVersion;
+  readonly dir: string;
+  /** `127.0.0.1:<port>` of each listener of the one broker. */
+  readonly listeners: { plaintext: string; saslPlaintext: string; ssl: string; saslSsl: string };
+  readonly users: KafkaSecureUsers;
+  /** PEM of the CA that signed the broker's certificate (SAN IP:127.0.0.1, DNS:localhost). */
+  readonly caPem: string;
+  /** PEM of another CA, which did not sign it. */
+  readonly otherCaPem: string;
+  stop(): Promise<void>;
+}
+
+const STORE_PASS = 'harness-store-pass';
+
+/** `keytool` with the same quick-start JVM options. */
+const keytool = (dir: string, args: readonly string[]) =>
+  run('keytool', ['-J-XX:TieredStopAtLevel=1', '-J-XX:+UseSerialGC', ...args], { cwd: dir, timeoutMs: 60_000 });
+
+/**
+ * A CA and a broker keystore (PKCS12) signed by it, plus an unrelated CA: seven short
+ * keytool runs, the independent ones in parallel.
+ */
+async function makeCerts(dir: string): Promise<{ keystore: string; caPem: string; otherCaPem: string }> {
+  const p12 = ['-storetype', 'PKCS12', '-storepass', STORE_PASS, '-keypass', STORE_PASS];
+  const ec = ['-keyalg', 'EC', '-groupname', 'secp256r1', '-validity', '7'];
+  const san = 'SAN=IP:127.0.0.1,DNS:localhost';
+  const ca = async (name: string) => {
+    await keytool(dir, ['-genkeypair', '-alias', 'ca', '-dname', `CN=${name}`, ...ec, '-ext', 'bc:c', '-keystore', `${name}.p12`, ...p12]);
+    await keytool(dir, ['-exportcert', '-rfc', '-alias', 'ca', '-keystore', `${name}.p12`, ...p12, '-file', `${name}.pem`]);
+  };
+  await Promise.all([
+    ca('imom-test-ca'),
+    ca('imom-other-ca'),
+    keytool(dir, ['-genkeypair', '-alias', 'broker', '-dname', 'CN=localhost', ...ec, '-ext', san, '-keystore', 'broker.p12', ...p12]),
+  ]);
+  await keytool(dir, ['-certreq', '-alias', 'broker', '-keystore', 'broker.p12', ...p12, '-file', 'broker.csr']);
+  await keytool(dir, ['-gencert', '-rfc', '-alias', 'ca', '-keystore', 'imom-test-ca.p12', ...p12, '-infile', 'broker.csr', '-outfile', 'broker.crt', '-ext', san, '-validity', '7']);
+  await keytool(dir, ['-importcert', '-noprompt', '-alias', 'ca', '-file', 'imom-test-ca.pem', '-keystore', 'broker.p12', ...p12]);
+  await keytool(dir, ['-importcert', '-alias', 'broker', '-file', 'broker.crt', '-keystore', 'broker.p12', ...p12]);
+  return {
+    keystore: join(dir, 'broker.p12'),
+    caPem: readFileSync(join(dir, 'imom-test-ca.pem'), 'utf8'),
+    otherCaPem: readFileSync(join(dir, 'imom-other-ca.pem'), 'utf8'),
+  };
+}
+
+/**
+ * One Kafka node in combined mode (broker + controller, one JVM) with a listener of every
+ * security protocol on loopback: PLAINTEXT (for fixtures), SASL_PLAINTEXT, SSL and SASL_SSL.
+ * Both SASL listeners enable PLAIN (user from the listener's inline JAAS) and
+ * SCRAM-SHA-256/512 (credentials written into the metadata log by `format --add-scram`).
+ * TLS is server-side only (no client certificates).
+ */
+export async function startSecureKafka(version: KafkaVersion): Promise<SecureKafka> {
+  kafkaJars(version);
+  const dir = tempDir(`kafka-secure-${version}`);
+  writeFileSync(join(dir, 'log4j.properties'), LOG4J1);
+  writeFileSync(join(dir, 'log4j2.properties'), LOG4J2);
+  const rnd = () => randomBytes(6).toString('hex');
+  const users: KafkaSecureUsers = {
+    plain: { username: 'alice', password: `plain-${rnd()}` },
+    scram: { username: 'bob', password: `scram-${rnd()}` },
+  };
+  const [certs, [controllerPort, plaintext, saslPlaintext, ssl, saslSsl]] = await Promise.all([makeCerts(dir), freePorts(5)]);
+  const listeners = { PLAINTEXT: plaintext!, SASL_PLAINTEXT: saslPlaintext!, SSL: ssl!, SASL_SSL: saslSsl! };
+  const jaas = (l: string) => [
+    `listener.name.${l}.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${users.plain.username}="${users.plain.password}";`,
+    `listener.name.${l}.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`,
+    `listener.name.${l}.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`,
+  ];
+  const props = join(dir, 'server.properties');
+  const log = join(dir, 'server.log');
+  writeFileSync(props, [
+    'node.id=1',
+    'process.roles=broker,controller',
+    `log.dirs=${join(dir, 'data')}`,
+    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    'controller.listener.names=CONTROLLER',
+    `listeners=CONTROLLER://127.0.0.1:${controllerPort},${Object.entries(listeners).map(([n, p]) => `${n}://127.0.0.1:${p}`).join(',')}`,
+    `advertised.listeners=${Object.entries(listeners).map(([n, p]) => `${n}://127.0.0.1:${p}`).join(',')}`,
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL',
+    'inter.broker.listener.name=PLAINTEXT',
+    'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+    ...jaas('sasl_plaintext'),
+    ...jaas('sasl_ssl'),
+    'ssl.keystore.type=PKCS12',
+    `ssl.keystore.location=${certs.keystore}`,
+    `ssl.keystore.password=${STORE_PASS}`,
+    `ssl.key.password=${STORE_PASS}`,
+    'ssl.client.auth=none',
+    'num.network.threads=2',
+    'num.io.threads=2',
+    'background.threads=2',
+    'log.cleaner.enable=false',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=2',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=1',
+    'share.coordinator.state.topic.replication.factor=1',
+    'share.coordinator.state.topic.min.isr=1',
+    'group.initial.rebalance.delay.ms=0',
+    'auto.create.topics.enable=false',
+    'num.partitions=1',
+    '',
+  ].join('\n'));
+  const scram = (mech: string) => ['--add-scram', `${mech}=[name=${users.scram.username},password=${users.scram.password}]`];
+  await run('java', javaArgs(version, dir, 'kafka.tools.StorageTool', [
+    'format', '-t', clusterId(), '-c', props, ...scram('SCRAM-SHA-256'), ...scram('SCRAM-SHA-512'),
+  ]), { timeoutMs: 120_000 });
+  const daemon = startDaemon(`kafka-secure-${version}`, 'java', javaArgs(version, dir, 'kafka.Kafka', [props]), { cwd: dir, logFile: log });
+  const exited = () => daemon.proc.exitCode !== null || daemon.proc.signalCode !== null;
+  try {
+    await waitFor(() => exited() || (existsSync(log) && readFileSync(log, 'utf8').includes('Kafka Server started')), 120_000, `secured kafka ${version} to start (log ${log})`, 250);
+    if (exited()) throw new Error(`secured kafka ${version} exited; see ${log}:\n${readFileSync(log, 'utf8').slice(-3000)}`);
+    await Promise.all(Object.values(listeners).map((p) => waitForPort(p, 30_000, `kafka listener ${p}`)));
+  } catch (e) {
+    await daemon.kill();
+    throw e;
+  }
+  const hp = (p: number) => `127.0.0.1:${p}`;
+  return {
+    version,
+    dir,
+    listeners: { plaintext: hp(plaintext!), saslPlaintext: hp(saslPlaintext!), ssl: hp(ssl!), saslSsl: hp(saslSsl!) },
+    users,
+    caPem: certs.caPem,
+    otherCaPem: certs.otherCaPem,
+    async stop() {
+      await daemon.stop(15_000);
+      removeDir(dir);
+    },
+  };
 }

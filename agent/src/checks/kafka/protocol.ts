@@ -120,6 +120,8 @@ export class BrokerConnection {
   private readonly pending = new Map<number, Pending>();
   private buf: Buffer = Buffer.alloc(0);
   private closedWith: Error | undefined;
+  /** Responses read so far: a close before the 1st or 2nd usually means a security mismatch. */
+  private responses = 0;
   private versions = new Map<number, [number, number]>();
 
   private constructor(readonly address: string, private readonly opts: ConnectOptions) {}
@@ -152,11 +154,20 @@ export class BrokerConnection {
         signal?.removeEventListener('abort', onAbort);
         s.removeAllListeners('error');
         s.on('error', (e) => this.shutdown(e));
-        s.on('close', () => this.shutdown(new Error('connection closed by broker')));
+        s.on('close', () => this.shutdown(new Error(`connection closed by broker${this.closeHint()}`)));
         s.on('data', (d: Buffer) => this.onData(d));
         res();
       });
-      s.once('error', (e) => fail(new Error(`connect ${describeNetError(e)}`)));
+      // Before TCP is up, the errno (`connect ECONNREFUSED`); after it and before 'secureConnect',
+      // the TLS handshake failed (certificate not trusted, wrong name, or not a TLS listener: a
+      // plaintext listener drops the ClientHello, a reset or an early close).
+      let tcpUp = false;
+      s.once('connect', () => { tcpUp = true; });
+      s.once('error', (e: NodeJS.ErrnoException) => fail(new Error(!tls || !tcpUp
+        ? `connect ${describeNetError(e)}`
+        : e.code === 'ECONNRESET'
+          ? 'TLS handshake failed: connection reset by broker (not a TLS listener? tls is set)'
+          : `TLS handshake failed: ${e.message}`)));
     });
   }
 
@@ -184,6 +195,7 @@ export class BrokerConnection {
       const size = this.buf.readInt32BE(0);
       if (this.buf.length < 4 + size) return;
       const frame = this.buf.subarray(4, 4 + size);
+      this.responses++;
       this.buf = this.buf.subarray(4 + size);
       const id = frame.readInt32BE(0);
       const p = this.pending.get(id);
@@ -192,6 +204,17 @@ export class BrokerConnection {
       clearTimeout(p.timer);
       p.resolve(new Reader(frame.subarray(4)));
     }
+  }
+
+  /**
+   * Why a broker may have dropped the connection right away. An SSL listener drops a plaintext
+   * ApiVersions (it is not a TLS ClientHello); a SASL listener answers ApiVersions, then drops
+   * the first request that is not part of the SASL exchange.
+   */
+  private closeHint(): string {
+    if (this.responses === 0 && !this.opts.tls) return ' before answering ApiVersions (a TLS listener? tls is not set)';
+    if (this.responses === 1 && !this.opts.sasl) return ' after ApiVersions (a SASL listener? sasl is not set)';
+    return '';
   }
 
   private shutdown(e: Error): void {
@@ -239,7 +262,9 @@ export class BrokerConnection {
     const hs = await this.send('SaslHandshake', new Writer().string(mech).build());
     const code = hs.int16();
     const enabled = hs.array((x) => x.string());
-    if (code !== 0) throw new Error(`SASL mechanism ${mech} not enabled on ${this.address} (enabled: ${enabled.join(' ') || 'none'})`);
+    if (code === 33) throw new Error(`SASL mechanism ${mech} not enabled on ${this.address} (enabled: ${enabled.join(' ') || 'none'})`);
+    // ILLEGAL_SASL_STATE: a PLAINTEXT or SSL listener answers SaslHandshake with it.
+    if (code !== 0) throw new Error(`SaslHandshake: ${errorName(code)}${code === 34 ? ' (not a SASL listener? sasl is set)' : ''}`);
     if (sasl.mechanism === 'plain') {
       await this.saslAuthenticate(Buffer.from(`\0${sasl.username}\0${sasl.password}`, 'utf8'));
       return;
