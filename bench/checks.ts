@@ -8,12 +8,8 @@ import { join } from 'node:path';
 import { RedisNode } from '../test/harness/redis.js';
 import { ReplicationPair, MONITOR_PASSWORD, MONITOR_USER } from '../test/harness/mariadb.js';
 import { freePorts, removeDir, tempDir, waitFor, REPO_ROOT } from '../test/harness/proc.js';
+import { launcherFlags } from './launcher-flags.js';
 
-/** The V8 flags the shipped launcher runs with, read from its shebang. */
-function launcherFlags(): string[] {
-  const first = readFileSync(join(REPO_ROOT, 'bin/imom.js'), 'utf8').split('\n')[0]!;
-  return first.split(/\s+/).filter((w) => w.startsWith('--'));
-}
 
 const PAIRS = Number(process.env.IMOM_BENCH_REDIS_PAIRS ?? 25);
 

@@ -71,7 +71,10 @@ async function main() {
     transport = t;
     flush = () => t.forceFlush();
   }
-  const logger = winston.createLogger({ level: 'info', transports: [transport] });
+  // As the agent's pipeline (agent/src/outputs/pipeline.ts): no logger-level format. winston's
+  // default, format.json(), serialises every line into info[MESSAGE], which no contender reads
+  // (winston-loki only does with a format of its own).
+  const logger = winston.createLogger({ level: 'info', transports: [transport], format: winston.format((info) => info)() });
   for (let s = 0; s < steps; s++) {
     for (let i = s * CHUNK; i < Math.min(a.lines, (s + 1) * CHUNK); i++) {
       const l = benchLine(i);

@@ -25,6 +25,7 @@ import { mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { countLines, startLoki, startPromtail, type LokiHandle, type PromtailHandle } from '../test/harness/loki.js';
 import { removeDir, sleep, tempDir } from '../test/harness/proc.js';
+import { launcherFlags } from './launcher-flags.js';
 import type { ChildArgs } from './push-child.js';
 
 type Mode = ChildArgs['mode'];
@@ -44,8 +45,10 @@ const num = (v: string | undefined, d: number) => (v && Number(v) > 0 ? Number(v
 
 function childCommand(): { cmd: string; pre: string[]; file: string } {
   const self = new URL(import.meta.url).pathname;
-  if (self.endsWith('.ts')) return { cmd: process.execPath, pre: ['--import', 'tsx'], file: self.replace(/push\.ts$/, 'push-child.ts') };
-  return { cmd: process.execPath, pre: [], file: self.replace(/push\.js$/, 'push-child.js') };
+  // The node contenders run with the shipped launcher's V8 flags (bin/imom.js), as the agent does.
+  const flags = launcherFlags();
+  if (self.endsWith('.ts')) return { cmd: process.execPath, pre: [...flags, '--import', 'tsx'], file: self.replace(/push\.ts$/, 'push-child.ts') };
+  return { cmd: process.execPath, pre: flags, file: self.replace(/push\.js$/, 'push-child.js') };
 }
 
 interface Child {

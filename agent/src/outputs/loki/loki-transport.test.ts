@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import winston from 'winston';
 import { removeDir, tempDir } from '../../../../test/harness/proc.js';
-import { decodePushRequest } from './proto.js';
+import { PushEncoder } from './encode.js';
+import { decodePushRequest, encodePushRequest } from './proto.js';
 import { lokiOutputSchema, type LokiOutputInput } from './schema.js';
 import type { Sender, SendOutcome } from './senders.js';
 import { classifyStatus } from './senders.js';
@@ -124,6 +125,41 @@ describe('Spool', () => {
     assert.equal(s2.pendingLines, 0);
     s2.close();
     assert.deepEqual(readdirSync(d).filter((f) => f.endsWith('.spool')), []);
+  });
+
+  it('encodes a batch straight from the frames, byte for byte what protobufjs makes of it, across segments', () => {
+    const d = dir();
+    // Small segments and frames: batches span segments and many frames of three streams.
+    const s = new Spool({ ...opts(d), frameMaxLines: 7, frameMaxBytes: 300, segmentBytes: 4096 });
+    s.open();
+    const L = ['{"a":"1"}', '{"a":"2","b":"ü"}', '{"z":"x"}'];
+    let total = 0;
+    for (let r = 0; r < 50; r++) {
+      total += s.append(Array.from({ length: 1 + ((r * 7) % 23) }, (_, i) => ({
+        labels: L[(i * r) % 3]!,
+        ms: 1_900_000_000_000 + r * 13 + i - (r === 3 ? 1_950_000_000_000 : 0), // one run before 1970
+        sub: i % 4 === 0 ? 0 : (i * 999) % 1_000_000,
+        line: i === 5 ? '' : `${'x'.repeat((i * 37) % 200)}✓${i}`,
+      })));
+    }
+    const enc = new PushEncoder();
+    const sel = (l: string) => selectorOf(JSON.parse(l) as Record<string, string>);
+    let got = 0;
+    for (let b = s.readBatch(40, 2000); b; b = s.readBatch(40, 2000)) {
+      const mine = Buffer.from(enc.encode(b, sel));
+      const ref = encodePushRequest([...b.streams].map(([l, es]) => ({
+        labels: sel(l),
+        entries: es.map((e) => {
+          const sec = Math.floor(e.ms / 1000);
+          return { timestamp: { seconds: sec, nanos: (e.ms - sec * 1000) * 1_000_000 + e.sub }, line: e.line };
+        }),
+      })));
+      assert.ok(mine.equals(Buffer.from(ref)), `batch at ${JSON.stringify(b.start)}`);
+      got += b.lines;
+      s.ack(b);
+    }
+    assert.equal(got, total);
+    s.close();
   });
 
   it('cuts a torn tail (a write cut short by kill -9) and keeps every whole frame', () => {

@@ -5,10 +5,8 @@
  *              route problem: the lines are fine, so they stay spooled until it is fixed)
  *   reject     any other 4xx: the batch itself will never be accepted → dead letter
  */
-import * as grpc from '@grpc/grpc-js';
-import { Agent, request } from 'undici';
-import snappy from 'snappy';
-import { PUSH_METHOD } from './proto.js';
+// The senders live in their own modules (http-sender.ts, grpc-sender.ts), loaded on first use,
+// so a transport loads only its own client (grpc-js is ~6 MB of heap, undici's wasm parser more).
 
 export type SendOutcome =
   | { kind: 'ok' }
@@ -42,7 +40,7 @@ export function classifyStatus(status: number, body: string, retryAfterMs?: numb
   return { kind: 'reject', reason, status };
 }
 
-function parseRetryAfter(v: string | string[] | undefined): number | undefined {
+export function parseRetryAfter(v: string | string[] | undefined): number | undefined {
   const s = Array.isArray(v) ? v[0] : v;
   if (!s) return undefined;
   if (/^\d+$/.test(s.trim())) return Number(s.trim()) * 1000;
@@ -50,102 +48,15 @@ function parseRetryAfter(v: string | string[] | undefined): number | undefined {
   return Number.isNaN(t) ? undefined : Math.max(0, t - Date.now());
 }
 
-/** POST /loki/api/v1/push, protobuf + snappy, as Promtail sends. */
-export class HttpSender implements Sender {
-  private readonly url: string;
-  private readonly headers: Record<string, string>;
-  private readonly dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 4 });
-
-  constructor(url: string, auth: AuthConfig, userAgent: string) {
-    const u = new URL(url);
-    if (u.pathname === '' || u.pathname === '/') u.pathname = '/loki/api/v1/push';
-    this.url = u.toString();
-    this.headers = { 'content-type': 'application/x-protobuf', 'user-agent': userAgent };
-    if (auth.tenant) this.headers['x-scope-orgid'] = auth.tenant;
-    const h = authHeader(auth);
-    if (h) this.headers.authorization = h;
-  }
-
-  async send(body: Uint8Array, timeoutMs: number, signal: AbortSignal): Promise<SendOutcome> {
-    const compressed = snappy.compressSync(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
-    try {
-      const res = await request(this.url, {
-        method: 'POST',
-        headers: this.headers,
-        body: compressed,
-        dispatcher: this.dispatcher,
-        signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      const text = await res.body.text();
-      return classifyStatus(res.statusCode, text, parseRetryAfter(res.headers['retry-after']));
-    } catch (e) {
-      return { kind: 'retry', reason: describeError(e) };
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.dispatcher.close().catch(() => undefined);
-  }
-}
-
-function describeError(e: unknown): string {
+export function describeError(e: unknown): string {
   const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const parts = [err?.name === 'TimeoutError' ? 'timeout' : err?.code ?? err?.name, err?.message, err?.cause?.code, err?.cause?.message].filter(Boolean);
   return [...new Set(parts)].join(': ') || String(e);
 }
 
-/** gRPC status codes that mean "the request itself is bad": dead letter. */
-const GRPC_REJECT = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION, grpc.status.OUT_OF_RANGE]);
 
-/**
- * logproto.Pusher/Push over gRPC. Loki's handlers return httpgrpc errors whose gRPC status code
- * is the HTTP status (400, 429, 500…); those are classified like HTTP. Plain gRPC codes:
- * INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE → reject; everything else (UNAVAILABLE,
- * DEADLINE_EXCEEDED, UNIMPLEMENTED on a target without a Pusher, …) → retry.
- */
-export class GrpcSender implements Sender {
-  private readonly client: grpc.Client;
-  private readonly metadata = new grpc.Metadata();
-
-  constructor(url: string, auth: AuthConfig, userAgent: string) {
-    const u = new URL(url);
-    const creds = u.protocol === 'grpcs:' ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
-    this.client = new grpc.Client(`${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}:${u.port}`, creds, {
-      'grpc.primary_user_agent': userAgent,
-      'grpc.max_send_message_length': 100 << 20,
-      'grpc.keepalive_time_ms': 30_000,
-    });
-    if (auth.tenant) this.metadata.set('x-scope-orgid', auth.tenant);
-    const h = authHeader(auth);
-    if (h) this.metadata.set('authorization', h);
-  }
-
-  send(body: Uint8Array, timeoutMs: number, signal: AbortSignal): Promise<SendOutcome> {
-    return new Promise((resolve) => {
-      const call = this.client.makeUnaryRequest(
-        PUSH_METHOD,
-        (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
-        (b: Buffer) => b,
-        body,
-        this.metadata,
-        { deadline: Date.now() + timeoutMs },
-        (err: grpc.ServiceError | null) => {
-          signal.removeEventListener('abort', onAbort);
-          if (!err) return resolve({ kind: 'ok' });
-          const reason = `gRPC ${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`.slice(0, 600);
-          if (err.code >= 100) return resolve(classifyStatus(err.code, err.details || err.message));
-          if (GRPC_REJECT.has(err.code)) return resolve({ kind: 'reject', reason, status: err.code });
-          resolve({ kind: 'retry', reason, status: err.code });
-        },
-      );
-      const onAbort = () => call.cancel();
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  async close(): Promise<void> {
-    this.client.close();
-  }
+/** The sender for a transport's config, loading only the client it needs. */
+export async function createSender(transport: 'http' | 'grpc', url: string, auth: AuthConfig, userAgent: string): Promise<Sender> {
+  if (transport === 'grpc') return new (await import('./grpc-sender.js')).GrpcSender(url, auth, userAgent);
+  return new (await import('./http-sender.js')).HttpSender(url, auth, userAgent);
 }

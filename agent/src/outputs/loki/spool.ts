@@ -47,14 +47,48 @@ export interface BatchEntry {
   line: Buffer;
 }
 
-export interface Batch {
-  start: Pos;
-  end: Pos;
-  lines: number;
-  bytes: number;
-  /** labels JSON → entries, in spool order */
-  streams: Map<string, BatchEntry[]>;
-  perSegment: Map<number, number>;
+/** Whole frames, back to back: `buf[start, end)`. */
+export interface FrameRange {
+  buf: Buffer;
+  start: number;
+  end: number;
+}
+
+/**
+ * A batch refers to the spool's read buffer (no per-line objects): it is valid until the next
+ * readBatch(), i.e. while it is in flight. `streams` decodes it into objects on demand (dead
+ * letter, tests); the push request is encoded straight from `ranges` (encode.ts).
+ */
+export class Batch {
+  lines = 0;
+  bytes = 0;
+  readonly ranges: FrameRange[] = [];
+  readonly perSegment = new Map<number, number>();
+  private decoded: Map<string, BatchEntry[]> | undefined;
+  constructor(
+    public start: Pos,
+    public end: Pos,
+  ) {}
+
+  /** labels JSON → entries, in spool order. */
+  get streams(): Map<string, BatchEntry[]> {
+    if (!this.decoded) {
+      this.decoded = new Map();
+      forEachFrame(this.ranges, (buf, p, len) => decodeFrame(buf.subarray(p, p + len), this.decoded!));
+    }
+    return this.decoded;
+  }
+}
+
+/** Calls fn(buf, payloadStart, payloadLength) for every frame of the ranges, in order. */
+export function forEachFrame(ranges: readonly FrameRange[], fn: (buf: Buffer, payload: number, len: number) => void): void {
+  for (const r of ranges) {
+    for (let p = r.start; p < r.end; ) {
+      const len = r.buf.readUInt32LE(p);
+      fn(r.buf, p + HDR, len);
+      p += HDR + len;
+    }
+  }
 }
 
 export interface SpoolReport {
@@ -86,8 +120,8 @@ interface Segment {
   ackedLines: number;
 }
 
-const HDR = 8;
-const ENTRY_HDR = 18;
+export const HDR = 8;
+export const ENTRY_HDR = 18;
 const SEG_RE = /^seg-(\d{16})\.spool$/;
 
 const crc32: (b: Uint8Array) => number =
@@ -131,6 +165,8 @@ export class Spool {
   private ackPos: Pos = { seq: 0, offset: 0 };
   private inflight: { start: Pos; end: Pos } | undefined;
   private wbuf = Buffer.allocUnsafe(1 << 20);
+  /** Read buffer, reused by every batch (one batch is in flight at a time). */
+  private rbuf = Buffer.allocUnsafe(0);
   private dirty = false;
   private syncTimer: NodeJS.Timeout | undefined;
   private totalBytes = 0;
@@ -490,8 +526,9 @@ export class Spool {
   /** The next batch of whole frames from the read position, or undefined when nothing is unread. */
   readBatch(maxLines: number, maxBytes: number): Batch | undefined {
     if (this.inflight) throw new Error('loki spool: a batch is already in flight');
-    const batch: Batch = { start: { ...this.readPos }, end: { ...this.readPos }, lines: 0, bytes: 0, streams: new Map(), perSegment: new Map() };
+    const batch = new Batch({ ...this.readPos }, { ...this.readPos });
     let pos = { ...this.readPos };
+    let used = 0; // bytes of this.rbuf holding the batch's frames
     outer: for (;;) {
       const seg = this.segs.find((s) => s.seq >= pos.seq);
       if (!seg) break;
@@ -503,33 +540,52 @@ export class Spool {
       }
       const fd = this.readerFor(seg);
       const want = Math.min(seg.size - pos.offset, Math.max(maxBytes + (maxBytes >> 2) + 65_536, 1 << 20));
-      let chunk = Buffer.allocUnsafe(want);
-      let got = readSync(fd, chunk, 0, want, pos.offset);
-      chunk = chunk.subarray(0, got);
-      let p = 0;
-      while (p + HDR <= chunk.length) {
+      if (this.rbuf.length - used < want) {
+        // Frames already taken keep the old buffer alive through their range; it goes with the batch.
+        this.rbuf = Buffer.allocUnsafe(Math.max(want, Math.min(this.rbuf.length * 2, want + used)));
+        used = 0;
+      }
+      let chunk = this.rbuf;
+      let base = used;
+      let got = readSync(fd, chunk, base, want, pos.offset);
+      let end = base + got;
+      let p = base;
+      const range: FrameRange = { buf: chunk, start: base, end: base };
+      while (p + HDR <= end) {
         const len = chunk.readUInt32LE(p);
-        if (p + HDR + len > chunk.length) {
-          if (p > 0) break;
+        if (p + HDR + len > end) {
+          if (p > base) break;
+          // A frame longer than the chunk: read it alone.
           chunk = Buffer.allocUnsafe(HDR + len);
           got = readSync(fd, chunk, 0, HDR + len, pos.offset);
           if (got < HDR + len) break outer; // cannot happen: size counts whole frames only
+          base = 0;
+          p = 0;
+          end = got;
+          range.buf = chunk;
+          range.start = range.end = 0;
           continue;
         }
-        const frame = chunk.subarray(p + HDR, p + HDR + len);
-        const n = frame.readUInt32LE(frameEntriesOffset(frame));
-        const fbytes = len;
-        if (batch.lines > 0 && (batch.lines + n > maxLines || batch.bytes + fbytes > maxBytes)) break outer;
-        decodeFrame(frame, batch);
+        const n = chunk.readUInt32LE(frameEntriesAt(chunk, p + HDR));
+        if (batch.lines > 0 && (batch.lines + n > maxLines || batch.bytes + len > maxBytes)) {
+          if (range.end > range.start) batch.ranges.push(range);
+          break outer;
+        }
         batch.lines += n;
-        batch.bytes += fbytes;
+        batch.bytes += len;
         batch.perSegment.set(seg.seq, (batch.perSegment.get(seg.seq) ?? 0) + n);
         p += HDR + len;
+        range.end = p;
         pos = { seq: seg.seq, offset: pos.offset + HDR + len };
         batch.end = { ...pos };
-        if (batch.lines >= maxLines || batch.bytes >= maxBytes) break outer;
+        if (batch.lines >= maxLines || batch.bytes >= maxBytes) {
+          batch.ranges.push(range);
+          break outer;
+        }
       }
-      if (p === 0) break;
+      if (range.end === range.start) break;
+      batch.ranges.push(range);
+      if (range.buf === this.rbuf) used = range.end;
     }
     if (batch.lines === 0) return undefined;
     for (const [seq, n] of batch.perSegment) {
@@ -593,11 +649,16 @@ export class Spool {
   }
 }
 
-function frameEntriesOffset(frame: Buffer): number {
-  const ns = frame.readUInt16LE(0);
-  let p = 2;
-  for (let i = 0; i < ns; i++) p += 4 + frame.readUInt32LE(p);
+/** Offset (in buf) of the entry count of the frame payload starting at `payload`. */
+export function frameEntriesAt(buf: Buffer, payload: number): number {
+  const ns = buf.readUInt16LE(payload);
+  let p = payload + 2;
+  for (let i = 0; i < ns; i++) p += 4 + buf.readUInt32LE(p);
   return p;
+}
+
+function frameEntriesOffset(frame: Buffer): number {
+  return frameEntriesAt(frame, 0);
 }
 
 /** Entry count of a frame payload, or -1 if it does not parse. */
@@ -616,7 +677,7 @@ function frameEntryCount(frame: Buffer): number {
   }
 }
 
-function decodeFrame(frame: Buffer, batch: Batch): void {
+function decodeFrame(frame: Buffer, streams: Map<string, BatchEntry[]>): void {
   const ns = frame.readUInt16LE(0);
   let p = 2;
   const lists: BatchEntry[][] = [];
@@ -624,8 +685,8 @@ function decodeFrame(frame: Buffer, batch: Batch): void {
     const n = frame.readUInt32LE(p);
     const labels = frame.toString('utf8', p + 4, p + 4 + n);
     p += 4 + n;
-    let list = batch.streams.get(labels);
-    if (!list) batch.streams.set(labels, (list = []));
+    let list = streams.get(labels);
+    if (!list) streams.set(labels, (list = []));
     lists.push(list);
   }
   const n = frame.readUInt32LE(p);

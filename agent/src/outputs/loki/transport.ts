@@ -19,9 +19,9 @@
 import { appendFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import TransportStream from 'winston-transport';
-import { encodePushRequest, type PushStream } from './proto.js';
+import { PushEncoder } from './encode.js';
 import type { LokiOutputConfig } from './schema.js';
-import { GrpcSender, HttpSender, type Sender, type SendOutcome } from './senders.js';
+import { createSender, type Sender, type SendOutcome } from './senders.js';
 import { Spool, cmpPos, type Batch, type Pos, type SpoolLine, type SpoolReport } from './spool.js';
 
 export type LokiReport = SpoolReport;
@@ -74,12 +74,16 @@ export class LokiTransport extends TransportStream {
   private readonly cfg: LokiOutputConfig;
   private readonly ctx: LokiTransportContext;
   private readonly spool: Spool;
-  private readonly sender: Sender;
+  /** Created on first use, so only the configured transport's client is loaded. */
+  private sender: Sender | undefined;
+  private readonly newSender: () => Promise<Sender>;
   private readonly baseLabels: Record<string, string>;
-  private readonly streamCache = new Map<string, string>();
+  /** check → level → labels JSON (no per-line key string). */
+  private readonly streamCache = new Map<string, Map<string, string>>();
   private readonly selectorCache = new Map<string, string>();
   private readonly lastTs = new Map<string, { ms: number; sub: number }>();
   private readonly secrets: string[];
+  private readonly encoder = new PushEncoder();
 
   private pending: SpoolLine[] = [];
   private pendingCbs: (() => void)[] = [];
@@ -122,7 +126,8 @@ export class LokiTransport extends TransportStream {
     if (recovered > 0) this.firstUnreadAt = Date.now() - cfg.batch.max_wait;
     const ua = 'imom-loki-transport/0.1';
     const auth = { tenant: cfg.tenant, basic_auth: cfg.basic_auth, bearer_token: cfg.bearer_token };
-    this.sender = ctx.sender ?? (cfg.transport === 'grpc' ? new GrpcSender(cfg.url, auth, ua) : new HttpSender(cfg.url, auth, ua));
+    this.sender = ctx.sender;
+    this.newSender = () => createSender(cfg.transport, cfg.url, auth, ua);
     this.loop = this.exportLoop().catch((e: unknown) => {
       this.report({ level: 'ERROR', code: 'loop_failed', message: `loki transport stopped sending: ${this.redact(String((e as Error)?.stack ?? e))}; lines stay spooled in ${cfg.spool_dir}` });
     });
@@ -145,15 +150,16 @@ export class LokiTransport extends TransportStream {
   private enqueue(info: Info): void {
     const check = info.check === undefined || info.check === null ? '' : String(info.check);
     const level = info.status !== undefined && info.status !== null ? String(info.status) : String(info.level ?? (info as Record<symbol, unknown>)[SYMBOL_LEVEL] ?? 'info').toUpperCase();
-    const key = `${check}\u0000${level}`;
-    let labels = this.streamCache.get(key);
+    let byLevel = this.streamCache.get(check);
+    if (!byLevel) this.streamCache.set(check, (byLevel = new Map()));
+    let labels = byLevel.get(level);
     if (labels === undefined) {
       const obj: Record<string, string> = { ...this.baseLabels, level };
       if (check) obj.check = check;
       const sorted: Record<string, string> = {};
       for (const k of Object.keys(obj).sort()) sorted[k] = obj[k]!;
       labels = JSON.stringify(sorted);
-      this.streamCache.set(key, labels);
+      byLevel.set(level, labels);
     }
     const t = info.time instanceof Date ? info.time.getTime() : typeof info.time === 'number' ? info.time : Date.now();
     let ms = Number.isFinite(t) ? Math.trunc(t) : Date.now();
@@ -168,7 +174,10 @@ export class LokiTransport extends TransportStream {
         sub = 0;
       }
     }
-    this.lastTs.set(labels, { ms, sub });
+    if (last) {
+      last.ms = ms;
+      last.sub = sub;
+    } else this.lastTs.set(labels, { ms, sub });
     const line = typeof info.message === 'string' ? info.message : String(info.message);
     this.pending.push({ labels, ms, sub, line });
   }
@@ -256,27 +265,22 @@ export class LokiTransport extends TransportStream {
     }
   }
 
-  private toPushStreams(batch: Batch): PushStream[] {
-    const out: PushStream[] = [];
-    for (const [labelsJson, entries] of batch.streams) {
-      let sel = this.selectorCache.get(labelsJson);
-      if (!sel) {
-        sel = selectorOf(JSON.parse(labelsJson) as Record<string, string>);
-        this.selectorCache.set(labelsJson, sel);
-      }
-      out.push({
-        labels: sel,
-        entries: entries.map((e) => ({ timestamp: { seconds: Math.floor(e.ms / 1000), nanos: (e.ms % 1000) * 1_000_000 + e.sub }, line: e.line })),
-      });
+  private selector = (labelsJson: string): string => {
+    let sel = this.selectorCache.get(labelsJson);
+    if (!sel) {
+      sel = selectorOf(JSON.parse(labelsJson) as Record<string, string>);
+      this.selectorCache.set(labelsJson, sel);
     }
-    return out;
-  }
+    return sel;
+  };
 
   /** True once the batch is answered (2xx or dead-lettered) and acknowledged; false on shutdown. */
   private async deliver(batch: Batch): Promise<boolean> {
-    const body = encodePushRequest(this.toPushStreams(batch));
+    const body = this.encoder.encode(batch, this.selector);
     let attempt = 0;
     for (;;) {
+      if (this.stopped) return false;
+      this.sender ??= await this.newSender();
       if (this.stopped) return false;
       const outcome: SendOutcome = await this.sender.send(body, this.cfg.retry.timeout, this.abort.signal);
       if (outcome.kind === 'ok') {
@@ -435,7 +439,7 @@ export class LokiTransport extends TransportStream {
       await this.loop;
       for (const w of this.flushWaiters) w.resolve(false);
       this.flushWaiters = [];
-      await this.sender.close();
+      await this.sender?.close();
       this.spool.close();
       const left = this.spool.pendingLines;
       if (left > 0) this.report({ level: 'WARN', code: 'shutdown_spooled', message: `loki transport stopped with ${left} lines still spooled in ${this.cfg.spool_dir}; they are sent on the next start`, count: left });

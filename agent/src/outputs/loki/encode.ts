@@ -1,0 +1,168 @@
+/**
+ * Encodes a spooled batch as a logproto.PushRequest straight from the spool's frame bytes into
+ * one reused buffer: no per-line objects on the way out (a protobufjs object tree and its
+ * Writer ops per batch were most of what the transport promoted into V8's old generation).
+ * The output is byte-for-byte what protobufjs makes of the same streams (proto.ts), which the
+ * tests decode with protobufjs.
+ *
+ *   PushRequest   { repeated StreamAdapter streams = 1; }
+ *   StreamAdapter { string labels = 1; repeated EntryAdapter entries = 2; }
+ *   EntryAdapter  { Timestamp timestamp = 1; bytes line = 2; }
+ *   Timestamp     { int64 seconds = 1; int32 nanos = 2; }
+ */
+import { ENTRY_HDR, forEachFrame, frameEntriesAt, type Batch } from './spool.js';
+
+function varintLen(v: number): number {
+  if (v < 0) return 10;
+  let n = 1;
+  while (v >= 128) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+function writeVarint(buf: Buffer, p: number, v: number): number {
+  if (v < 0) {
+    // int64/int32 negative: 10-byte two's complement (a time before 1970).
+    let b = BigInt.asUintN(64, BigInt(v));
+    for (let i = 0; i < 9; i++) {
+      buf[p++] = Number(b & 0x7fn) | 0x80;
+      b >>= 7n;
+    }
+    buf[p++] = Number(b);
+    return p;
+  }
+  while (v >= 128) {
+    buf[p++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  buf[p++] = v;
+  return p;
+}
+
+export class PushEncoder {
+  private out = Buffer.allocUnsafe(0);
+  /** Per entry, in spool order: buffer index, offset of its header, stream, next entry of the same stream. */
+  private eBuf = new Int32Array(0);
+  private eOff = new Int32Array(0);
+  private eNext = new Int32Array(0);
+
+  /**
+   * The encoded request; valid until the next encode() (it is sent, and resent on retry,
+   * before the next batch is read). `selector` maps a stream's labels JSON to its selector.
+   */
+  encode(batch: Batch, selector: (labelsJson: string) => string): Uint8Array {
+    const n = batch.lines;
+    if (this.eOff.length < n) {
+      const cap = Math.max(n, this.eOff.length * 2, 1024);
+      this.eBuf = new Int32Array(cap);
+      this.eOff = new Int32Array(cap);
+      this.eNext = new Int32Array(cap);
+    }
+    const bufs: Buffer[] = [];
+    const ids = new Map<string, number>();
+    const sels: Buffer[] = [];
+    const size: number[] = [];
+    const head: number[] = [];
+    const tail: number[] = [];
+    let k = 0;
+    const local: number[] = [];
+    forEachFrame(batch.ranges, (buf, payload) => {
+      let bi = bufs.indexOf(buf);
+      if (bi < 0) bi = bufs.push(buf) - 1;
+      const ns = buf.readUInt16LE(payload);
+      let p = payload + 2;
+      local.length = 0;
+      for (let i = 0; i < ns; i++) {
+        const len = buf.readUInt32LE(p);
+        const labels = buf.toString('utf8', p + 4, p + 4 + len);
+        let id = ids.get(labels);
+        if (id === undefined) {
+          id = sels.length;
+          ids.set(labels, id);
+          sels.push(Buffer.from(selector(labels), 'utf8'));
+          size.push(0);
+          head.push(-1);
+          tail.push(-1);
+        }
+        local.push(id);
+        p += 4 + len;
+      }
+      p = frameEntriesAt(buf, payload);
+      const count = buf.readUInt32LE(p);
+      p += 4;
+      for (let i = 0; i < count; i++, k++) {
+        const id = local[buf.readUInt16LE(p)]!;
+        const len = buf.readUInt32LE(p + 14);
+        const el = entryLen(buf, p, len);
+        size[id]! += 1 + varintLen(el) + el;
+        this.eBuf[k] = bi;
+        this.eOff[k] = p;
+        this.eNext[k] = -1;
+        if (tail[id]! < 0) head[id] = k;
+        else this.eNext[tail[id]!] = k;
+        tail[id] = k;
+        p += ENTRY_HDR + len;
+      }
+    });
+    let total = 0;
+    for (let id = 0; id < sels.length; id++) {
+      size[id]! += 1 + varintLen(sels[id]!.length) + sels[id]!.length;
+      total += 1 + varintLen(size[id]!) + size[id]!;
+    }
+    if (this.out.length < total) this.out = Buffer.allocUnsafe(Math.max(total, Math.min(this.out.length * 2, total + (total >> 1))));
+    const out = this.out;
+    let q = 0;
+    for (let id = 0; id < sels.length; id++) {
+      out[q++] = 0x0a;
+      q = writeVarint(out, q, size[id]!);
+      const sel = sels[id]!;
+      out[q++] = 0x0a;
+      q = writeVarint(out, q, sel.length);
+      q += sel.copy(out, q);
+      for (let e = head[id]!; e >= 0; e = this.eNext[e]!) {
+        const buf = bufs[this.eBuf[e]!]!;
+        const p = this.eOff[e]!;
+        const ms = buf.readDoubleLE(p + 2);
+        const sub = buf.readUInt32LE(p + 10);
+        const len = buf.readUInt32LE(p + 14);
+        const sec = Math.floor(ms / 1000);
+        const nanos = (ms - sec * 1000) * 1_000_000 + sub;
+        const tsLen = timestampLen(sec, nanos);
+        out[q++] = 0x12;
+        q = writeVarint(out, q, 1 + varintLen(tsLen) + tsLen + (len ? 1 + varintLen(len) + len : 0));
+        out[q++] = 0x0a;
+        q = writeVarint(out, q, tsLen);
+        if (sec !== 0) {
+          out[q++] = 0x08;
+          q = writeVarint(out, q, sec);
+        }
+        if (nanos !== 0) {
+          out[q++] = 0x10;
+          q = writeVarint(out, q, nanos);
+        }
+        if (len) {
+          out[q++] = 0x12;
+          q = writeVarint(out, q, len);
+          q += buf.copy(out, q, p + ENTRY_HDR, p + ENTRY_HDR + len);
+        }
+      }
+    }
+    if (q !== total) throw new Error(`loki push encoder: wrote ${q} bytes, computed ${total}`);
+    return out.subarray(0, total);
+  }
+}
+
+function entryLen(buf: Buffer, p: number, len: number): number {
+  const ms = buf.readDoubleLE(p + 2);
+  const sec = Math.floor(ms / 1000);
+  const nanos = (ms - sec * 1000) * 1_000_000 + buf.readUInt32LE(p + 10);
+  const tsLen = timestampLen(sec, nanos);
+  return 1 + varintLen(tsLen) + tsLen + (len ? 1 + varintLen(len) + len : 0);
+}
+
+/** proto3: fields at their default (0, empty) are not written, as protobufjs does. */
+function timestampLen(sec: number, nanos: number): number {
+  return (sec !== 0 ? 1 + varintLen(sec) : 0) + (nanos !== 0 ? 1 + varintLen(nanos) : 0);
+}

@@ -1,0 +1,58 @@
+/** logproto.Pusher/Push over gRPC (@grpc/grpc-js); see senders.ts for the outcome classes. */
+import * as grpc from '@grpc/grpc-js';
+import { PUSH_METHOD } from './proto.js';
+import { authHeader, classifyStatus, type AuthConfig, type Sender, type SendOutcome } from './senders.js';
+
+/** gRPC status codes that mean "the request itself is bad": dead letter. */
+const GRPC_REJECT = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION, grpc.status.OUT_OF_RANGE]);
+
+/**
+ * logproto.Pusher/Push over gRPC. Loki's handlers return httpgrpc errors whose gRPC status code
+ * is the HTTP status (400, 429, 500…); those are classified like HTTP. Plain gRPC codes:
+ * INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE → reject; everything else (UNAVAILABLE,
+ * DEADLINE_EXCEEDED, UNIMPLEMENTED on a target without a Pusher, …) → retry.
+ */
+export class GrpcSender implements Sender {
+  private readonly client: grpc.Client;
+  private readonly metadata = new grpc.Metadata();
+
+  constructor(url: string, auth: AuthConfig, userAgent: string) {
+    const u = new URL(url);
+    const creds = u.protocol === 'grpcs:' ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
+    this.client = new grpc.Client(`${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}:${u.port}`, creds, {
+      'grpc.primary_user_agent': userAgent,
+      'grpc.max_send_message_length': 100 << 20,
+      'grpc.keepalive_time_ms': 30_000,
+    });
+    if (auth.tenant) this.metadata.set('x-scope-orgid', auth.tenant);
+    const h = authHeader(auth);
+    if (h) this.metadata.set('authorization', h);
+  }
+
+  send(body: Uint8Array, timeoutMs: number, signal: AbortSignal): Promise<SendOutcome> {
+    return new Promise((resolve) => {
+      const call = this.client.makeUnaryRequest(
+        PUSH_METHOD,
+        (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+        (b: Buffer) => b,
+        body,
+        this.metadata,
+        { deadline: Date.now() + timeoutMs },
+        (err: grpc.ServiceError | null) => {
+          signal.removeEventListener('abort', onAbort);
+          if (!err) return resolve({ kind: 'ok' });
+          const reason = `gRPC ${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`.slice(0, 600);
+          if (err.code >= 100) return resolve(classifyStatus(err.code, err.details || err.message));
+          if (GRPC_REJECT.has(err.code)) return resolve({ kind: 'reject', reason, status: err.code });
+          resolve({ kind: 'retry', reason, status: err.code });
+        },
+      );
+      const onAbort = () => call.cancel();
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+}

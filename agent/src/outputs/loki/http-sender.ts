@@ -1,0 +1,75 @@
+/**
+ * POST /loki/api/v1/push, protobuf + snappy, as Promtail sends; see senders.ts for the outcome
+ * classes. node:http with a keep-alive agent: its parser is built into node, where undici
+ * compiles a wasm parser (~20 MB of resident memory) for the one POST this sender makes.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import snappy from 'snappy';
+import { authHeader, classifyStatus, describeError, parseRetryAfter, type AuthConfig, type Sender, type SendOutcome } from './senders.js';
+
+/** How much of an error answer is kept (classifyStatus keeps 500 characters of it). */
+const MAX_ANSWER = 4096;
+
+export class HttpSender implements Sender {
+  private readonly url: URL;
+  private readonly headers: Record<string, string>;
+  private readonly agent: http.Agent;
+  private readonly request: typeof http.request;
+
+  constructor(url: string, auth: AuthConfig, userAgent: string) {
+    const u = new URL(url);
+    if (u.pathname === '' || u.pathname === '/') u.pathname = '/loki/api/v1/push';
+    this.url = u;
+    const tls = u.protocol === 'https:';
+    // Idle connections are closed after 30 s (the agent's socket timeout applies to free sockets).
+    const opts = { keepAlive: true, maxSockets: 4, timeout: 30_000, scheduling: 'lifo' as const };
+    this.agent = tls ? new https.Agent(opts) : new http.Agent(opts);
+    this.request = tls ? https.request : http.request;
+    this.headers = { 'content-type': 'application/x-protobuf', 'user-agent': userAgent };
+    if (auth.tenant) this.headers['x-scope-orgid'] = auth.tenant;
+    const h = authHeader(auth);
+    if (h) this.headers.authorization = h;
+  }
+
+  send(body: Uint8Array, timeoutMs: number, signal: AbortSignal): Promise<SendOutcome> {
+    const compressed = snappy.compressSync(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = (o: SendOutcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        resolve(o);
+      };
+      const req = this.request(this.url, { method: 'POST', agent: this.agent, headers: { ...this.headers, 'content-length': String(compressed.length) } }, (res) => {
+        const chunks: Buffer[] = [];
+        let kept = 0;
+        res.on('data', (c: Buffer) => {
+          if (kept < MAX_ANSWER) {
+            chunks.push(c);
+            kept += c.length;
+          }
+        });
+        res.on('end', () => finish(classifyStatus(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), parseRetryAfter(res.headers['retry-after']))));
+        res.on('error', (e) => finish({ kind: 'retry', reason: describeError(e) }));
+        res.on('aborted', () => finish({ kind: 'retry', reason: 'connection closed during the answer' }));
+      });
+      const timer = setTimeout(() => {
+        const e = new Error(`no answer within ${timeoutMs} ms`);
+        e.name = 'TimeoutError';
+        req.destroy(e);
+      }, timeoutMs);
+      const onAbort = () => req.destroy(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (e) => finish({ kind: 'retry', reason: describeError(e) }));
+      if (signal.aborted) onAbort();
+      req.end(compressed);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.agent.destroy();
+  }
+}
