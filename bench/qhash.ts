@@ -9,6 +9,7 @@
  */
 import { isMain } from '../agent/src/core/is-main.js';
 import { spawn } from 'node:child_process';
+import { launcherFlags } from './launcher-flags.js';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
@@ -210,7 +211,8 @@ async function runSplitter(file: string, outDir: string): Promise<SplitRun> {
   // From dist/ after `npm run build`, or from the sources when run with tsx.
   const fromTs = import.meta.url.endsWith('.ts');
   const entry = fromTs ? join(ROOT, 'agent/src/qhash/cli.ts') : join(ROOT, 'dist/agent/src/qhash/cli.js');
-  const args = [...(fromTs ? ['--import', 'tsx'] : []), entry, 'qhash', 'split', file, '--console', join(outDir, 'console.log'), '--query', join(outDir, 'query.log'), '--stats'];
+  // The splitter runs with the V8 flags of the shipped launcher, as an operator runs it.
+  const args = [...launcherFlags(), ...(fromTs ? ['--import', 'tsx'] : []), entry, 'qhash', 'split', file, '--console', join(outDir, 'console.log'), '--query', join(outDir, 'query.log'), '--stats'];
   const r = await timed(process.execPath, args);
   if (r.code !== 0) throw new Error(`splitter exited ${r.code}: ${r.stderr.slice(-2000)}`);
   const line = r.stderr.trim().split('\n').pop() ?? '{}';
