@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { KAFKA_VERSIONS, startSecureKafka, type SecureKafka } from '../../../../test/harness/kafka.js';
-import { removeDir, tempDir } from '../../../../test/harness/proc.js';
+import { removeDir, tempDir, waitFor } from '../../../../test/harness/proc.js';
 import { checkConfig, checkOnce } from '../../../../test/harness/cli.js';
 import { formatLine } from '../../core/format.js';
 import { kafkaSchema } from './schema.js';
@@ -83,7 +83,14 @@ for (const version of KAFKA_VERSIONS) {
         await p.connect();
         await p.send({ topic: 'web', acks: -1, messages: [0, 1].flatMap((partition) => Array.from({ length: 5 }, (_, i) => ({ partition, value: `m${i}` }))) });
         await p.disconnect();
-        await admin.setOffsets({ groupId: 'reader', topic: 'web', partitions: [{ partition: 0, offset: '5' }, { partition: 1, offset: '2' }] });
+        // A new group's coordinator may still be loading: set, then read back until both offsets stick.
+        const want = [{ partition: 0, offset: '5' }, { partition: 1, offset: '2' }];
+        await waitFor(async () => {
+          await admin.setOffsets({ groupId: 'reader', topic: 'web', partitions: want });
+          const [got] = await admin.fetchOffsets({ groupId: 'reader', topics: ['web'] });
+          const offsets = (got?.partitions ?? []).map((x) => `${x.partition}:${x.offset}`).sort().join(',');
+          return offsets === '0:5,1:2';
+        }, 30_000, 'the group offsets to be committed', 250);
       } finally {
         await admin.disconnect();
       }

@@ -11,11 +11,11 @@ const GRPC_REJECT = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PR
  * is the HTTP status (400, 429, 500…); those are classified like HTTP. Plain gRPC codes:
  * INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE → reject; everything else (UNAVAILABLE,
  * DEADLINE_EXCEEDED, UNIMPLEMENTED on a target without a Pusher, …) → retry.
+ * createSender wraps it in PerStreamSender (per-stream.ts): one Push call per stream.
  */
 export class GrpcSender implements Sender {
   private readonly client: grpc.Client;
   private readonly metadata = new grpc.Metadata();
-
   constructor(url: string, auth: AuthConfig, userAgent: string) {
     const u = new URL(url);
     const creds = u.protocol === 'grpcs:' ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();

@@ -17,7 +17,7 @@ export const lokiOutputSchema = z
           'http(s)://host:3100 (the push path /loki/api/v1/push is added when the URL has no path) for transport http; grpc://host:9095 or grpcs://host:9095 for transport grpc',
         examples: ['http://127.0.0.1:3100', 'grpc://127.0.0.1:9095'],
       }),
-    transport: z.enum(['http', 'grpc']).default('http').meta({ description: 'http: protobuf+snappy POST, as Promtail sends; grpc: logproto.Pusher/Push' }),
+    transport: z.enum(['http', 'grpc']).default('http').meta({ description: 'http: protobuf+snappy POST, as Promtail sends (the default; use it unless the URL is a Loki distributor target). grpc: logproto.Pusher/Push, one call per stream (a Loki ingester answers only for the last stream of a request); to a single binary (-target=all) or write target it reaches the ingester directly, skipping the distributor\'s validation and stream sharding, so a hot stream is throttled (429, retried) at a lower rate than over http' }),
     tenant: z.string().min(1).optional().meta({ description: 'Sent as X-Scope-OrgID (multi-tenant Loki)' }),
     basic_auth: z
       .object({ username: z.string().min(1), password: secret })

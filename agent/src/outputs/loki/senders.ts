@@ -57,6 +57,7 @@ export function describeError(e: unknown): string {
 
 /** The sender for a transport's config, loading only the client it needs. */
 export async function createSender(transport: 'http' | 'grpc', url: string, auth: AuthConfig, userAgent: string): Promise<Sender> {
-  if (transport === 'grpc') return new (await import('./grpc-sender.js')).GrpcSender(url, auth, userAgent);
-  return new (await import('./http-sender.js')).HttpSender(url, auth, userAgent);
+  const { PerStreamSender } = await import('./per-stream.js');
+  if (transport === 'grpc') return new PerStreamSender(new (await import('./grpc-sender.js')).GrpcSender(url, auth, userAgent));
+  return new PerStreamSender(new (await import('./http-sender.js')).HttpSender(url, auth, userAgent));
 }
