@@ -3,11 +3,11 @@
  * MariaDB primary/replica pair: the agent against today's shell loop (redis-cli / mysql per node).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RedisNode } from '../test/harness/redis.js';
 import { ReplicationPair, MONITOR_PASSWORD, MONITOR_USER } from '../test/harness/mariadb.js';
 import { freePorts, removeDir, tempDir, waitFor, REPO_ROOT } from '../test/harness/proc.js';
+import { writeConfig } from '../test/harness/cli.js';
 import { launcherFlags } from './launcher-flags.js';
 
 
@@ -28,8 +28,7 @@ export async function run(): Promise<void> {
     mysql = await ReplicationPair.start();
     await waitFor(async () => (await Promise.all(replicas.map((r) => r.cli('INFO', 'replication')))).every((i) => /master_link_status:up/.test(i)), 60_000, 'replicas linked');
 
-    const cfg = join(dir, 'imom.yaml');
-    writeFileSync(cfg, `
+    const cfg = writeConfig(dir, `
 host: bench
 state_dir: ${dir}/state
 outputs:

@@ -4,15 +4,16 @@
  * `npm run demo -- --all` adds Kafka, SolrCloud and a Redis Cluster.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ReplicationPair, MONITOR_PASSWORD, MONITOR_USER } from '../test/harness/mariadb.js';
 import { RedisPair } from '../test/harness/redis.js';
 import { Rsyslog } from '../test/harness/rsyslog.js';
 import { REPO_ROOT, removeDir, tempDir, waitFor } from '../test/harness/proc.js';
-import { startChat, type ChatServer } from '../test/harness/chat.js';
+import { startChat } from '../test/harness/chat.js';
+import { writeConfig } from '../test/harness/cli.js';
 import { queryRange } from '../test/harness/loki.js';
-import { stackDown, stackUp, type StackState } from '../agent/src/stack/stack.js';
+import { stackDown, stackUp } from '../agent/src/stack/stack.js';
 
 const INTERVAL_S = 5;
 const HOST = 'demo-host';
@@ -22,64 +23,58 @@ const red = (s: string) => (process.stdout.isTTY ? `\x1b[31m${s}\x1b[0m` : s);
 const say = (s: string) => process.stdout.write(`\n${bold(`==> ${s}`)}\n`);
 const show = (l: string) => process.stdout.write(`    ${/ERROR|CRITICAL/.test(l) ? red(l) : l}\n`);
 
-export interface DemoContext {
-  dir: string;
-  logDir: string;
-  stack: StackState;
-  chat: ChatServer;
-  mysql: ReplicationPair;
-  redis: RedisPair;
-  syslog: Rsyslog;
-  /** Extra agent config under `checks:` and `outputs:` added by optional parts. */
-  extraChecks: string[];
-  cleanups: (() => Promise<unknown>)[];
-}
-
-function agentConfig(ctx: DemoContext): string {
-  const file = join(ctx.dir, 'imom.yaml');
-  writeFileSync(file, `# written by the demo
+/** The agent's config for the demo's servers; LOG_FILEs go where the stack's Promtail tails them. */
+function agentConfig(dir: string, logDir: string, mysql: ReplicationPair, redis: RedisPair, syslog: Rsyslog): string {
+  return writeConfig(dir, `# written by the demo
 env: demo
 host: ${HOST}
 interval: ${INTERVAL_S}s
 timeout: 3s
-state_dir: ${ctx.dir}/state
+state_dir: ${dir}/state
 outputs:
-  file: { path: "${ctx.logDir}/{check}.log" }
-  syslog: { enabled: true, address: "${ctx.syslog.socket}" }
+  file: { path: "${logDir}/{check}.log" }
+  syslog: { enabled: true, address: "${syslog.socket}" }
 checks:
   mysql:
     - name: order-db
       user: ${MONITOR_USER}
       password: \${IMOM_MYSQL_PASSWORD}
-      master: ${ctx.mysql.primary.address}
-      slaves: [${ctx.mysql.replica.address}]
+      master: ${mysql.primary.address}
+      slaves: [${mysql.replica.address}]
       max_seconds_behind_master: 30
   redis:
     - name: session
-      masters: [${ctx.redis.master.address}]
-      slaves: [${ctx.redis.replica.address}]
-${ctx.extraChecks.join('\n')}
+      masters: [${redis.master.address}]
+      slaves: [${redis.replica.address}]
 `);
-  return file;
 }
 
-/** New lines of every LOG_FILE since the last call, in time order (one file per check). */
+/** New lines of every LOG_FILE since the last call, in time order (one file per check); reads only what was appended. */
 class LogTail {
-  private readonly seen = new Map<string, number>();
+  private readonly offsets = new Map<string, number>();
   constructor(private readonly dir: string) {}
   next(): string[] {
     if (!existsSync(this.dir)) return [];
     const out: string[] = [];
     for (const f of readdirSync(this.dir).filter((n) => n.endsWith('.log')).sort()) {
-      const lines = readFileSync(join(this.dir, f), 'utf8').split('\n').filter(Boolean);
-      out.push(...lines.slice(this.seen.get(f) ?? 0).map((l) => `${f.padEnd(10)} ${l}`));
-      this.seen.set(f, lines.length);
+      const path = join(this.dir, f);
+      const from = this.offsets.get(f) ?? 0;
+      const size = statSync(path).size;
+      if (size <= from) continue;
+      const fd = openSync(path, 'r');
+      const buf = Buffer.alloc(size - from);
+      readSync(fd, buf, 0, buf.length, from);
+      closeSync(fd);
+      const text = buf.toString('utf8');
+      const complete = text.lastIndexOf('\n') + 1; // a line still being written waits for the next call
+      this.offsets.set(f, from + Buffer.byteLength(text.slice(0, complete)));
+      out.push(...text.slice(0, complete).split('\n').filter(Boolean).map((l) => `${f.padEnd(10)} ${l}`));
     }
-    return out.sort((a, b) => a.slice(11, 30).localeCompare(b.slice(11, 30)));
+    return out.sort((x, y) => x.slice(11, 30).localeCompare(y.slice(11, 30)));
   }
 }
 
-export async function main(): Promise<void> {
+async function main(): Promise<void> {
   const started = Date.now();
   const dir = tempDir('demo');
   say(`iMom demo in ${dir}`);
@@ -93,20 +88,20 @@ export async function main(): Promise<void> {
       relay: { grafanaUrl: 'http://127.0.0.1:3000', targets: [{ name: 'ops-chat', type: 'webhook', url: `${chat.url}/ops`, send_resolved: true }] },
     }),
   ]);
-  const ctx: DemoContext = { dir, logDir: stack.promtail!.checkLogDir, stack, chat, mysql, redis, syslog, extraChecks: [], cleanups: [] };
-  ctx.cleanups.push(() => mysql.stop(), () => redis.stop(), () => syslog.stop(), () => stackDown(stack.dir), () => chat.stop());
+  const logDir = stack.promtail!.checkLogDir;
+  const cleanups = [() => chat.stop(), () => stackDown(stack.dir), () => syslog.stop(), () => redis.stop(), () => mysql.stop()];
   show(`MariaDB primary ${mysql.primary.address}, replica ${mysql.replica.address}; Redis master ${redis.master.address}, replica ${redis.replica.address}`);
   for (const c of stack.components) show(`${c.name.padEnd(12)} ${c.url}  (log: ${c.logFile})`);
 
   let agent: ChildProcess | undefined;
   try {
-    const cfg = agentConfig(ctx);
+    const cfg = agentConfig(dir, logDir, mysql, redis, syslog);
     say(`Starting the agent: imom agent --config ${cfg} (every ${INTERVAL_S}s)`);
     agent = spawn(process.execPath, [join(REPO_ROOT, 'bin/imom.js'), 'agent', '--config', cfg], {
       env: { ...process.env, IMOM_MYSQL_PASSWORD: MONITOR_PASSWORD }, stdio: ['ignore', 'inherit', 'inherit'],
     });
     agent.once('exit', (code) => { if (code) { process.stderr.write(`demo: the agent exited with ${code}\n`); process.exit(1); } });
-    const tail = new LogTail(ctx.logDir);
+    const tail = new LogTail(logDir);
     const collected: string[] = [];
     const collect = (pred: (l: string) => boolean, n: number, what: string) => waitFor(() => {
       collected.push(...tail.next());
@@ -157,7 +152,7 @@ export async function main(): Promise<void> {
       await new Promise((r) => agent!.once('exit', r));
     }
     say('Stopping the servers');
-    for (const c of ctx.cleanups.reverse()) await c().catch(() => undefined);
+    for (const c of cleanups) await c().catch(() => undefined);
     removeDir(dir);
     say(`Done in ${((Date.now() - started) / 1000).toFixed(0)}s.`);
   }

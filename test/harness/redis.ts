@@ -1,6 +1,7 @@
 /** Real redis-server processes on loopback: a master and its replica, each with its own folder. */
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { freePort, run, startDaemon, tempDir, removeDir, waitFor, waitForPort, type Daemon } from './proc.js';
 
 export class RedisNode {
@@ -68,10 +69,9 @@ export class RedisPair {
 
 /** A TCP listener that accepts connections and never answers: a blackholed target. */
 export async function startBlackhole(): Promise<{ port: number; close(): Promise<void> }> {
-  const net = await import('node:net');
-  const sockets = new Set<import('node:net').Socket>();
-  const srv = net.createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => undefined); });
-  const port = await new Promise<number>((res) => srv.listen(0, '127.0.0.1', () => res((srv.address() as import('node:net').AddressInfo).port)));
+  const sockets = new Set<Socket>();
+  const srv = createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => undefined); });
+  const port = await new Promise<number>((res) => srv.listen(0, '127.0.0.1', () => res((srv.address() as AddressInfo).port)));
   return {
     port,
     close: () => new Promise((res) => { for (const s of sockets) s.destroy(); srv.close(() => res()); }),
