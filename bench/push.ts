@@ -155,18 +155,12 @@ async function runContender(name: Contender, loki: LokiHandle, work: string, n: 
       await sleep(Math.max(0, t0 + outage.ms - Date.now()));
       await loki.restart();
     }
-    let usage = await child.done;
+    await child.done;
     // Lossy contenders never reach n: stop waiting once nothing moved for a while.
     const got = await waitDelivered(loki, host, n, outage ? 45_000 : 20_000);
-    if (pt) {
-      const u = procUsage(ptPid);
-      usage = { cpuS: u.cpuS - ptCpu0, maxRssMB: u.maxRssMB };
-    } else if (name === 'ours-http' || name === 'ours-grpc' || name === 'winston-loki') {
-      // The child reported at DONE; a late sender (winston-loki retrying) may still use CPU.
-      const u = procUsage(child.proc.pid!);
-      usage = { cpuS: u.cpuS, maxRssMB: u.maxRssMB };
-    }
-    return { name, lines: n, counted: got.count, seconds: Math.max(0.001, (got.at - t0) / 1000), cpuS: usage.cpuS, rssMB: usage.maxRssMB };
+    // Measured now, not at DONE: a late sender (winston-loki retrying) may still use CPU.
+    const u = procUsage(pt ? ptPid : child.proc.pid!);
+    return { name, lines: n, counted: got.count, seconds: Math.max(0.001, (got.at - t0) / 1000), cpuS: u.cpuS - ptCpu0, rssMB: u.maxRssMB };
   } finally {
     await endChild(child);
     await pt?.close();

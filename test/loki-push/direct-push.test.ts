@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { queryAll, queryRange, type LokiHandle } from '../harness/loki.js';
 import { removeDir, tempDir } from '../harness/proc.js';
-import { countBySeq, inProcess, linesOf, lossAndDup, startTestLoki } from './util.js';
+import { countBySeq, inProcess, linesOf, lossAndDup, readDeadLetter, startTestLoki } from './util.js';
 
 let loki: LokiHandle;
 const dirs: string[] = [];
@@ -79,7 +79,7 @@ describe('direct push into real Loki', () => {
     assert.equal(errors.length, 1);
     assert.equal(errors[0]!.code, 'dead_letter');
     assert.match(errors[0]!.message, /HTTP 400/);
-    const dl = readFileSync(join(dir, 'dead-letter.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const dl = readDeadLetter(dir);
     assert.equal(dl.length, 1);
     assert.match(dl[0].push.streams[0].values[0][1], /^p seq=0 x{100}/);
     assert.deepEqual(dl[0].push.streams[0].stream, { job: 'imom', env: 'test', host, check: 'solr', level: 'OK' });

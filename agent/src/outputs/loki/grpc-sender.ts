@@ -1,7 +1,9 @@
 /** logproto.Pusher/Push over gRPC (@grpc/grpc-js); see senders.ts for the outcome classes. */
 import * as grpc from '@grpc/grpc-js';
-import { PUSH_METHOD } from './proto.js';
 import { authHeader, classifyStatus, type AuthConfig, type Sender, type SendOutcome } from './senders.js';
+
+/** Loki's logproto.Pusher/Push (pkg/push/push.proto). */
+const PUSH_METHOD = '/logproto.Pusher/Push';
 
 /** gRPC status codes that mean "the request itself is bad": dead letter. */
 const GRPC_REJECT = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION, grpc.status.OUT_OF_RANGE]);

@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import winston from 'winston';
 import { removeDir, tempDir } from '../../../../test/harness/proc.js';
+import { inProcess, readDeadLetter } from '../../../../test/loki-push/util.js';
 import { PushEncoder } from './encode.js';
 import { decodePushRequest, encodePushRequest } from './proto.js';
 import { lokiOutputSchema, type LokiOutputInput } from './schema.js';
 import type { Sender, SendOutcome } from './senders.js';
 import { classifyStatus } from './senders.js';
 import { Spool, type SpoolReport } from './spool.js';
-import { LokiTransport, selectorOf, type LokiReport } from './transport.js';
+import { LokiTransport, selectorOf } from './transport.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach(removeDir));
@@ -44,17 +45,9 @@ class ScriptedSender implements Sender {
 
 const OK: SendOutcome = { kind: 'ok' };
 
-function make(over: Partial<LokiOutputInput>, sender: Sender, reports: LokiReport[] = []) {
-  const cfg = lokiOutputSchema.parse({
-    url: 'http://127.0.0.1:1',
-    spool_dir: dir(),
-    batch: { max_wait: '10ms' },
-    retry: { min_backoff: '5ms', max_backoff: '20ms' },
-    ...over,
-  });
-  const t = new LokiTransport(cfg, { env: 'test', host: 'h1', sender, onReport: (r) => reports.push(r) });
-  const logger = winston.createLogger({ level: 'debug', transports: [t] });
-  return { cfg, t, logger, reports };
+function make(over: Partial<LokiOutputInput>, sender: Sender) {
+  const config = { url: 'http://127.0.0.1:1', spool_dir: dir(), batch: { max_wait: '10ms' }, retry: { min_backoff: '5ms', max_backoff: '20ms' }, ...over };
+  return inProcess(config, 'h1', 'test', sender);
 }
 
 function logN(logger: winston.Logger, n: number, prefix = 'line', extra: Record<string, unknown> = {}) {
@@ -187,7 +180,7 @@ describe('LokiTransport', () => {
     const { t, logger } = make({}, sender);
     logN(logger, 3, 'a');
     logN(logger, 2, 'b', { status: 'ERROR' });
-    assert.equal(await t.forceFlush(5000), true);
+    assert.equal(await t.forceFlush(30_000), true);
     await t.shutdown();
     const e = sender.entries();
     assert.equal(e.length, 5);
@@ -201,7 +194,7 @@ describe('LokiTransport', () => {
     const sender = new ScriptedSender([{ kind: 'retry', reason: 'HTTP 503', status: 503 }, { kind: 'retry', reason: 'ECONNREFUSED' }, OK]);
     const { t, logger, reports } = make({}, sender);
     logN(logger, 100);
-    assert.equal(await t.forceFlush(5000), true);
+    assert.equal(await t.forceFlush(30_000), true);
     await t.shutdown();
     const st = t.stats();
     assert.equal(st.retries, 2);
@@ -216,9 +209,9 @@ describe('LokiTransport', () => {
     const sender = new ScriptedSender([{ kind: 'reject', reason: 'HTTP 400: entry too far behind', status: 400 }, OK]);
     const { t, logger, reports, cfg } = make({}, sender);
     logN(logger, 10);
-    assert.equal(await t.forceFlush(5000), true);
+    assert.equal(await t.forceFlush(30_000), true);
     logN(logger, 5, 'later');
-    assert.equal(await t.forceFlush(5000), true);
+    assert.equal(await t.forceFlush(30_000), true);
     await t.shutdown();
     const st = t.stats();
     assert.equal(st.deadLettered, 10);
@@ -227,7 +220,7 @@ describe('LokiTransport', () => {
     assert.equal(errors.length, 1);
     assert.equal(errors[0]!.code, 'dead_letter');
     assert.match(errors[0]!.message, /10 lines.*HTTP 400: entry too far behind/);
-    const dl = readFileSync(join(cfg.spool_dir, 'dead-letter.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const dl = readDeadLetter(cfg.spool_dir);
     assert.equal(dl.length, 1);
     assert.equal(dl[0].lines, 10);
     assert.equal(dl[0].push.streams[0].values.length, 10);
@@ -243,7 +236,7 @@ describe('LokiTransport', () => {
     ]);
     const { t, logger, reports, cfg } = make({ basic_auth: { username: 'alice', password } }, sender);
     logN(logger, 3);
-    await t.forceFlush(5000);
+    await t.forceFlush(30_000);
     await t.shutdown();
     assert.ok(reports.length >= 2);
     const all = JSON.stringify(reports) + readFileSync(join(cfg.spool_dir, 'dead-letter.ndjson'), 'utf8');
@@ -261,7 +254,7 @@ describe('LokiTransport', () => {
     assert.equal(t.stats().pending, 500);
     const up = new ScriptedSender([OK]);
     const t2 = new LokiTransport(cfg, { env: 'test', host: 'h1', sender: up });
-    assert.equal(await t2.forceFlush(5000), true);
+    assert.equal(await t2.forceFlush(30_000), true);
     await t2.shutdown();
     // Identical (labels, timestamp, line) to what the first process tried: Loki can deduplicate.
     const tried = new Set(down.entries().map((e) => JSON.stringify(e)));

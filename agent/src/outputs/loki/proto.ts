@@ -6,6 +6,9 @@
  * `string`. Both are wire type 2 (length-delimited) with identical encoding, so Loki reads
  * it as the same string; declaring it bytes lets the spool's UTF-8 bytes go straight into
  * the request without a decode/encode round trip.
+ *
+ * Tests only: the transport writes requests itself (encode.ts), so protobufjs is never loaded
+ * by the agent.
  */
 import protobuf from 'protobufjs';
 
@@ -50,7 +53,6 @@ message Timestamp {
 
 const root = protobuf.parse(PUSH_PROTO, { keepCase: true }).root;
 export const PushRequest = root.lookupType('logproto.PushRequest');
-export const PUSH_METHOD = '/logproto.Pusher/Push';
 
 export interface PushEntry {
   timestamp: { seconds: number; nanos: number };

@@ -4,9 +4,10 @@
  *   retry      network error, timeout, 408/425/429/5xx, and 401/403/404 (a credentials or
  *              route problem: the lines are fine, so they stay spooled until it is fixed)
  *   reject     any other 4xx: the batch itself will never be accepted → dead letter
+ *
+ * The senders live in their own modules (http-sender.ts, grpc-sender.ts), loaded on first use,
+ * so a transport loads only its own client (grpc-js is ~6 MB of heap).
  */
-// The senders live in their own modules (http-sender.ts, grpc-sender.ts), loaded on first use,
-// so a transport loads only its own client (grpc-js is ~6 MB of heap, undici's wasm parser more).
 
 export type SendOutcome =
   | { kind: 'ok' }
@@ -53,7 +54,6 @@ export function describeError(e: unknown): string {
   const parts = [err?.name === 'TimeoutError' ? 'timeout' : err?.code ?? err?.name, err?.message, err?.cause?.code, err?.cause?.message].filter(Boolean);
   return [...new Set(parts)].join(': ') || String(e);
 }
-
 
 /** The sender for a transport's config, loading only the client it needs. */
 export async function createSender(transport: 'http' | 'grpc', url: string, auth: AuthConfig, userAgent: string): Promise<Sender> {
