@@ -10,16 +10,9 @@
 import { isMain } from '../agent/src/core/is-main.js';
 import { spawn } from 'node:child_process';
 import { launcherFlags } from './launcher-flags.js';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-
-/** The repository root, from bench/ or from dist/bench/. */
-function repoRoot(): string {
-  let d = resolve(new URL('.', import.meta.url).pathname);
-  while (!existsSync(join(d, 'package.json')) && dirname(d) !== d) d = dirname(d);
-  return d;
-}
-const ROOT = repoRoot();
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT as ROOT } from '../test/harness/proc.js';
 const GENERATOR_VERSION = 2;
 const MB = 1024 * 1024;
 
@@ -169,9 +162,7 @@ export function generate(mb: number, dir = join(ROOT, '.tmp')): Generated {
   closeSync(fd);
   renameSync(tmp, file);
   const g: Generated = { file, bytes, lines, sqlLines, shapes: SHAPES };
-  const mfd = openSync(meta, 'w');
-  writeSync(mfd, JSON.stringify(g));
-  closeSync(mfd);
+  writeFileSync(meta, JSON.stringify(g));
   return g;
 }
 

@@ -54,12 +54,7 @@ export class OutFile {
   /** Reopens after rename; returns what happened so the caller can reset the seen set. */
   checkRotated(): 'renamed' | 'truncated' | undefined {
     if (this.path === '-') return undefined;
-    let st: Stats | undefined;
-    try {
-      st = statSync(this.path);
-    } catch {
-      st = undefined;
-    }
+    const st = statOrUndefined(this.path);
     if (!st || st.ino !== this.ino) {
       closeSync(this.fd);
       this.fd = this.open('append');
@@ -236,9 +231,8 @@ export async function follow(o: FollowOptions): Promise<void> {
   const con = new OutFile(o.console, 'append');
   const qry = new OutFile(o.query, 'append');
 
-  // Where to start reading, and from which file.
-  let inp: Input | undefined;
-  let pendingOld: Input | undefined;
+  // Where to start reading, and from which file (the rotated-away old one first, if any).
+  let reading: Input | undefined;
   let snapshot = st?.splitter;
   let startOffset = 0;
   let resumed = false;
@@ -250,14 +244,14 @@ export async function follow(o: FollowOptions): Promise<void> {
       const head = readHead(fd);
       const savedHead = Buffer.from(saved.head, 'base64');
       const same = cur.size >= saved.offset && head.subarray(0, savedHead.length).equals(savedHead);
-      inp = { fd, dev: cur.dev, ino: cur.ino, offset: same ? saved.offset : 0, path: o.input };
+      reading = { fd, dev: cur.dev, ino: cur.ino, offset: same ? saved.offset : 0, path: o.input };
       if (same) (startOffset = saved.offset), (resumed = true);
       else snapshot = snapshot && { ...snapshot, midLine: 'no' };
     } else {
       const old = findByInode(o.input, saved.dev, saved.ino);
       if (old) {
         const fd = openSync(old, 'r');
-        pendingOld = { fd, dev: saved.dev, ino: saved.ino, offset: saved.offset, path: old };
+        reading = { fd, dev: saved.dev, ino: saved.ino, offset: saved.offset, path: old };
         startOffset = saved.offset;
         resumed = true;
       } else snapshot = snapshot && { ...snapshot, midLine: 'no' };
@@ -279,7 +273,7 @@ export async function follow(o: FollowOptions): Promise<void> {
     return { fd, dev: s.dev, ino: s.ino, offset: 0, path };
   };
 
-  let reading: Input | undefined = pendingOld ?? inp ?? open(o.input);
+  reading ??= open(o.input);
   if (reading) head = readHead(reading.fd);
 
   let lastCheckpoint = 0;

@@ -73,16 +73,16 @@ function epochPipe(b: Buffer, s: number, e: number): boolean {
   return j > s && b[j] === 124;
 }
 
-/** True for a line that starts a new log record: timestamped, or a bare p6spy line. */
-export function isRecordStart(b: Buffer, s: number, e: number, custom: CustomFormat[]): boolean {
-  if (timestampEnd(b, s, e) >= 0 || epochPipe(b, s, e)) return true;
+/** True for a line that starts a new log record: timestamped, or a bare p6spy line. `tsEnd` is timestampEnd() of the line. */
+export function isRecordStart(b: Buffer, s: number, e: number, tsEnd: number, custom: CustomFormat[]): boolean {
+  if (tsEnd >= 0 || epochPipe(b, s, e)) return true;
   for (const f of custom) if (f.quick(b, s, e)) return true;
   return false;
 }
 
-
-/** The thread name: the last `[…]` before the message separator. */
+/** The thread name: the last `[…]` before the message separator (none when sep <= s). */
 function threadOf(b: Buffer, s: number, sep: number): string {
+  if (sep <= s) return '';
   const v = b.subarray(s, sep);
   const close = v.lastIndexOf(93);
   if (close <= 0) return '';
@@ -168,7 +168,6 @@ function findSep(b: Buffer, from: number, e: number, ch: number): number {
 
 /** `sepAt` is where the logger/message separator starts (the thread is the last [..] before it), or -1. */
 function classifyMessage(b: Buffer, s: number, e: number, m0: number, sepAt: number, p: CompiledParser, bare = false): Classified | undefined {
-  const thread = () => (sepAt > s ? threadOf(b, s, sepAt) : '');
   const m = skipSpaces(b, m0, e);
   if (m >= e) return undefined;
   const c = b[m]!;
@@ -178,9 +177,9 @@ function classifyMessage(b: Buffer, s: number, e: number, m0: number, sepAt: num
       if (a >= 0) {
         if (startsWith(b, a, e, PREPARING)) {
           const sqlStart = skipSpaces(b, a + PREPARING.length, e);
-          return { sql: { kind: 'mybatis', prefixEnd: m, sqlStart, sqlEnd: e, multiline: true, extra: '', thread: thread() } };
+          return { sql: { kind: 'mybatis', prefixEnd: m, sqlStart, sqlEnd: e, multiline: true, extra: '', thread: threadOf(b, s, sepAt) } };
         }
-        if (startsWith(b, a, e, PARAMETERS)) return { params: { thread: thread(), paramsStart: skipSpaces(b, a + PARAMETERS.length, e) } };
+        if (startsWith(b, a, e, PARAMETERS)) return { params: { thread: threadOf(b, s, sepAt), paramsStart: skipSpaces(b, a + PARAMETERS.length, e) } };
       }
       return undefined;
     }
@@ -229,9 +228,9 @@ function parseP6spyDefault(b: Buffer, m: number, e: number): SqlStart | undefine
   while (j < e && ((b[j]! | 32) >= 97 && (b[j]! | 32) <= 122)) j++;
   if (b[j] !== 124 || !startsWith(b, j + 1, e, CONNECTION)) return undefined;
   const p3 = indexIn(b, 124, j + 1 + CONNECTION.length, e);
-  if (p3 < 0 || p3 >= e || !startsWith(b, p3 + 1, e, URL)) return undefined;
+  if (p3 < 0 || !startsWith(b, p3 + 1, e, URL)) return undefined;
   const p4 = indexIn(b, 124, p3 + 1 + URL.length, e);
-  if (p4 < 0 || p4 >= e) return undefined;
+  if (p4 < 0) return undefined;
   const rest = b.toString('utf8', p4 + 1, e);
   const split = splitPreparedSql(rest);
   if (!split) return undefined;

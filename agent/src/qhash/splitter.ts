@@ -209,7 +209,12 @@ export class Splitter {
     }
     this.finishBlock();
     this.midLine = 'no';
-    for (const [t, p] of this.preparing) if (p.awaiting) this.writeQuery(p.qhash, p.fingerprint, p.awaiting.firstSeen, p.awaiting.sql), this.preparing.delete(t);
+    for (const [t, p] of this.preparing) {
+      if (p.awaiting) {
+        this.writeAwaiting(p);
+        this.preparing.delete(t);
+      }
+    }
     this.flushRun();
   }
 
@@ -230,9 +235,8 @@ export class Splitter {
     let e = end;
     if (e > s && b[e - 1] === 10) e--;
     if (e > s && b[e - 1] === 13) e--;
-    const custom = this.opts.parser.custom;
     const tsEnd = timestampEnd(b, s, e);
-    const start = tsEnd >= 0 || isRecordStart(b, s, e, custom);
+    const start = isRecordStart(b, s, e, tsEnd, this.opts.parser.custom);
     if (this.block) {
       if (!start && !isStackTraceLine(b, s, e)) {
         this.appendBlock(b, s, end);
@@ -413,7 +417,7 @@ export class Splitter {
     }
     if (st.kind === 'mybatis') {
       const prev = this.preparing.get(st.thread);
-      if (prev?.awaiting) this.writeQuery(prev.qhash, prev.fingerprint, prev.awaiting.firstSeen, prev.awaiting.sql);
+      if (prev) this.writeAwaiting(prev);
       this.preparing.delete(st.thread);
       const p: Preparing = { qhash: fp.qhash, fingerprint: fp.fingerprint };
       if (isNew && this.opts.example) p.awaiting = { sql: raw, firstSeen: blk.firstSeen };
@@ -421,11 +425,16 @@ export class Splitter {
       if (this.preparing.size > PREPARING_LIMIT) {
         const [t, old] = this.preparing.entries().next().value!;
         this.preparing.delete(t);
-        if (old.awaiting) this.writeQuery(old.qhash, old.fingerprint, old.awaiting.firstSeen, old.awaiting.sql);
+        this.writeAwaiting(old);
       }
       if (isNew && this.opts.example) return;
     }
     if (isNew) this.writeQuery(fp.qhash, fp.fingerprint, blk.firstSeen, st.exampleSql ?? raw, blk.truncated);
+  }
+
+  /** A Preparing whose Parameters never came: its query-log entry goes out with the unbound SQL. */
+  private writeAwaiting(p: Preparing): void {
+    if (p.awaiting) this.writeQuery(p.qhash, p.fingerprint, p.awaiting.firstSeen, p.awaiting.sql);
   }
 
   private writeQuery(qhash: string, fingerprint: string, firstSeen: string, example: string, truncated = false): void {
