@@ -17,6 +17,21 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, freePorts, removeDir, run, startDaemon, tempDir, waitFor, waitForPort, type Daemon } from './proc.js';
+import { formatLine } from '../../agent/src/core/format.js';
+import { kafkaTargets } from '../../agent/src/checks/kafka/check.js';
+import type { KafkaInstance } from '../../agent/src/checks/kafka/schema.js';
+
+/** One check cycle without the CLI, as the scheduler runs it (the signal aborts after `timeoutMs`), formatted. */
+export async function kafkaCycle(inst: KafkaInstance, timeoutMs = 10_000): Promise<string[]> {
+  const [t] = kafkaTargets(inst, { stateDir: '/nonexistent' });
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new Error(`timeout after ${timeoutMs}ms`)), timeoutMs);
+  try {
+    return (await t!.run({ signal: ac.signal, timeoutMs, stateDir: '/nonexistent' })).map(formatLine);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export type KafkaVersion = '3.9' | '4';
 

@@ -68,7 +68,7 @@ export async function readSnapshot(inst: KafkaInstance, signal: AbortSignal, tim
           const c = await pool.get(hp.host, hp.port);
           return [c, await c.metadata(wanted)] as const;
         } catch (e) {
-          throw new Error(`${hp.text} (${signal.aborted ? reasonOf(signal.reason) : reasonOf(e)})`);
+          throw new Error(`${hp.text} (${reasonOf(signal.aborted ? signal.reason : e)})`);
         }
       }));
     } catch (e) {
@@ -132,7 +132,7 @@ export async function readSnapshot(inst: KafkaInstance, signal: AbortSignal, tim
         }
         committed.set(g.name, out);
       } catch (e) {
-        committed.set(g.name, { error: signal.aborted ? reasonOf(signal.reason) : reasonOf(e) });
+        committed.set(g.name, { error: reasonOf(signal.aborted ? signal.reason : e) });
       }
     });
 

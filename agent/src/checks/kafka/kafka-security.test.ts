@@ -12,26 +12,16 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { KAFKA_VERSIONS, startSecureKafka, type SecureKafka } from '../../../../test/harness/kafka.js';
+import { KAFKA_VERSIONS, kafkaCycle, startSecureKafka, type SecureKafka } from '../../../../test/harness/kafka.js';
 import { removeDir, tempDir, waitFor } from '../../../../test/harness/proc.js';
 import { checkConfig, checkOnce } from '../../../../test/harness/cli.js';
-import { formatLine } from '../../core/format.js';
 import { kafkaSchema } from './schema.js';
-import { kafkaTargets } from './check.js';
 
 const PASSWORD_ENV = 'IMOM_KAFKA_PASSWORD';
 
 /** One check cycle without the CLI, as the scheduler runs it, formatted. */
-async function cycle(extra: Record<string, unknown>, timeoutMs = 10_000): Promise<string[]> {
-  const inst = kafkaSchema.parse({ name: 'secure', topics: ['web'], consumer_groups: ['reader'], ...extra });
-  const [t] = kafkaTargets(inst, { stateDir: '/nonexistent' });
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(new Error(`timeout after ${timeoutMs}ms`)), timeoutMs);
-  try {
-    return (await t!.run({ signal: ac.signal, timeoutMs, stateDir: '/nonexistent' })).map(formatLine);
-  } finally {
-    clearTimeout(timer);
-  }
+function cycle(extra: Record<string, unknown>, timeoutMs = 10_000): Promise<string[]> {
+  return kafkaCycle(kafkaSchema.parse({ name: 'secure', topics: ['web'], consumer_groups: ['reader'], ...extra }), timeoutMs);
 }
 
 const HEALTHY = [

@@ -11,7 +11,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { KAFKA_VERSIONS, startKafka, type KafkaCluster } from '../../../../test/harness/kafka.js';
+import { KAFKA_VERSIONS, kafkaCycle, startKafka, type KafkaCluster } from '../../../../test/harness/kafka.js';
 import { removeDir, tempDir, waitFor } from '../../../../test/harness/proc.js';
 import { checkConfig, imom, linesOf, stripStamp } from '../../../../test/harness/cli.js';
 import { startBlackhole } from '../../../../test/harness/redis.js';
@@ -34,15 +34,8 @@ function instance(brokers: string[], extra: Record<string, unknown> = {}) {
 }
 
 /** One check cycle, as the scheduler runs it, formatted. */
-async function cycle(brokers: string[], extra: Record<string, unknown> = {}, timeoutMs = 10_000): Promise<string[]> {
-  const [t] = kafkaTargets(instance(brokers, extra), { stateDir: '/nonexistent' });
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(new Error(`timeout after ${timeoutMs}ms`)), timeoutMs);
-  try {
-    return (await t!.run({ signal: ac.signal, timeoutMs, stateDir: '/nonexistent' })).map(formatLine);
-  } finally {
-    clearTimeout(timer);
-  }
+function cycle(brokers: string[], extra: Record<string, unknown> = {}, timeoutMs = 10_000): Promise<string[]> {
+  return kafkaCycle(instance(brokers, extra), timeoutMs);
 }
 
 const pLines = (vals: (number | string)[]) => vals.map((v, i) => `p${i}=${v}`).join(', ');

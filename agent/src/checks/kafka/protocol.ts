@@ -317,24 +317,16 @@ export class BrokerConnection {
   }
 
   /** Latest (end) offsets; each partition keeps its own error code. */
-  async endOffsets(topics: ReadonlyMap<string, readonly number[]>): Promise<Map<string, Map<number, { errorCode: number; offset: bigint }>>> {
+  async endOffsets(topics: ReadonlyMap<string, readonly number[]>): Promise<OffsetsByTopic> {
     const body = new Writer().int32(-1).array([...topics], (w, [t, ps]) => {
       w.string(t).array(ps, (w2, p) => w2.int32(p).int64(-1n));
     }).build();
     const r = await this.send('ListOffsets', body);
-    const out = new Map<string, Map<number, { errorCode: number; offset: bigint }>>();
-    r.array((x) => {
-      const name = x.string() ?? '';
-      const m = new Map<number, { errorCode: number; offset: bigint }>();
-      x.array((p) => {
-        const id = p.int32();
-        const errorCode = p.int16();
-        p.int64(); // timestamp
-        m.set(id, { errorCode, offset: p.int64() });
-      });
-      out.set(name, m);
+    return readOffsets(r, (p) => {
+      const errorCode = p.int16();
+      p.int64(); // timestamp
+      return { errorCode, offset: p.int64() };
     });
-    return out;
   }
 
   async findCoordinator(group: string): Promise<{ id: number; host: string; port: number }> {
@@ -350,23 +342,16 @@ export class BrokerConnection {
   }
 
   /** Committed offsets of a group; -1 means none. */
-  async committedOffsets(group: string, topics: ReadonlyMap<string, readonly number[]>): Promise<Map<string, Map<number, { errorCode: number; offset: bigint }>>> {
+  async committedOffsets(group: string, topics: ReadonlyMap<string, readonly number[]>): Promise<OffsetsByTopic> {
     const body = new Writer().string(group).array([...topics], (w, [t, ps]) => {
       w.string(t).array(ps, (w2, p) => w2.int32(p));
     }).build();
     const r = await this.send('OffsetFetch', body);
     r.int32(); // throttle
-    const out = new Map<string, Map<number, { errorCode: number; offset: bigint }>>();
-    r.array((x) => {
-      const name = x.string() ?? '';
-      const m = new Map<number, { errorCode: number; offset: bigint }>();
-      x.array((p) => {
-        const id = p.int32();
-        const offset = p.int64();
-        p.string(); // metadata
-        m.set(id, { errorCode: p.int16(), offset });
-      });
-      out.set(name, m);
+    const out = readOffsets(r, (p) => {
+      const offset = p.int64();
+      p.string(); // metadata
+      return { errorCode: p.int16(), offset };
     });
     const code = r.int16();
     if (code !== 0) throw new KafkaProtocolError(code, `OffsetFetch for group ${group}`);
@@ -390,7 +375,26 @@ export interface Metadata {
   topics: { errorCode: number; name: string; internal: boolean; partitions: PartitionMetadata[] }[];
 }
 
+export interface PartitionOffset { errorCode: number; offset: bigint }
+/** topic → partition → offset and that partition's own error code. */
+export type OffsetsByTopic = Map<string, Map<number, PartitionOffset>>;
+
 // ---------------------------------------------------------------- helpers
+
+/** `[topic [partition_index ...rest]]`, as ListOffsets and OffsetFetch answer; `rest` reads what follows the index. */
+function readOffsets(r: Reader, rest: (p: Reader) => PartitionOffset): OffsetsByTopic {
+  const out: OffsetsByTopic = new Map();
+  r.array((x) => {
+    const name = x.string() ?? '';
+    const m = new Map<number, PartitionOffset>();
+    x.array((p) => {
+      const id = p.int32();
+      m.set(id, rest(p));
+    });
+    out.set(name, m);
+  });
+  return out;
+}
 
 function isIp(h: string): boolean {
   return /^[\d.]+$/.test(h) || h.includes(':');

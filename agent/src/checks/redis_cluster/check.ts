@@ -5,7 +5,8 @@ import { abortable, humanMs } from '../../core/abort.js';
 import { reasonOf } from '../../core/redact.js';
 import type { CheckResult, Field, Status } from '../../core/result.js';
 import { addrKey, type RedisClusterInstance } from './schema.js';
-import { compareAddr, hostOf, parseClusterNodes, parseInfo, type NodeLine } from './parse.js';
+import { parseInfo } from '../redis/check.js';
+import { compareAddr, hostOf, parseClusterNodes, type NodeLine } from './parse.js';
 import { layoutPath, readLayout, writeLayout, type LayoutFile, type Role } from './layout.js';
 
 const CHECK = 'redis_cluster';
@@ -145,8 +146,9 @@ export function redisClusterTargets(inst: RedisClusterInstance, _ctx: InstanceCo
         const me = lines.find((l) => l.flags.has('myself'));
         // A node that was never met does not know its own ip: it is the address we dialled.
         const addr = me?.addr || via;
-        const nodes = lines.map((l) => (l === me && !l.addr ? { ...l, addr } : l));
-        snaps.push({ via, addr, self: nodes.find((l) => l.flags.has('myself')), nodes, info: parseInfo(raw.info), memory: parseInfo(raw.memory) });
+        const self = me && !me.addr ? { ...me, addr } : me;
+        const nodes = lines.map((l) => (l === me ? self! : l));
+        snaps.push({ via, addr, self, nodes, info: parseInfo(raw.info), memory: parseInfo(raw.memory) });
       } catch (e) {
         if (ctx.signal.aborted) throw e;
         failed.set(via, reasonOf(e, secrets));

@@ -1,4 +1,4 @@
-/** Pure parsers for what a cluster node answers: CLUSTER NODES, CLUSTER INFO, INFO memory. */
+/** Pure parsers for what a cluster node answers: CLUSTER NODES (INFO and CLUSTER INFO: parseInfo of the redis check). */
 
 /** One line of CLUSTER NODES as one node sees it. */
 export interface NodeLine {
@@ -42,16 +42,6 @@ export function parseClusterNodes(text: string): NodeLine[] {
     });
   }
   return out;
-}
-
-/** `key:value` lines (INFO, CLUSTER INFO) → map; `# Section` headers are skipped. */
-export function parseInfo(text: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const line of text.split(/\r?\n/)) {
-    const i = line.indexOf(':');
-    if (i > 0 && !line.startsWith('#')) m.set(line.slice(0, i), line.slice(i + 1).trim());
-  }
-  return m;
 }
 
 /** `127.0.0.1:7002` < `127.0.0.1:7010` < `127.0.0.2:7000`: host, then port as a number. */

@@ -11,7 +11,7 @@ import { formatLine } from '../../core/format.js';
 import { resultFactory } from '../../core/check.js';
 import { redisClusterSchema } from './schema.js';
 import { memoryResult, redisClusterTargets } from './check.js';
-import { parseInfo } from './parse.js';
+import { parseInfo } from '../redis/check.js';
 import { layoutPath } from './layout.js';
 
 const HERE = new URL('.', import.meta.url).pathname;

@@ -63,9 +63,11 @@ export function summarizeCluster(cluster: unknown): ClusterView {
   return { live, nodes };
 }
 
+type NodeLine = { status: 'OK' | 'CRITICAL'; message?: string; fields?: [string, string | number][] };
+
 /** The lines about one node of the cluster. */
-export function nodeLines(v: NodeView, liveCount: number): { status: 'OK' | 'CRITICAL'; message?: string; fields?: [string, string | number][] }[] {
-  const out: { status: 'OK' | 'CRITICAL'; message?: string; fields?: [string, string | number][] }[] = [];
+export function nodeLines(v: NodeView, liveCount: number): NodeLine[] {
+  const out: NodeLine[] = [];
   if (!v.live) {
     out.push({ status: 'CRITICAL', message: v.cores > 0 ? `Solr instance ${v.node} holds ${v.cores} core(s) but is not in live_nodes` : `Solr instance ${v.node} is not in live_nodes` });
   }
@@ -158,9 +160,14 @@ export function solrTargets(inst: SolrInstance, _ctx: InstanceContext): Target[]
       return [r.fields(url.text, 'OK', [['Solr', self], ['Cores', Object.keys(st.status ?? {}).length]])];
     }
 
-    /** The node this URL reaches, as live_nodes names it; asks the node when its URL uses another name. */
+    /**
+     * The node this URL reaches, as live_nodes names it; asks the node when its URL uses another
+     * name (once: the answer is kept in nodeOfUrl while that node stays live).
+     */
     async function ownNode(view: ClusterView, ctx: RunContext): Promise<string> {
       if (view.live.has(self)) return self;
+      const known = nodeOfUrl.get(self);
+      if (known !== undefined && view.live.has(known)) return known;
       try {
         const info = (await client.get('/admin/info/system', ctx)) as { node?: unknown };
         if (typeof info.node === 'string' && info.node) return nodeHostPort(info.node);
