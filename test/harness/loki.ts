@@ -81,9 +81,8 @@ function managed(spec: ProcSpec, ready: (p: Proc) => Promise<void>, dataDir: str
     proc = p;
     await ready(p);
   };
-  const m: Managed & { start(): Promise<void>; proc(): Proc | undefined } = {
+  const m: Managed & { start(): Promise<void> } = {
     logFile: spec.logFile,
-    proc: () => proc,
     start,
     async stop() { await proc?.stop(); },
     async kill() { await proc?.kill(); },
@@ -231,6 +230,11 @@ async function getJson(url: string, path: string, params: Record<string, string>
 
 const HOUR_MS = 3_600_000;
 
+/** [start, end] in ns; default the last hour (end a minute ahead, for clock skew). */
+function timeRange(o: { start?: TimeArg; end?: TimeArg }): { start: bigint; end: bigint } {
+  return { start: toNs(o.start ?? Date.now() - HOUR_MS), end: toNs(o.end ?? Date.now() + 60_000) };
+}
+
 export interface RangeOpts extends QueryOpts {
   readonly start?: TimeArg;
   readonly end?: TimeArg;
@@ -250,8 +254,7 @@ function flatten(result: any[]): LogEntry[] {
 
 /** One /loki/api/v1/query_range request for a log query; entries sorted by time (then line). */
 export async function queryRange(url: string, logql: string, o: RangeOpts = {}): Promise<LogEntry[]> {
-  const end = toNs(o.end ?? Date.now() + 60_000);
-  const start = toNs(o.start ?? Date.now() - HOUR_MS);
+  const { start, end } = timeRange(o);
   const j = await getJson(url, '/loki/api/v1/query_range', {
     query: logql, start: String(start), end: String(end), limit: String(o.limit ?? 5000), direction: o.direction ?? 'forward',
   }, o);
@@ -269,8 +272,9 @@ export async function queryRange(url: string, logql: string, o: RangeOpts = {}):
  * timestamp and line) is returned once; count_over_time, by contrast, counts both.
  */
 export async function queryAll(url: string, logql: string, o: Omit<RangeOpts, 'limit' | 'direction'> & { pageSize?: number } = {}): Promise<LogEntry[]> {
-  const end = toNs(o.end ?? Date.now() + 60_000);
-  let start = toNs(o.start ?? Date.now() - HOUR_MS);
+  const w = timeRange(o);
+  const end = w.end;
+  let start = w.start;
   let limit = o.pageSize ?? 5000;
   const out: LogEntry[] = [];
   const seen = new Set<string>();
@@ -347,16 +351,14 @@ export async function waitForStableCount(url: string, selector: string, o: Query
 
 /** Label sets of the streams matching `match`. */
 export async function series(url: string, match: string, o: QueryOpts & { start?: TimeArg; end?: TimeArg } = {}): Promise<Record<string, string>[]> {
-  const j = await getJson(url, '/loki/api/v1/series', {
-    'match[]': match, start: String(toNs(o.start ?? Date.now() - HOUR_MS)), end: String(toNs(o.end ?? Date.now() + 60_000)),
-  }, o);
+  const { start, end } = timeRange(o);
+  const j = await getJson(url, '/loki/api/v1/series', { 'match[]': match, start: String(start), end: String(end) }, o);
   return j.data as Record<string, string>[];
 }
 
 export async function labelValues(url: string, name: string, o: QueryOpts & { start?: TimeArg; end?: TimeArg } = {}): Promise<string[]> {
-  const j = await getJson(url, `/loki/api/v1/label/${encodeURIComponent(name)}/values`, {
-    start: String(toNs(o.start ?? Date.now() - HOUR_MS)), end: String(toNs(o.end ?? Date.now() + 60_000)),
-  }, o);
+  const { start, end } = timeRange(o);
+  const j = await getJson(url, `/loki/api/v1/label/${encodeURIComponent(name)}/values`, { start: String(start), end: String(end) }, o);
   return (j.data ?? []) as string[];
 }
 

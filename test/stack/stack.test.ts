@@ -6,7 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePorts, REPO_ROOT, removeDir, run, tempDir } from '../harness/proc.js';
+import { freePorts, REPO_ROOT, removeDir, run, sleep, tempDir } from '../harness/proc.js';
 import { queryRange, waitForCount } from '../harness/loki.js';
 import { pidAlive } from '../../agent/src/stack/process.js';
 import type { StackState } from '../../agent/src/stack/stack.js';
@@ -79,7 +79,7 @@ test('stack status reports a component that died', async () => {
     assert.equal(up.code, 0, up.stderr);
     const state = JSON.parse(readFileSync(join(d, 'stack.json'), 'utf8')) as StackState;
     process.kill(state.components[0]!.pid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const st = await imom('stack', 'status', '--dir', d);
     assert.equal(st.code, 1);
     assert.match(st.stdout, /^loki +pid \d+ +\S+ +not running/m);

@@ -31,9 +31,31 @@ export interface LokiSpecOptions {
   readonly logFile?: string;
 }
 
+/** The absolute data folder, created. */
+function dataFolder(dir: string): string {
+  const d = resolve(dir);
+  mkdirSync(d, { recursive: true });
+  return d;
+}
+
+/**
+ * Loki and Promtail share their command line (-config.file with ${VAR} expansion) and
+ * run in their data folder, logging to <dataDir>/<name>.log unless told otherwise.
+ */
+function expandEnvSpec(name: 'loki' | 'promtail', dataDir: string, defaultConfig: string, env: Record<string, string>,
+  o: { readonly configFile?: string; readonly extraArgs?: readonly string[]; readonly logFile?: string }): ProcSpec {
+  return {
+    name,
+    cmd: requireBinary(name),
+    args: ['-config.file', resolve(o.configFile ?? defaultConfig), '-config.expand-env=true', ...(o.extraArgs ?? [])],
+    env,
+    cwd: dataDir,
+    logFile: o.logFile ?? join(dataDir, `${name}.log`),
+  };
+}
+
 export function lokiSpec(o: LokiSpecOptions): ProcSpec {
-  const dataDir = resolve(o.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  const dataDir = dataFolder(o.dataDir);
   let rulesRoot = join(dataDir, 'rules');
   if (o.rulesDir && !hasRuleFiles(resolve(o.rulesDir))) {
     rulesRoot = resolve(o.rulesDir); // already <tenant>/*.yaml
@@ -51,14 +73,7 @@ export function lokiSpec(o: LokiSpecOptions): ProcSpec {
     LOKI_ALERTMANAGER_URL: o.alertmanagerUrl ?? 'http://127.0.0.1:9093',
     ...o.env,
   };
-  return {
-    name: 'loki',
-    cmd: requireBinary('loki'),
-    args: ['-config.file', resolve(o.configFile ?? defaults.lokiConfig()), '-config.expand-env=true', ...(o.extraArgs ?? [])],
-    env,
-    cwd: dataDir,
-    logFile: o.logFile ?? join(dataDir, 'loki.log'),
-  };
+  return expandEnvSpec('loki', dataDir, defaults.lokiConfig(), env, o);
 }
 
 function hasRuleFiles(dir: string): boolean {
@@ -106,8 +121,7 @@ export interface PromtailSpecOptions {
 }
 
 export function promtailSpec(o: PromtailSpecOptions): ProcSpec {
-  const dataDir = resolve(o.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  const dataDir = dataFolder(o.dataDir);
   const set = (k: string, v: string | undefined) => (v === undefined ? {} : { [k]: v });
   const env: Record<string, string> = {
     PROMTAIL_HTTP_ADDRESS: '127.0.0.1',
@@ -125,14 +139,7 @@ export function promtailSpec(o: PromtailSpecOptions): ProcSpec {
     ...set('IMOM_APP_QUERY_LOG', o.queryLog && resolve(o.queryLog)),
     ...o.vars,
   };
-  return {
-    name: 'promtail',
-    cmd: requireBinary('promtail'),
-    args: ['-config.file', resolve(o.configFile ?? defaults.promtailConfig()), '-config.expand-env=true', ...(o.extraArgs ?? [])],
-    env,
-    cwd: dataDir,
-    logFile: o.logFile ?? join(dataDir, 'promtail.log'),
-  };
+  return expandEnvSpec('promtail', dataDir, defaults.promtailConfig(), env, o);
 }
 
 export interface AlertmanagerSpecOptions {
@@ -145,8 +152,7 @@ export interface AlertmanagerSpecOptions {
 }
 
 export function alertmanagerSpec(o: AlertmanagerSpecOptions): ProcSpec {
-  const dataDir = resolve(o.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  const dataDir = dataFolder(o.dataDir);
   const config = resolve(o.configFile ?? defaults.alertmanagerConfig());
   if (!existsSync(config)) throw new Error(`alertmanager config ${config} not found`);
   return {

@@ -101,9 +101,6 @@ export async function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** Kept for callers of the stack module; one implementation in core/net. */
-export const anyFreePort = freePort;
-
 async function pickPort(preferred: number | undefined, fallback: number, taken: Set<number>): Promise<number> {
   if (preferred !== undefined) {
     taken.add(preferred);
@@ -114,7 +111,7 @@ async function pickPort(preferred: number | undefined, fallback: number, taken: 
     return fallback;
   }
   for (;;) {
-    const p = await anyFreePort();
+    const p = await freePort();
     if (!taken.has(p)) {
       taken.add(p);
       return p;
@@ -164,7 +161,18 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
   const taken = new Set<number>();
   const started: Proc[] = [];
   const components: ComponentState[] = [];
-  const save = (extra?: Partial<StackState>) => writeState(dir, { version: 1, dir, components, ...extra });
+  let promtailInfo: StackState['promtail'];
+  const save = () => writeState(dir, { version: 1, dir, components, promtail: promtailInfo });
+  /** Spawns a component, records it in the state file, and waits for its readiness endpoint. */
+  const launch = async (spec: ProcSpec, name: ComponentState['name'], port: number, ports: Record<string, number>, acceptBody?: RegExp): Promise<ComponentState> => {
+    const p = spawnProc(spec, { detach: true });
+    started.push(p);
+    const c = record(p, spec, name, port, ports);
+    components.push(c);
+    save();
+    await waitReady(p, c.url + c.readyPath, timeout, acceptBody);
+    return c;
+  };
   try {
     // Alertmanager first, so the ruler's first notification finds it.
     let amConfig = resolve(o.alertmanagerConfig ?? defaults.alertmanagerConfig());
@@ -186,12 +194,7 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
     if (wantAm) {
       const port = await pickPort(o.ports?.alertmanager, DEFAULT_PORTS.alertmanager, taken);
       const spec = alertmanagerSpec({ dataDir: join(dir, 'alertmanager'), port, configFile: amConfig, logFile: join(runDir, 'alertmanager.log') });
-      const p = spawnProc(spec, { detach: true });
-      started.push(p);
-      components.push(record(p, spec, 'alertmanager', port, { http: port }));
-      save();
-      amUrl = `http://127.0.0.1:${port}`;
-      await waitReady(p, `${amUrl}/-/ready`, timeout);
+      amUrl = (await launch(spec, 'alertmanager', port, { http: port })).url;
     }
 
     const grpcPort = await pickPort(o.ports?.lokiGrpc, DEFAULT_PORTS.lokiGrpc, taken);
@@ -200,23 +203,13 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
       dataDir: join(dir, 'loki'), httpPort: lokiPort, grpcPort, configFile: o.lokiConfig, rulesDir, tenant: o.tenant,
       alertmanagerUrl: amUrl, env: o.lokiEnv, logFile: join(runDir, 'loki.log'),
     });
-    const loki = spawnProc(lspec, { detach: true });
-    started.push(loki);
-    components.push(record(loki, lspec, 'loki', lokiPort, { http: lokiPort, grpc: grpcPort }));
-    save();
-    const lokiUrl = `http://127.0.0.1:${lokiPort}`;
-    await waitReady(loki, `${lokiUrl}/ready`, timeout);
+    const lokiUrl = (await launch(lspec, 'loki', lokiPort, { http: lokiPort, grpc: grpcPort })).url;
 
     if (relay) {
       const spec = relaySpec({ configFile: relay.configFile, logFile: join(runDir, 'relay.log'), cwd: dir });
-      const p = spawnProc(spec, { detach: true });
-      started.push(p);
-      components.push(record(p, spec, 'relay', relay.port, { http: relay.port }));
-      save();
-      await waitReady(p, `http://127.0.0.1:${relay.port}/healthz`, timeout);
+      await launch(spec, 'relay', relay.port, { http: relay.port });
     }
 
-    let promtailInfo: StackState['promtail'];
     if (o.promtail ?? true) {
       const port = await pickPort(o.ports?.promtail, DEFAULT_PORTS.promtail, taken);
       const checkLogDir = resolve(o.paths?.checkLogDir ?? join(dir, 'var', 'log', 'imom'));
@@ -230,15 +223,11 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
         env: o.labels?.env, host: o.labels?.host, app: o.labels?.app ?? 'app', appHost: o.labels?.appHost, server: o.labels?.server,
         checkLogDir, consoleLog, queryLog, logFile: join(runDir, 'promtail.log'),
       });
-      const p = spawnProc(spec, { detach: true });
-      started.push(p);
-      components.push(record(p, spec, 'promtail', port, { http: port }));
       promtailInfo = {
         checkLogDir, consoleLog, queryLog,
         labels: { env: spec.env.IMOM_ENV ?? '', host: spec.env.IMOM_HOST ?? '', app: spec.env.IMOM_APP ?? '', appHost: spec.env.IMOM_APP_HOST ?? '', server: spec.env.IMOM_APP_SERVER ?? '' },
       };
-      save({ promtail: promtailInfo });
-      await waitReady(p, `http://127.0.0.1:${port}/ready`, timeout, PROMTAIL_NO_FILES);
+      await launch(spec, 'promtail', port, { http: port }, PROMTAIL_NO_FILES);
     }
     const state: StackState = { version: 1, dir, components, promtail: promtailInfo };
     writeState(dir, state);
