@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderAlertmanagerConfig } from '../../agent/src/relay/amconfig.js';
+import { alertmanagerSpec } from '../../agent/src/stack/components.js';
 import { freePort, REPO_ROOT, startDaemon, tempDir, removeDir, waitFor, type Daemon } from './proc.js';
 
 export interface AmAlertInput {
@@ -27,23 +28,15 @@ export interface AlertmanagerHandle {
   stop(): Promise<void>;
 }
 
-export function alertmanagerBinary(): string {
-  return process.env.IMOM_ALERTMANAGER_BIN ?? '/usr/bin/prometheus-alertmanager';
-}
-
 export async function startAlertmanager(o: { relayUrl: string; tokenFile: string; configFile?: string }): Promise<AlertmanagerHandle> {
   const dir = tempDir('alertmanager');
   const port = await freePort();
   const configFile = join(dir, 'alertmanager.yml');
   const template = readFileSync(o.configFile ?? join(REPO_ROOT, 'ruler', 'alertmanager.yml'), 'utf8');
   writeFileSync(configFile, renderAlertmanagerConfig(template, { relayUrl: o.relayUrl, tokenFile: o.tokenFile }));
-  const d: Daemon = startDaemon('alertmanager', alertmanagerBinary(), [
-    `--config.file=${configFile}`,
-    `--storage.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--cluster.listen-address=',
-    '--log.level=debug',
-  ], { cwd: dir, logFile: join(dir, 'alertmanager.log') });
+  // The stack's command line (binary from $IMOM_ALERTMANAGER_BIN, .cache/bin or PATH), with debug logs.
+  const spec = alertmanagerSpec({ dataDir: join(dir, 'data'), port, configFile, extraArgs: ['--log.level=debug'], logFile: join(dir, 'alertmanager.log') });
+  const d: Daemon = startDaemon('alertmanager', spec.cmd, spec.args, { cwd: dir, logFile: spec.logFile });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/-/ready`)).ok, 30_000, 'alertmanager ready', 200).catch((e: Error) => {
     throw new Error(`${e.message}\n${readFileSync(d.logFile, 'utf8').slice(-2000)}`);

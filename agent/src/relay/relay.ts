@@ -11,7 +11,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { request } from 'undici';
-import { reasonOf } from '../core/redact.js';
+import { reasonOf, redact } from '../core/redact.js';
 import { queryLines, type LokiTarget } from '../rules/loki-api.js';
 import { secretsOf, type RelayConfig, type TargetConfig } from './config.js';
 import { exploreUrl } from './explore.js';
@@ -50,6 +50,7 @@ export class Relay {
   /** Keys being queued by an in-flight request: a concurrent duplicate waits for that outcome. */
   private readonly reserved = new Map<string, Promise<void>>();
   private readonly secrets: string[];
+  private readonly loki: LokiTarget;
   private server?: Server;
   private stopped = false;
   private loops: Promise<void>[] = [];
@@ -58,6 +59,7 @@ export class Relay {
   constructor(readonly cfg: RelayConfig, private readonly token: string, private readonly log: Log = defaultLog) {
     this.store = new Store(cfg.state_dir, cfg.dedupe_retention);
     this.secrets = secretsOf(cfg, token);
+    this.loki = lokiTarget(cfg.loki);
     for (const t of cfg.targets) this.workers.set(t.name, { target: t, jobs: [], attempt: 0 });
   }
 
@@ -203,7 +205,7 @@ export class Relay {
     if (this.cfg.grafana) out.exploreUrl = exploreUrl({ grafanaUrl: this.cfg.grafana.url, datasourceUid: this.cfg.grafana.datasource_uid, orgId: this.cfg.grafana.org_id, expr: logql, fromMs: from, toMs: to });
     if (a.status === 'firing') {
       try {
-        const lines = await queryLines(this.lokiTarget(), logql, from, now, this.cfg.loki.lines);
+        const lines = await queryLines(this.loki, logql, from, now, this.cfg.loki.lines);
         out.lines = lines.map((l): NotificationLine => ({ time: new Date(Number(BigInt(l.ts) / 1_000_000n)).toISOString(), line: l.line }));
       } catch (e) {
         out.linesError = reasonOf(e, this.secrets).slice(0, 300);
@@ -211,14 +213,6 @@ export class Relay {
       }
     }
     return out;
-  }
-
-  private lokiTarget(): LokiTarget {
-    const l = this.cfg.loki;
-    const headers: Record<string, string> = {};
-    if (l.bearer_token) headers.authorization = `Bearer ${l.bearer_token}`;
-    if (l.basic_auth) headers.authorization = `Basic ${Buffer.from(`${l.basic_auth.username}:${l.basic_auth.password}`).toString('base64')}`;
-    return { url: l.url, tenant: l.tenant, headers, timeoutMs: l.timeout };
   }
 
   private async runWorker(w: Worker): Promise<void> {
@@ -286,17 +280,24 @@ export class Relay {
       const text = (await res.body.text()).slice(0, 300);
       if (res.statusCode >= 200 && res.statusCode < 300) {
         // Telegram answers 200 with ok:false on some errors; Slack answers "ok".
-        if (t.type === 'telegram' && /"ok"\s*:\s*false/.test(text)) return { ok: false, permanent: true, reason: `telegram: ${redactText(text, this.secrets)}` };
+        if (t.type === 'telegram' && /"ok"\s*:\s*false/.test(text)) return { ok: false, permanent: true, reason: `telegram: ${redact(text, this.secrets)}` };
         return { ok: true };
       }
       const retryAfterMs = retryAfter(res.headers['retry-after'], text);
-      const reason = `HTTP ${res.statusCode}: ${redactText(text.replace(/\s+/g, ' ').trim(), this.secrets)}`;
+      const reason = `HTTP ${res.statusCode}: ${redact(text.replace(/\s+/g, ' ').trim(), this.secrets)}`;
       const retryable = res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500;
       return { ok: false, permanent: !retryable, reason, retryAfterMs };
     } catch (e) {
       return { ok: false, permanent: false, reason: reasonOf(e, this.secrets) };
     }
   }
+}
+
+function lokiTarget(l: RelayConfig['loki']): LokiTarget {
+  const headers: Record<string, string> = {};
+  if (l.bearer_token) headers.authorization = `Bearer ${l.bearer_token}`;
+  if (l.basic_auth) headers.authorization = `Basic ${Buffer.from(`${l.basic_auth.username}:${l.basic_auth.password}`).toString('base64')}`;
+  return { url: l.url, tenant: l.tenant, headers, timeoutMs: l.timeout };
 }
 
 function wants(t: TargetConfig, a: AmAlert): boolean {
@@ -315,12 +316,6 @@ function retryAfter(header: string | string[] | undefined, body: string): number
   }
   const m = /"retry_after"\s*:\s*(\d+)/.exec(body); // Telegram
   return m ? Number(m[1]) * 1000 : undefined;
-}
-
-function redactText(s: string, secrets: string[]): string {
-  let out = s;
-  for (const x of secrets) out = out.split(x).join('****');
-  return out;
 }
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {

@@ -66,6 +66,9 @@ const inputLine = z
   .refine((l) => l.every === undefined || l.every > 0, '"every" must be above 0')
   .refine((l) => l.until === undefined || l.until >= l.at, '"until" must not be before "at"');
 
+/** exp_alerts / exp_samples: a list, where an empty or absent value (`exp_alerts:`) means none. */
+const expList = <T extends z.ZodType>(item: T) => z.array(item).nullish().transform((v) => v ?? []);
+
 export const testFileSchema = z
   .object({
     rule_files: z.array(z.string().min(1)).min(1),
@@ -91,10 +94,7 @@ export const testFileSchema = z
                   .object({
                     eval_time: promDuration,
                     alertname: z.string().min(1),
-                    exp_alerts: z
-                      .array(z.object({ exp_labels: stringMap.default({}), exp_annotations: stringMap.optional() }).strict())
-                      .nullish()
-                      .transform((v) => v ?? []),
+                    exp_alerts: expList(z.object({ exp_labels: stringMap.default({}), exp_annotations: stringMap.optional() }).strict()),
                   })
                   .strict(),
               )
@@ -105,10 +105,7 @@ export const testFileSchema = z
                   .object({
                     expr: z.string().min(1),
                     eval_time: promDuration,
-                    exp_samples: z
-                      .array(z.object({ labels: labelsText.default({}), value: z.number() }).strict())
-                      .nullish()
-                      .transform((v) => v ?? []),
+                    exp_samples: expList(z.object({ labels: labelsText.default({}), value: z.number() }).strict()),
                   })
                   .strict(),
               )
