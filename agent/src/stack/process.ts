@@ -80,20 +80,8 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A zombie (exited, not yet reaped) counts as gone.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
+export { pidAlive } from '../core/pid.js';
+import { pidAlive } from '../core/pid.js';
 
 /** True when pid is alive and runs `cmd` (guards against a recycled pid). */
 export function pidRuns(pid: number, cmd: string): boolean {

@@ -23,6 +23,7 @@
 import { closeSync, copyFileSync, existsSync, fdatasyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
+import { pidAlive } from '../../core/pid.js';
 
 export interface Pos {
   seq: number;
@@ -143,15 +144,6 @@ const crc32: (b: Uint8Array) => number =
 
 function segName(seq: number): string {
   return `seg-${String(seq).padStart(16, '0')}.spool`;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class Spool {
