@@ -74,15 +74,18 @@ async function main() {
   // As the agent's pipeline (agent/src/outputs/pipeline.ts): no logger-level format. winston's
   // default, format.json(), serialises every line into info[MESSAGE], which no contender reads
   // (winston-loki only does with a format of its own).
+  const labelled = a.mode === 'winston-loki';
   const logger = winston.createLogger({ level: 'info', transports: [transport], format: winston.format((info) => info)() });
   for (let s = 0; s < steps; s++) {
     for (let i = s * CHUNK; i < Math.min(a.lines, (s + 1) * CHUNK); i++) {
       const l = benchLine(i);
-      // winston-loki takes the level label from `labels`; ours from `status`.
-      logger.log({ level: 'info', message: l.text, check: 'mysql', status: l.status, time: new Date(), labels: { level: l.status } });
+      // Each contender gets the fields it reads: winston-loki takes the level label from `labels`, ours from `status`.
+      if (labelled) logger.log({ level: 'info', message: l.text, check: 'mysql', time: new Date(), labels: { level: l.status } });
+      else logger.log({ level: 'info', message: l.text, check: 'mysql', status: l.status, time: new Date() });
     }
     // Standard stream back-pressure, the same for every contender: wait for the logger to drain.
-    if (logger.writableNeedDrain) await new Promise((r) => logger.once('drain', r));
+    // (winston's streams are readable-stream 3, which has no writableNeedDrain: compare the length.)
+    if (logger.writableLength >= logger.writableHighWaterMark) await new Promise((r) => logger.once('drain', r));
     await new Promise((r) => setImmediate(r));
     if (stepMs) await pause(t0 + (s + 1) * stepMs - Date.now());
   }

@@ -185,8 +185,8 @@ export async function run(): Promise<void> {
   const n = num(process.env.IMOM_BENCH_PUSH_LINES, 1_000_000);
   const nOut = num(process.env.IMOM_BENCH_PUSH_OUTAGE_LINES, Math.min(100_000, n));
   const outS = num(process.env.IMOM_BENCH_PUSH_OUTAGE_S, 60);
-  const only = process.env.IMOM_BENCH_PUSH_ONLY?.split(',').map((s) => s.trim());
-  const who = CONTENDERS.filter((c) => !only || only.includes(c));
+  const only = (process.env.IMOM_BENCH_PUSH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const who = CONTENDERS.filter((c) => only.length === 0 || only.includes(c));
   const work = tempDir('bench-push');
   const loki = await startLoki(process.env.IMOM_LOKI_CONFIG ? { configFile: process.env.IMOM_LOKI_CONFIG } : {});
   try {

@@ -139,6 +139,8 @@ describe('Spool', () => {
     const sel = (l: string) => selectorOf(JSON.parse(l) as Record<string, string>);
     let got = 0;
     for (let b = s.readBatch(40, 2000); b; b = s.readBatch(40, 2000)) {
+      // A frame cut at max_bytes carries only the streams of its own lines.
+      for (const [l, es] of b.streams) assert.ok(es.length > 0, `empty stream ${l} in the batch at ${JSON.stringify(b.start)}`);
       const mine = Buffer.from(enc.encode(b, sel));
       const ref = encodePushRequest([...b.streams].map(([l, es]) => ({
         labels: sel(l),

@@ -156,7 +156,18 @@ export class Spool {
   private readPos: Pos = { seq: 0, offset: 0 };
   private ackPos: Pos = { seq: 0, offset: 0 };
   private inflight: { start: Pos; end: Pos } | undefined;
+  /** Sealed frames waiting for commit(), back to back from 0 to wpos; `sealed` holds start, end, lines per frame. */
   private wbuf = Buffer.allocUnsafe(1 << 20);
+  private wpos = 0;
+  private sealed: number[] = [];
+  private sealedLines = 0;
+  /** The open frame: its entries in ebuf[0, epos), its stream table, and its size so far. */
+  private ebuf = Buffer.allocUnsafe(1 << 16);
+  private epos = 0;
+  private openStreams = new Map<string, number>();
+  private openTableBytes = 0;
+  private openLines = 0;
+  private openLineBytes = 0;
   /** Read buffer, reused by every batch (one batch is in flight at a time). */
   private rbuf = Buffer.allocUnsafe(0);
   private dirty = false;
@@ -342,98 +353,143 @@ export class Spool {
     }
   }
 
+  /** Stages lines and commits them: how many were accepted (see commit()). */
+  append(lines: readonly SpoolLine[]): number {
+    for (const l of lines) this.stage(l.labels, l.ms, l.sub, l.line);
+    return this.commit();
+  }
+
+  /** Lines staged and not yet committed. */
+  get stagedLines(): number {
+    return this.sealedLines + this.openLines;
+  }
+
   /**
-   * Appends lines in frames. Returns how many were accepted (written); the rest were refused
+   * Encodes one line into the open frame, in memory (no object per line: at push rates those
+   * were the transport's main garbage). It counts only once commit() has written it.
+   */
+  stage(labels: string, ms: number, sub: number, line: string): void {
+    const need = this.epos + ENTRY_HDR + line.length * 3;
+    if (need > this.ebuf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.ebuf.length * 2));
+      this.ebuf.copy(grown, 0, 0, this.epos);
+      this.ebuf = grown;
+    }
+    let e = this.epos;
+    const n = this.ebuf.write(line, e + ENTRY_HDR, 'utf8');
+    if (this.openLines > 0 && this.openLineBytes + n > this.o.frameMaxBytes) {
+      // This line would overflow the frame: seal what precedes it; the line opens the next one.
+      this.sealOpenFrame();
+      this.ebuf.copy(this.ebuf, ENTRY_HDR, e + ENTRY_HDR, e + ENTRY_HDR + n);
+      e = 0;
+    }
+    let si = this.openStreams.get(labels);
+    if (si === undefined) {
+      si = this.openStreams.size;
+      this.openStreams.set(labels, si);
+      this.openTableBytes += 4 + Buffer.byteLength(labels);
+    }
+    this.ebuf.writeUInt16LE(si, e);
+    this.ebuf.writeDoubleLE(ms, e + 2);
+    this.ebuf.writeUInt32LE(sub, e + 10);
+    this.ebuf.writeUInt32LE(n, e + 14);
+    this.epos = e + ENTRY_HDR + n;
+    this.openLines++;
+    this.openLineBytes += n;
+    if (this.openLines >= this.o.frameMaxLines) this.sealOpenFrame();
+  }
+
+  /** Frames the open frame into wbuf, after the frames sealed before it, and empties it. */
+  private sealOpenFrame(): void {
+    const lines = this.openLines;
+    if (lines === 0) return;
+    const size = HDR + 2 + this.openTableBytes + 4 + this.epos;
+    if (this.wpos + size > this.wbuf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.wpos + size, this.wbuf.length * 2));
+      this.wbuf.copy(grown, 0, 0, this.wpos);
+      this.wbuf = grown;
+    }
+    const buf = this.wbuf;
+    const start = this.wpos;
+    let p = start + HDR;
+    buf.writeUInt16LE(this.openStreams.size, p);
+    p += 2;
+    for (const labels of this.openStreams.keys()) {
+      const n = buf.write(labels, p + 4, 'utf8');
+      buf.writeUInt32LE(n, p);
+      p += 4 + n;
+    }
+    buf.writeUInt32LE(lines, p);
+    p += 4;
+    p += this.ebuf.copy(buf, p, 0, this.epos);
+    buf.writeUInt32LE(p - start - HDR, start);
+    buf.writeUInt32LE(crc32(buf.subarray(start + HDR, p)), start + 4);
+    this.wpos = p;
+    this.sealed.push(start, p, lines);
+    this.sealedLines += lines;
+    this.openStreams = new Map();
+    this.openTableBytes = 0;
+    this.openLines = 0;
+    this.openLineBytes = 0;
+    this.epos = 0;
+  }
+
+  /**
+   * Writes every staged line, in whole frames, with one write(2) per run of frames (a new
+   * segment starts a new run). Returns how many were accepted (written); the rest were refused
    * at the bound (drop_newest, or drop_oldest with nothing left to drop) and are counted.
    */
-  append(lines: readonly SpoolLine[]): number {
+  commit(): number {
     if (!this.opened) throw new Error('loki spool is not open');
+    this.sealOpenFrame();
+    const frames = this.sealed;
+    const buf = this.wbuf;
+    this.sealed = [];
+    this.sealedLines = 0;
+    this.wpos = 0;
     let accepted = 0;
-    let i = 0;
-    let wpos = 0;
-    let pendLines = 0;
-    const flush = () => {
-      if (wpos === 0) return;
+    let runStart = -1;
+    let runEnd = -1;
+    let runLines = 0;
+    const writeRun = () => {
+      if (runStart < 0) return;
+      const len = runEnd - runStart;
       let done = 0;
       try {
-        while (done < wpos) done += writeSync(this.wfd, this.wbuf, done, wpos - done);
+        while (done < len) done += writeSync(this.wfd, buf, runStart + done, len - done);
       } catch (e) {
-        // Nothing of this write counts: cut the file back to the last whole frame.
+        // Nothing of this run counts: cut the file back to the last whole frame.
         try { ftruncateSync(this.wfd, this.active.size); } catch { /* keep the original error */ }
-        wpos = 0;
-        pendLines = 0;
         throw e;
       }
-      this.active.size += wpos;
-      this.active.lines += pendLines;
-      this.totalBytes += wpos;
-      accepted += pendLines;
-      wpos = 0;
-      pendLines = 0;
+      this.active.size += len;
+      this.active.lines += runLines;
+      this.totalBytes += len;
+      accepted += runLines;
       this.dirty = true;
+      runStart = -1;
+      runLines = 0;
     };
-    while (i < lines.length) {
-      // pass 1: frame boundary, stream table, worst-case encoded size
-      const streams = new Map<string, number>();
-      let j = i;
-      let chars = 0;
-      let est = HDR + 6;
-      while (j < lines.length && j - i < this.o.frameMaxLines) {
-        const l = lines[j]!;
-        if (j > i && chars + l.line.length > this.o.frameMaxBytes) break;
-        if (!streams.has(l.labels)) {
-          streams.set(l.labels, streams.size);
-          est += 4 + l.labels.length * 3;
-        }
-        chars += l.line.length;
-        est += l.line.length * 3 + ENTRY_HDR;
-        j++;
+    for (let f = 0; f < frames.length; f += 3) {
+      const start = frames[f]!;
+      const end = frames[f + 1]!;
+      const lines = frames[f + 2]!;
+      const size = end - start;
+      if (!this.makeRoom(size + (runStart < 0 ? 0 : runEnd - runStart), lines)) {
+        // Refused: the frame is skipped, the frames before it are written as they are.
+        writeRun();
+        continue;
       }
-      if (wpos + est > this.wbuf.length) {
-        flush();
-        if (est > this.wbuf.length) this.wbuf = Buffer.allocUnsafe(Math.max(est, this.wbuf.length * 2));
-      }
-      // pass 2: encode at wpos
-      const start = wpos;
-      const buf = this.wbuf;
-      let p = start + HDR;
-      buf.writeUInt16LE(streams.size, p);
-      p += 2;
-      for (const labels of streams.keys()) {
-        const n = buf.write(labels, p + 4, 'utf8');
-        buf.writeUInt32LE(n, p);
-        p += 4 + n;
-      }
-      buf.writeUInt32LE(j - i, p);
-      p += 4;
-      for (let k = i; k < j; k++) {
-        const l = lines[k]!;
-        const n = buf.write(l.line, p + ENTRY_HDR, 'utf8');
-        buf.writeUInt16LE(streams.get(l.labels)!, p);
-        buf.writeDoubleLE(l.ms, p + 2);
-        buf.writeUInt32LE(l.sub, p + 10);
-        buf.writeUInt32LE(n, p + 14);
-        p += ENTRY_HDR + n;
-      }
-      buf.writeUInt32LE(p - start - HDR, start);
-      buf.writeUInt32LE(crc32(buf.subarray(start + HDR, p)), start + 4);
-      const count = j - i;
-      i = j;
-      if (!this.makeRoom(p, count)) continue; // refused: wpos stays at start, the frame is discarded
-      if (this.active.size + start > 0 && this.active.size + p > this.o.segmentBytes) {
-        // The frame does not fit the active segment: write what precedes it, then start a new one.
-        if (start > 0) {
-          wpos = start;
-          flush();
-          buf.copy(buf, 0, start, p);
-          p -= start;
-        }
+      const queued = runStart < 0 ? 0 : runEnd - runStart;
+      if (this.active.size + queued > 0 && this.active.size + queued + size > this.o.segmentBytes) {
+        writeRun();
         this.rotate();
       }
-      wpos = p;
-      pendLines += count;
+      if (runStart < 0) runStart = start;
+      runEnd = end;
+      runLines += lines;
     }
-    flush();
+    writeRun();
     if (this.o.fsync === 'always') this.sync();
     if (this.boundEpisode && this.totalBytes < this.o.maxBytes * 0.9) this.endBoundEpisode();
     return accepted;

@@ -2,8 +2,10 @@
  * LokiTransport: a winston transport that pushes every line to Loki through an on-disk spool.
  *
  * Shaped like OpenTelemetry JS's BatchSpanProcessor + OTLP exporter:
- *  - log()/logv() only append to the spool (the "queue"); a line is accepted, and winston's
- *    callback runs, once it is written there;
+ *  - log()/logv() only stage the line in the spool's open frame, in memory, and return at once
+ *    (a deferred callback made winston keep every line of the turn in its stream buffer, which
+ *    V8 then promoted to the old generation); at the end of the event-loop turn one write(2)
+ *    commits everything staged (group commit), and a line counts as accepted once written;
  *  - one export loop takes batches of up to batch.max_lines / batch.max_bytes, or what has
  *    waited batch.max_wait, and exports one batch at a time;
  *  - an export is retried with exponential backoff and jitter (honouring Retry-After) on
@@ -17,12 +19,13 @@
  * identical text in the same millisecond stay distinct.
  */
 import { appendFileSync, renameSync, statSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import TransportStream from 'winston-transport';
 import { PushEncoder } from './encode.js';
 import type { LokiOutputConfig } from './schema.js';
 import { createSender, type Sender, type SendOutcome } from './senders.js';
-import { Spool, cmpPos, type Batch, type Pos, type SpoolLine, type SpoolReport } from './spool.js';
+import { Spool, cmpPos, type Batch, type Pos, type SpoolReport } from './spool.js';
 
 export type LokiReport = SpoolReport;
 
@@ -85,8 +88,6 @@ export class LokiTransport extends TransportStream {
   private readonly secrets: string[];
   private readonly encoder = new PushEncoder();
 
-  private pending: SpoolLine[] = [];
-  private pendingCbs: (() => void)[] = [];
   private flushScheduled = false;
 
   private wake: (() => void) | undefined;
@@ -103,11 +104,12 @@ export class LokiTransport extends TransportStream {
   private counters = { accepted: 0, sent: 0, deadLettered: 0, retries: 0 };
 
   constructor(cfg: LokiOutputConfig, ctx: LokiTransportContext) {
-    // A deep buffer lets winston hand over whole bursts, which then go to the spool as one write.
-    // (winston-transport passes highWaterMark to Writable; its typings omit it.)
-    super({ highWaterMark: Math.min(cfg.batch.max_lines, 8192), ...(ctx.level ? { level: ctx.level } : {}) } as TransportStream.TransportStreamOptions);
+    super(ctx.level ? { level: ctx.level } : {});
     this.cfg = cfg;
     this.ctx = ctx;
+    // One abort listener per in-flight request, and a batch sends one request per stream
+    // (per-stream.ts): more than Node's default of 10 is normal, not a leak.
+    setMaxListeners(0, this.abort.signal);
     this.secrets = [cfg.basic_auth?.password, cfg.bearer_token]
       .filter((s): s is string => !!s)
       .flatMap((s) => [s, Buffer.from(s).toString('base64')]);
@@ -137,14 +139,14 @@ export class LokiTransport extends TransportStream {
 
   override log(info: Info, callback: () => void): void {
     this.enqueue(info);
-    this.pendingCbs.push(callback);
     this.scheduleFlush();
+    callback();
   }
 
   override logv(chunks: { chunk: Info }[], callback: () => void): void {
     for (const c of chunks) this.enqueue(c.chunk);
-    this.pendingCbs.push(callback);
     this.scheduleFlush();
+    callback();
   }
 
   private enqueue(info: Info): void {
@@ -178,8 +180,7 @@ export class LokiTransport extends TransportStream {
       last.ms = ms;
       last.sub = sub;
     } else this.lastTs.set(labels, { ms, sub });
-    const line = typeof info.message === 'string' ? info.message : String(info.message);
-    this.pending.push({ labels, ms, sub, line });
+    this.spool.stage(labels, ms, sub, typeof info.message === 'string' ? info.message : String(info.message));
   }
 
   private scheduleFlush(): void {
@@ -188,27 +189,23 @@ export class LokiTransport extends TransportStream {
     setImmediate(() => this.flushPending());
   }
 
-  /** Group commit: one write for everything logged in this turn, then the callbacks. */
+  /** Group commit: one write for everything logged in this turn. */
   private flushPending(): void {
     this.flushScheduled = false;
-    const lines = this.pending;
-    const cbs = this.pendingCbs;
-    this.pending = [];
-    this.pendingCbs = [];
-    if (lines.length > 0) {
+    const staged = this.spool.stagedLines;
+    if (staged > 0) {
       try {
-        const n = this.spool.append(lines);
+        const n = this.spool.commit();
         this.counters.accepted += n;
         if (n > 0) {
           if (this.firstUnreadAt === 0) this.firstUnreadAt = Date.now();
           this.kick();
         }
       } catch (e) {
-        this.report({ level: 'ERROR', code: 'spool_write_failed', message: `loki spool write failed (${this.redact((e as Error).message)}): ${lines.length} lines not accepted` });
+        this.report({ level: 'ERROR', code: 'spool_write_failed', message: `loki spool write failed (${this.redact((e as Error).message)}): ${staged} lines not accepted` });
       }
     }
-    for (const cb of cbs) cb();
-    if (lines.length > 0) this.emit('logged', { count: lines.length });
+    if (staged > 0) this.emit('logged', { count: staged });
   }
 
   // ---------------------------------------------------------------- exporting
@@ -392,7 +389,7 @@ export class LokiTransport extends TransportStream {
   async spooled(timeoutMs = Infinity): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     const parent = (this as unknown as { parent?: { writableLength?: number; readableLength?: number } }).parent;
-    const busy = () => this.writableLength > 0 || (parent?.writableLength ?? 0) > 0 || (parent?.readableLength ?? 0) > 0 || this.pending.length > 0;
+    const busy = () => this.writableLength > 0 || (parent?.writableLength ?? 0) > 0 || (parent?.readableLength ?? 0) > 0 || this.spool.stagedLines > 0;
     while (busy() && Date.now() < deadline) await new Promise((r) => setImmediate(r));
     this.flushPending();
     return !busy();
