@@ -239,11 +239,15 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
   }
 }
 
-/** Stops every component recorded in <dir>/stack.json (Promtail first, so it flushes to a live Loki). */
+/**
+ * Stops every component recorded in <dir>/stack.json, upstream first: Promtail flushes to a
+ * live Loki, the ruler's last alerts reach Alertmanager, and Alertmanager's last notifications
+ * reach the relay.
+ */
 export async function stackDown(dir: string, graceMs = 20_000): Promise<{ name: string; pid: number; was: 'stopped' | 'not running' }[]> {
   const state = readState(dir);
   if (!state) return [];
-  const order = ['promtail', 'loki', 'alertmanager'];
+  const order: readonly ComponentState['name'][] = ['promtail', 'loki', 'alertmanager', 'relay'];
   const comps = [...state.components].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   const out: { name: string; pid: number; was: 'stopped' | 'not running' }[] = [];
   for (const c of comps) {
