@@ -8,7 +8,7 @@ import { exploreUrl, parseExploreUrl } from '../../agent/src/relay/explore.js';
 import { formatFor } from '../../agent/src/relay/formatters/index.js';
 import { narrowingLabels, narrowLogql } from '../../agent/src/relay/logql.js';
 import type { Notification } from '../../agent/src/relay/notification.js';
-import { bearerOk, dedupeKey, Relay } from '../../agent/src/relay/relay.js';
+import { bearerOk, dedupeKey, instantOf, Relay } from '../../agent/src/relay/relay.js';
 import { relayConfigSchema } from '../../agent/src/relay/config.js';
 import { Store } from '../../agent/src/relay/store.js';
 import { imom } from '../harness/cli.js';
@@ -50,6 +50,15 @@ describe('bearer token and dedupe key', () => {
     const a = { fingerprint: 'f', status: 'firing' as const, startsAt: 't1' };
     const keys = new Set([dedupeKey('s', a), dedupeKey('t', a), dedupeKey('s', { ...a, status: 'resolved' }), dedupeKey('s', { ...a, startsAt: 't2' })]);
     assert.equal(keys.size, 4);
+  });
+
+  it('is the same for one instant however it is written (Go trims the fraction, JavaScript does not)', () => {
+    const key = (startsAt: string) => dedupeKey('s', { fingerprint: 'f', status: 'firing', startsAt });
+    const k = key('2026-11-21T07:50:01.12Z');
+    for (const t of ['2026-11-21T07:50:01.120Z', '2026-11-21T07:50:01.120000000Z', '2026-11-21T16:50:01.12+09:00']) assert.equal(key(t), k, t);
+    assert.notEqual(key('2026-11-21T07:50:01.121Z'), k);
+    assert.notEqual(key('2026-11-21T07:50:01.120000001Z'), k);
+    assert.equal(instantOf('not a time'), 'not a time');
   });
 });
 

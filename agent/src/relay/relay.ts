@@ -26,7 +26,21 @@ const MAX_BODY = 10 * 1024 * 1024;
 export type Log = (level: 'INFO' | 'WARN' | 'ERROR', msg: string) => void;
 
 export function dedupeKey(target: string, a: Pick<AmAlert, 'fingerprint' | 'status' | 'startsAt'>): string {
-  return createHash('sha256').update(`${target}\0${a.fingerprint}\0${a.status}\0${a.startsAt}`).digest('hex');
+  return createHash('sha256').update(`${target}\0${a.fingerprint}\0${a.status}\0${instantOf(a.startsAt)}`).digest('hex');
+}
+
+const RFC3339 = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/i;
+
+/**
+ * The instant an RFC 3339 time names, to the nanosecond, as "<epoch s>.<9 digits>": one instant
+ * has many spellings (Go trims trailing zeros of the fraction, JavaScript writes three digits,
+ * and the zone may be an offset), and a replayed webhook must map to the same key.
+ * Anything else is kept as it is.
+ */
+export function instantOf(time: string): string {
+  const m = RFC3339.exec(time);
+  const sec = m ? Date.parse(`${m[1]}${m[3]!.toUpperCase()}`) / 1000 : NaN;
+  return Number.isFinite(sec) ? `${sec}.${(m![2] ?? '').padEnd(9, '0')}` : time;
 }
 
 /** Constant-time bearer check: compares digests, so neither content nor length leaks. */
