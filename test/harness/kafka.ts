@@ -274,26 +274,51 @@ export interface SecureKafka {
   readonly version: KafkaVersion;
   readonly dir: string;
   /** `127.0.0.1:<port>` of each listener of the one broker. */
-  readonly listeners: { plaintext: string; saslPlaintext: string; ssl: string; saslSsl: string };
+  readonly listeners: { plaintext: string; saslPlaintext: string; ssl: string; saslSsl: string; mtls: string };
   readonly users: KafkaSecureUsers;
   /** PEM of the CA that signed the broker's certificate (SAN IP:127.0.0.1, DNS:localhost). */
   readonly caPem: string;
   /** PEM of another CA, which did not sign it. */
   readonly otherCaPem: string;
+  /** PEM files of a client certificate signed by the test CA, which the MTLS listener accepts. */
+  readonly client: ClientCert;
+  /** The same, signed by the other CA, which it refuses. */
+  readonly otherClient: ClientCert;
   stop(): Promise<void>;
 }
 
 const STORE_PASS = 'harness-store-pass';
+
+export interface ClientCert {
+  /** Paths of the PEM certificate and its PEM (PKCS8) private key. */
+  readonly cert: string;
+  readonly key: string;
+}
 
 /** `keytool` with the same quick-start JVM options. */
 const keytool = (dir: string, args: readonly string[]) =>
   run('keytool', ['-J-XX:TieredStopAtLevel=1', '-J-XX:+UseSerialGC', ...args], { cwd: dir, timeoutMs: 60_000 });
 
 /**
- * A CA and a broker keystore (PKCS12) signed by it, plus an unrelated CA: seven short
- * keytool runs, the independent ones in parallel.
+ * A client certificate for mutual TLS: a key pair signed by the CA in `<ca>.p12`, written as
+ * the PEM files a client is configured with (keytool cannot write a private key as PEM, so
+ * openssl unpacks the PKCS12).
  */
-async function makeCerts(dir: string): Promise<{ keystore: string; caPem: string; otherCaPem: string }> {
+async function makeClientCert(dir: string, name: string, ca: string): Promise<{ cert: string; key: string }> {
+  const p12 = ['-storetype', 'PKCS12', '-storepass', STORE_PASS, '-keypass', STORE_PASS];
+  await keytool(dir, ['-genkeypair', '-alias', 'client', '-dname', `CN=${name}`, '-keyalg', 'EC', '-groupname', 'secp256r1', '-validity', '7', '-keystore', `${name}.p12`, ...p12]);
+  await keytool(dir, ['-certreq', '-alias', 'client', '-keystore', `${name}.p12`, ...p12, '-file', `${name}.csr`]);
+  await keytool(dir, ['-gencert', '-rfc', '-alias', 'ca', '-keystore', `${ca}.p12`, ...p12, '-infile', `${name}.csr`, '-outfile', `${name}.crt`, '-validity', '7']);
+  const key = join(dir, `${name}.key`);
+  await run('openssl', ['pkcs12', '-in', `${name}.p12`, '-nocerts', '-nodes', '-passin', `pass:${STORE_PASS}`, '-out', key], { cwd: dir, timeoutMs: 30_000 });
+  return { cert: join(dir, `${name}.crt`), key };
+}
+
+/**
+ * A CA and a broker keystore (PKCS12) signed by it, plus an unrelated CA: seven short
+ * keytool runs, the independent ones in parallel. Then a client certificate from each CA.
+ */
+async function makeCerts(dir: string): Promise<{ keystore: string; caPem: string; otherCaPem: string; client: ClientCert; otherClient: ClientCert }> {
   const p12 = ['-storetype', 'PKCS12', '-storepass', STORE_PASS, '-keypass', STORE_PASS];
   const ec = ['-keyalg', 'EC', '-groupname', 'secp256r1', '-validity', '7'];
   const san = 'SAN=IP:127.0.0.1,DNS:localhost';
@@ -310,7 +335,10 @@ async function makeCerts(dir: string): Promise<{ keystore: string; caPem: string
   await keytool(dir, ['-gencert', '-rfc', '-alias', 'ca', '-keystore', 'imom-test-ca.p12', ...p12, '-infile', 'broker.csr', '-outfile', 'broker.crt', '-ext', san, '-validity', '7']);
   await keytool(dir, ['-importcert', '-noprompt', '-alias', 'ca', '-file', 'imom-test-ca.pem', '-keystore', 'broker.p12', ...p12]);
   await keytool(dir, ['-importcert', '-alias', 'broker', '-file', 'broker.crt', '-keystore', 'broker.p12', ...p12]);
+  const [client, otherClient] = await Promise.all([makeClientCert(dir, 'client', 'imom-test-ca'), makeClientCert(dir, 'other-client', 'imom-other-ca')]);
   return {
+    client,
+    otherClient,
     keystore: join(dir, 'broker.p12'),
     caPem: readFileSync(join(dir, 'imom-test-ca.pem'), 'utf8'),
     otherCaPem: readFileSync(join(dir, 'imom-other-ca.pem'), 'utf8'),
@@ -322,7 +350,8 @@ async function makeCerts(dir: string): Promise<{ keystore: string; caPem: string
  * security protocol on loopback: PLAINTEXT (for fixtures), SASL_PLAINTEXT, SSL and SASL_SSL.
  * Both SASL listeners enable PLAIN (user from the listener's inline JAAS) and
  * SCRAM-SHA-256/512 (credentials written into the metadata log by `format --add-scram`).
- * TLS is server-side only (no client certificates).
+ * The SSL listener asks for no client certificate; MTLS (an SSL listener too) requires one
+ * signed by the test CA.
  */
 export async function startSecureKafka(version: KafkaVersion): Promise<SecureKafka> {
   kafkaJars(version);
@@ -334,8 +363,8 @@ export async function startSecureKafka(version: KafkaVersion): Promise<SecureKaf
     plain: { username: 'alice', password: `plain-${rnd()}` },
     scram: { username: 'bob', password: `scram-${rnd()}` },
   };
-  const [certs, [controllerPort, plaintext, saslPlaintext, ssl, saslSsl]] = await Promise.all([makeCerts(dir), freePorts(5)]);
-  const listeners = { PLAINTEXT: plaintext!, SASL_PLAINTEXT: saslPlaintext!, SSL: ssl!, SASL_SSL: saslSsl! };
+  const [certs, [controllerPort, plaintext, saslPlaintext, ssl, saslSsl, mtls]] = await Promise.all([makeCerts(dir), freePorts(6)]);
+  const listeners = { PLAINTEXT: plaintext!, SASL_PLAINTEXT: saslPlaintext!, SSL: ssl!, SASL_SSL: saslSsl!, MTLS: mtls! };
   const jaas = (l: string) => [
     `listener.name.${l}.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${users.plain.username}="${users.plain.password}";`,
     `listener.name.${l}.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`,
@@ -351,7 +380,7 @@ export async function startSecureKafka(version: KafkaVersion): Promise<SecureKaf
     'controller.listener.names=CONTROLLER',
     `listeners=CONTROLLER://127.0.0.1:${controllerPort},${Object.entries(listeners).map(([n, p]) => `${n}://127.0.0.1:${p}`).join(',')}`,
     `advertised.listeners=${Object.entries(listeners).map(([n, p]) => `${n}://127.0.0.1:${p}`).join(',')}`,
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,MTLS:SSL',
     'inter.broker.listener.name=PLAINTEXT',
     'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
     ...jaas('sasl_plaintext'),
@@ -361,6 +390,11 @@ export async function startSecureKafka(version: KafkaVersion): Promise<SecureKaf
     `ssl.keystore.password=${STORE_PASS}`,
     `ssl.key.password=${STORE_PASS}`,
     'ssl.client.auth=none',
+    // The broker keystore also holds the CA as a trusted entry: it is the MTLS truststore.
+    'listener.name.mtls.ssl.client.auth=required',
+    'listener.name.mtls.ssl.truststore.type=PKCS12',
+    `listener.name.mtls.ssl.truststore.location=${certs.keystore}`,
+    `listener.name.mtls.ssl.truststore.password=${STORE_PASS}`,
     'num.network.threads=2',
     'num.io.threads=2',
     'background.threads=2',
@@ -395,10 +429,12 @@ export async function startSecureKafka(version: KafkaVersion): Promise<SecureKaf
   return {
     version,
     dir,
-    listeners: { plaintext: hp(plaintext!), saslPlaintext: hp(saslPlaintext!), ssl: hp(ssl!), saslSsl: hp(saslSsl!) },
+    listeners: { plaintext: hp(plaintext!), saslPlaintext: hp(saslPlaintext!), ssl: hp(ssl!), saslSsl: hp(saslSsl!), mtls: hp(mtls!) },
     users,
     caPem: certs.caPem,
     otherCaPem: certs.otherCaPem,
+    client: certs.client,
+    otherClient: certs.otherClient,
     async stop() {
       await daemon.stop(15_000);
       removeDir(dir);

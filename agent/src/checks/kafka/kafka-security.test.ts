@@ -1,8 +1,9 @@
 /**
  * The Kafka check through SASL and TLS, against a real broker: one node of Kafka 3.9 and of
  * 4.x in turn (test/harness/kafka.ts startSecureKafka: combined broker+controller with a
- * PLAINTEXT, SASL_PLAINTEXT, SSL and SASL_SSL listener). Everything goes through the `imom` CLI,
- * with passwords from the environment (${VAR} in the config).
+ * PLAINTEXT, SASL_PLAINTEXT, SSL, SASL_SSL and a client-certificate (MTLS) listener).
+ * Everything goes through the `imom` CLI, with passwords from the environment (${VAR} in the
+ * config).
  *
  * Fixture (kafkajs, over the PLAINTEXT listener): topic web, 2 partitions, 5 messages in each;
  * group reader committed p0=5 and p1=2.
@@ -137,6 +138,22 @@ for (const version of KAFKA_VERSIONS) {
       assert.deepEqual(await cycle({ brokers: [k.listeners.ssl], tls: { ca: otherCaFile, insecure_skip_verify: true } }), HEALTHY);
       // A host name rather than an address: verified against the certificate's DNS name.
       assert.deepEqual(await cycle({ brokers: [k.listeners.ssl.replace('127.0.0.1', 'localhost')], tls: { ca: caFile } }), HEALTHY);
+    });
+
+    test('mutual TLS: a client certificate from the CA gets the OK lines; none, or one from another CA, one CRITICAL line', async () => {
+      const ok = await check(k.listeners.mtls, { tls: `ca: ${caFile}, cert: ${k.client.cert}, key: ${k.client.key}` });
+      assert.equal(ok.code, 0, ok.stderr + ok.stdout);
+      assert.deepEqual(ok.lines, HEALTHY);
+      const key = readFileSync(k.client.key, 'utf8').split('\n').find((l) => l.length > 40)!;
+      for (const out of [ok.stdout, ok.stderr, ok.log]) assert.ok(!out.includes(key), 'the client key leaked');
+      const none = await cycle({ brokers: [k.listeners.mtls], tls: { ca: caFile } });
+      const other = await cycle({ brokers: [k.listeners.mtls], tls: { ca: caFile, cert: k.otherClient.cert, key: k.otherClient.key } });
+      assert.deepEqual(none, [
+        `CRITICAL: Kafka cluster unreachable, brokers tried: ${k.listeners.mtls} (TLS handshake failed: the broker refused the client certificate (alert: bad certificate; tls.cert and tls.key are not set))`,
+      ]);
+      assert.deepEqual(other, [
+        `CRITICAL: Kafka cluster unreachable, brokers tried: ${k.listeners.mtls} (TLS handshake failed: the broker does not trust the client certificate (alert: certificate unknown))`,
+      ]);
     });
 
     test('tls/sasl not matching the listener: the reason says which setting to look at', async () => {

@@ -153,7 +153,12 @@ export class BrokerConnection {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         s.removeAllListeners('error');
-        s.on('error', (e) => this.shutdown(e));
+        // With TLS 1.3 the broker checks the client certificate after the client's handshake is
+        // done: a refusal arrives as an alert on the first read.
+        s.on('error', (e) => {
+          const alert = tls ? describeTlsAlert(e, tls.cert !== undefined) : undefined;
+          this.shutdown(alert ? new Error(alert) : e);
+        });
         s.on('close', () => this.shutdown(new Error(`connection closed by broker${this.closeHint()}`)));
         s.on('data', (d: Buffer) => this.onData(d));
         res();
@@ -167,7 +172,7 @@ export class BrokerConnection {
         ? `connect ${describeNetError(e)}`
         : e.code === 'ECONNRESET'
           ? 'TLS handshake failed: connection reset by broker (not a TLS listener? tls is set)'
-          : `TLS handshake failed: ${e.message}`)));
+          : describeTlsAlert(e, tls.cert !== undefined) ?? `TLS handshake failed: ${e.message}`)));
     });
   }
 
@@ -406,6 +411,22 @@ function abortError(signal: AbortSignal): Error {
 }
 
 /** `ECONNREFUSED`, `EHOSTUNREACH`, or the message (the address is already named by the caller). */
+/**
+ * A TLS alert the broker sent, in words, with a hint for the client-certificate alerts of
+ * mutual TLS; undefined for any other error (e.g. the broker's certificate not trusted here).
+ * OpenSSL's own message names its source file and line, which is no use in a check line.
+ */
+export function describeTlsAlert(e: unknown, hasClientCert: boolean): string | undefined {
+  const err = e as { code?: unknown; reason?: unknown };
+  if (typeof err.code !== 'string' || !err.code.startsWith('ERR_SSL_') || typeof err.reason !== 'string') return undefined;
+  const alert = err.reason.replace(/^(sslv3|tlsv1|tlsv13) alert /, '');
+  if (alert === 'bad certificate' || alert === 'certificate required') {
+    return `TLS handshake failed: the broker refused the client certificate (alert: ${alert}${hasClientCert ? '' : '; tls.cert and tls.key are not set'})`;
+  }
+  if (alert === 'certificate unknown' || alert === 'unknown ca') return `TLS handshake failed: the broker does not trust the client certificate (alert: ${alert})`;
+  return `TLS handshake failed: ${alert}`;
+}
+
 export function describeNetError(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   if (err.code && err.syscall) return err.code;
