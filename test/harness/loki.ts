@@ -265,32 +265,41 @@ export async function queryRange(url: string, logql: string, o: RangeOpts = {}):
 }
 
 /**
- * Every entry of a log query in [start, end), oldest first, paging forward. Each page
- * starts at the newest timestamp of the previous one, so entries sharing a timestamp
- * across a page boundary are neither lost nor repeated; paging stops when a page
- * brings nothing new. Like Loki's own log queries, an entry stored twice (same stream,
- * timestamp and line) is returned once; count_over_time, by contrast, counts both.
+ * Every entry of a log query in [start, end), oldest first. The window is cut at every hour
+ * (Loki's query frontend splits there) and bisected until each piece returns fewer entries than
+ * `pageSize`, so a piece is known to be complete. No paging by entry count: check lines carry
+ * second-precision timestamps, thousands share one, and a page cut inside such a group depends
+ * on how Loki orders equal timestamps. Like Loki's own log queries, an entry stored twice (same
+ * stream, timestamp and line) is returned once; count_over_time, by contrast, counts both.
  */
 export async function queryAll(url: string, logql: string, o: Omit<RangeOpts, 'limit' | 'direction'> & { pageSize?: number } = {}): Promise<LogEntry[]> {
   const w = timeRange(o);
-  const end = w.end;
-  let start = w.start;
-  let limit = o.pageSize ?? 5000;
+  const limit = o.pageSize ?? 20_000;
   const out: LogEntry[] = [];
   const seen = new Set<string>();
-  for (;;) {
+  const collect = async (start: bigint, end: bigint): Promise<void> => {
     const page = await queryRange(url, logql, { ...o, start, end, limit, direction: 'forward' });
-    const fresh = page.filter((e) => !seen.has(key(e)));
-    for (const e of fresh) seen.add(key(e));
-    out.push(...fresh);
-    if (page.length === 0) break;
-    const last = page[page.length - 1]!.tsNs;
-    if (fresh.length === 0) {
-      // Nothing new: done, unless one timestamp fills the whole page (widen it).
-      if (last === start && page.length >= limit) { limit *= 2; continue; }
-      break;
+    if (page.length >= limit) {
+      if (end - start <= 1n) throw new Error(`queryAll ${logql}: more than ${limit} entries at ${start} ns; raise pageSize`);
+      const mid = start + (end - start) / 2n;
+      await collect(start, mid);
+      await collect(mid, end);
+      return;
     }
-    start = last;
+    for (const e of page) {
+      const k = key(e);
+      if (!seen.has(k)) {
+        seen.add(k);
+        out.push(e);
+      }
+    }
+  };
+  const hourNs = BigInt(HOUR_MS) * 1_000_000n;
+  for (let s = w.start; s < w.end; ) {
+    const e = ((s / hourNs) + 1n) * hourNs;
+    const to = e < w.end ? e : w.end;
+    await collect(s, to);
+    s = to;
   }
   out.sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
   return out;

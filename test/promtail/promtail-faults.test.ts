@@ -4,12 +4,14 @@
  * rename-and-create and by copytruncate.
  *
  * Note on "zero duplicated": after a kill -9, Promtail re-reads from the last saved
- * position (synced every 2 s) and sends those lines again. Check lines carry their own
- * timestamp, so a re-sent line is identical (stream, timestamp, line) to the first
- * copy: Loki's log queries (Explore, query_range) return it once, but Loki may store
- * it twice and count_over_time then counts it twice. The kill -9 test asserts the
- * former and reports the latter. The graceful-restart test checks Promtail's own
- * counter: there the positions file prevents any re-send.
+ * position (synced every 2 s; from the start of a file it had not saved yet) and sends
+ * those lines again. Check lines carry their own timestamp, so a re-sent line is
+ * identical (stream, timestamp, line) to the first copy. Loki stores it twice
+ * (count_over_time counts both), and its log queries collapse only some of the pairs:
+ * with 19,571 lines re-sent, 7,861 showed twice. Promtail cannot do better, so the
+ * kill -9 test asserts that nothing is lost and that what shows twice is bounded by
+ * what Promtail re-read, and reports both. The graceful-restart test checks Promtail's
+ * own counter: there the positions file prevents any re-send.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -67,7 +69,7 @@ test('positions survive a graceful restart: nothing lost, nothing re-sent', asyn
   assert.equal(await readLines(file), 5_000, 'after the restart Promtail read only the 5,000 new lines');
 });
 
-test('kill -9 of Promtail while the agent writes: nothing lost; what it re-sends shows once in log queries', async (t) => {
+test('kill -9 of Promtail while the agent writes: nothing lost; what shows twice is bounded by what it re-read', async (t) => {
   const file = join(logs, 'killed.log');
   const writing = writeNumbered(file, { tag: 'k', count: 20_000, batch: 200, pauseMs: 20 });
   await sleep(3_000);
@@ -78,10 +80,12 @@ test('kill -9 of Promtail while the agent writes: nothing lost; what it re-sends
   const n = await settle('killed', 20_000);
   const a = account(await queryAll(loki.url, sel('killed'), { start: started }), 'k', 0, 20_000);
   const reread = await readLines(file);
-  t.diagnostic(`after the restart Promtail read ${reread} lines (from its last saved position); count_over_time says ${n}, i.e. ${n - 20_000} entries stored twice; log queries return ${a.received} (each line once)`);
-  assert.deepEqual({ missing: ranges(a.missing), duplicated: ranges(a.duplicated), received: a.received }, { missing: '', duplicated: '', received: 20_000 });
+  t.diagnostic(`after the restart Promtail read ${reread} lines (from its last saved position); count_over_time says ${n}, i.e. ${n - 20_000} entries stored twice; log queries return ${a.received}, ${a.duplicated.length} lines twice`);
+  assert.equal(ranges(a.missing), '', 'nothing lost');
   // Re-sent lines are bounded by what was read since the last positions sync.
   assert.ok(n - 20_000 <= reread, `excess ${n - 20_000} <= re-read ${reread}`);
+  assert.ok(a.duplicated.length <= n - 20_000, `shown twice ${a.duplicated.length} <= stored twice ${n - 20_000}`);
+  assert.equal(a.received, 20_000 + a.duplicated.length, 'every other line once');
 });
 
 // ~5,000 lines/s in bursts of 250 every 50 ms, rotated every 10,000 lines (~2 s), right
