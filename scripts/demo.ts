@@ -6,12 +6,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ReplicationPair, MONITOR_PASSWORD, MONITOR_USER } from '../test/harness/mariadb.js';
+import { ReplicationPair, MONITOR_PASSWORD } from '../test/harness/mariadb.js';
 import { RedisPair } from '../test/harness/redis.js';
 import { Rsyslog } from '../test/harness/rsyslog.js';
 import { REPO_ROOT, removeDir, tempDir, waitFor } from '../test/harness/proc.js';
 import { startChat } from '../test/harness/chat.js';
-import { writeConfig } from '../test/harness/cli.js';
+import { pairChecks, writeConfig } from '../test/harness/cli.js';
 import { queryRange } from '../test/harness/loki.js';
 import { stackDown, stackUp } from '../agent/src/stack/stack.js';
 
@@ -34,19 +34,7 @@ state_dir: ${dir}/state
 outputs:
   file: { path: "${logDir}/{check}.log" }
   syslog: { enabled: true, address: "${syslog.socket}" }
-checks:
-  mysql:
-    - name: order-db
-      user: ${MONITOR_USER}
-      password: \${IMOM_MYSQL_PASSWORD}
-      master: ${mysql.primary.address}
-      slaves: [${mysql.replica.address}]
-      max_seconds_behind_master: 30
-  redis:
-    - name: session
-      masters: [${redis.master.address}]
-      slaves: [${redis.replica.address}]
-`);
+${pairChecks(mysql, redis)}`);
 }
 
 /** New lines of every LOG_FILE since the last call, in time order (one file per check); reads only what was appended. */

@@ -10,12 +10,12 @@ import { once } from 'node:events';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { ReplicationPair, MONITOR_PASSWORD, MONITOR_USER } from '../harness/mariadb.js';
+import { ReplicationPair, MONITOR_PASSWORD } from '../harness/mariadb.js';
 import { RedisPair } from '../harness/redis.js';
 import { startChat, type ChatServer, type ChatRequest } from '../harness/chat.js';
 import { queryRange } from '../harness/loki.js';
 import { REPO_ROOT, removeDir, tempDir, waitFor } from '../harness/proc.js';
-import { spawnImom, stripStamp, writeConfig } from '../harness/cli.js';
+import { pairChecks, spawnImom, stripStamp, writeConfig } from '../harness/cli.js';
 import { stackDown, stackUp, type StackState } from '../../agent/src/stack/stack.js';
 import { parseExploreUrl } from '../../agent/src/relay/explore.js';
 
@@ -70,18 +70,7 @@ timeout: 2s
 state_dir: ${dir}/state
 outputs:
   file: { path: "${stack.promtail!.checkLogDir}/{check}.log" }
-checks:
-  mysql:
-    - name: order-db
-      user: ${MONITOR_USER}
-      password: \${IMOM_MYSQL_PASSWORD}
-      master: ${mysql.primary.address}
-      slaves: [${mysql.replica.address}]
-  redis:
-    - name: session
-      masters: [${redis.master.address}]
-      slaves: [${redis.replica.address}]
-`);
+${pairChecks(mysql, redis)}`);
     agent = startAgent();
     await waitFor(async () => (await queryRange(lokiUrl(), `{job="imom", host="${HOST}", level="OK"}`, { limit: 10 })).length >= 4, 60_000, 'OK lines in Loki');
   });

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MONITOR_USER } from './mariadb.js';
 import { REPO_ROOT, run } from './proc.js';
 
 const ENTRY = join(REPO_ROOT, 'agent/src/cli/bin.ts');
@@ -53,4 +54,27 @@ ${checks.replace(/^\n+/, '').trimEnd()}
 export async function checkOnce(configFile: string, opts: { env?: NodeJS.ProcessEnv; only?: string } = {}) {
   const r = await imom(['check', '--config', configFile, '--once', ...(opts.only ? ['--only', opts.only] : [])], { env: opts.env });
   return { ...r, lines: linesOf(r.stdout).map(stripStamp) };
+}
+
+interface Addressed { readonly address: string }
+
+/**
+ * The `checks:` block (YAML, with its key) for a MariaDB pair and a Redis pair, as the demo and
+ * the end-to-end tests watch them: mysql `order-db` (password from ${IMOM_MYSQL_PASSWORD})
+ * and redis `session`.
+ */
+export function pairChecks(mysql: { primary: Addressed; replica: Addressed }, redis: { master: Addressed; replica: Addressed }): string {
+  return `checks:
+  mysql:
+    - name: order-db
+      user: ${MONITOR_USER}
+      password: \${IMOM_MYSQL_PASSWORD}
+      master: ${mysql.primary.address}
+      slaves: [${mysql.replica.address}]
+      max_seconds_behind_master: 30
+  redis:
+    - name: session
+      masters: [${redis.master.address}]
+      slaves: [${redis.replica.address}]
+`;
 }

@@ -295,6 +295,10 @@ export interface ClientCert {
   readonly key: string;
 }
 
+/** keytool arguments of every keystore (PKCS12) and every key pair (P-256, a week). */
+const P12 = ['-storetype', 'PKCS12', '-storepass', STORE_PASS, '-keypass', STORE_PASS];
+const EC = ['-keyalg', 'EC', '-groupname', 'secp256r1', '-validity', '7'];
+
 /** `keytool` with the same quick-start JVM options. */
 const keytool = (dir: string, args: readonly string[]) =>
   run('keytool', ['-J-XX:TieredStopAtLevel=1', '-J-XX:+UseSerialGC', ...args], { cwd: dir, timeoutMs: 60_000 });
@@ -305,10 +309,9 @@ const keytool = (dir: string, args: readonly string[]) =>
  * openssl unpacks the PKCS12).
  */
 async function makeClientCert(dir: string, name: string, ca: string): Promise<{ cert: string; key: string }> {
-  const p12 = ['-storetype', 'PKCS12', '-storepass', STORE_PASS, '-keypass', STORE_PASS];
-  await keytool(dir, ['-genkeypair', '-alias', 'client', '-dname', `CN=${name}`, '-keyalg', 'EC', '-groupname', 'secp256r1', '-validity', '7', '-keystore', `${name}.p12`, ...p12]);
-  await keytool(dir, ['-certreq', '-alias', 'client', '-keystore', `${name}.p12`, ...p12, '-file', `${name}.csr`]);
-  await keytool(dir, ['-gencert', '-rfc', '-alias', 'ca', '-keystore', `${ca}.p12`, ...p12, '-infile', `${name}.csr`, '-outfile', `${name}.crt`, '-validity', '7']);
+  await keytool(dir, ['-genkeypair', '-alias', 'client', '-dname', `CN=${name}`, ...EC, '-keystore', `${name}.p12`, ...P12]);
+  await keytool(dir, ['-certreq', '-alias', 'client', '-keystore', `${name}.p12`, ...P12, '-file', `${name}.csr`]);
+  await keytool(dir, ['-gencert', '-rfc', '-alias', 'ca', '-keystore', `${ca}.p12`, ...P12, '-infile', `${name}.csr`, '-outfile', `${name}.crt`, '-validity', '7']);
   const key = join(dir, `${name}.key`);
   await run('openssl', ['pkcs12', '-in', `${name}.p12`, '-nocerts', '-nodes', '-passin', `pass:${STORE_PASS}`, '-out', key], { cwd: dir, timeoutMs: 30_000 });
   return { cert: join(dir, `${name}.crt`), key };
@@ -319,22 +322,20 @@ async function makeClientCert(dir: string, name: string, ca: string): Promise<{ 
  * keytool runs, the independent ones in parallel. Then a client certificate from each CA.
  */
 async function makeCerts(dir: string): Promise<{ keystore: string; caPem: string; otherCaPem: string; client: ClientCert; otherClient: ClientCert }> {
-  const p12 = ['-storetype', 'PKCS12', '-storepass', STORE_PASS, '-keypass', STORE_PASS];
-  const ec = ['-keyalg', 'EC', '-groupname', 'secp256r1', '-validity', '7'];
   const san = 'SAN=IP:127.0.0.1,DNS:localhost';
   const ca = async (name: string) => {
-    await keytool(dir, ['-genkeypair', '-alias', 'ca', '-dname', `CN=${name}`, ...ec, '-ext', 'bc:c', '-keystore', `${name}.p12`, ...p12]);
-    await keytool(dir, ['-exportcert', '-rfc', '-alias', 'ca', '-keystore', `${name}.p12`, ...p12, '-file', `${name}.pem`]);
+    await keytool(dir, ['-genkeypair', '-alias', 'ca', '-dname', `CN=${name}`, ...EC, '-ext', 'bc:c', '-keystore', `${name}.p12`, ...P12]);
+    await keytool(dir, ['-exportcert', '-rfc', '-alias', 'ca', '-keystore', `${name}.p12`, ...P12, '-file', `${name}.pem`]);
   };
   await Promise.all([
     ca('imom-test-ca'),
     ca('imom-other-ca'),
-    keytool(dir, ['-genkeypair', '-alias', 'broker', '-dname', 'CN=localhost', ...ec, '-ext', san, '-keystore', 'broker.p12', ...p12]),
+    keytool(dir, ['-genkeypair', '-alias', 'broker', '-dname', 'CN=localhost', ...EC, '-ext', san, '-keystore', 'broker.p12', ...P12]),
   ]);
-  await keytool(dir, ['-certreq', '-alias', 'broker', '-keystore', 'broker.p12', ...p12, '-file', 'broker.csr']);
-  await keytool(dir, ['-gencert', '-rfc', '-alias', 'ca', '-keystore', 'imom-test-ca.p12', ...p12, '-infile', 'broker.csr', '-outfile', 'broker.crt', '-ext', san, '-validity', '7']);
-  await keytool(dir, ['-importcert', '-noprompt', '-alias', 'ca', '-file', 'imom-test-ca.pem', '-keystore', 'broker.p12', ...p12]);
-  await keytool(dir, ['-importcert', '-alias', 'broker', '-file', 'broker.crt', '-keystore', 'broker.p12', ...p12]);
+  await keytool(dir, ['-certreq', '-alias', 'broker', '-keystore', 'broker.p12', ...P12, '-file', 'broker.csr']);
+  await keytool(dir, ['-gencert', '-rfc', '-alias', 'ca', '-keystore', 'imom-test-ca.p12', ...P12, '-infile', 'broker.csr', '-outfile', 'broker.crt', '-ext', san, '-validity', '7']);
+  await keytool(dir, ['-importcert', '-noprompt', '-alias', 'ca', '-file', 'imom-test-ca.pem', '-keystore', 'broker.p12', ...P12]);
+  await keytool(dir, ['-importcert', '-alias', 'broker', '-file', 'broker.crt', '-keystore', 'broker.p12', ...P12]);
   const [client, otherClient] = await Promise.all([makeClientCert(dir, 'client', 'imom-test-ca'), makeClientCert(dir, 'other-client', 'imom-other-ca')]);
   return {
     client,
