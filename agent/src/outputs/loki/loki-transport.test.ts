@@ -45,7 +45,8 @@ class ScriptedSender implements Sender {
 
 const OK: SendOutcome = { kind: 'ok' };
 
-function make(over: Partial<LokiOutputInput>, sender: Sender) {
+/** A transport to `url` (default: loopback port 1, where nothing listens: a real ECONNREFUSED); `sender` replaces the network. */
+function make(over: Partial<LokiOutputInput>, sender?: Sender) {
   const config = { url: 'http://127.0.0.1:1', spool_dir: dir(), batch: { max_wait: '10ms' }, retry: { min_backoff: '5ms', max_backoff: '20ms' }, ...over };
   return inProcess(config, 'h1', 'test', sender);
 }
@@ -270,8 +271,8 @@ describe('LokiTransport', () => {
 
   for (const policy of ['drop_oldest', 'drop_newest'] as const) {
     it(`at the bound (${policy}) drops lines, counts every one and reports ERROR`, async () => {
-      const down = new ScriptedSender([{ kind: 'retry', reason: 'ECONNREFUSED' }]);
-      const { t, logger, reports } = make({ spool_max_bytes: 1 << 20, spool_full_policy: policy, batch: { max_lines: 500, max_wait: '10ms' }, shutdown_timeout: '10ms' }, down);
+      // Loki unreachable for real: nothing listens on the default URL's port.
+      const { t, logger, reports } = make({ spool_max_bytes: 1 << 20, spool_full_policy: policy, batch: { max_lines: 500, max_wait: '10ms' }, shutdown_timeout: '10ms' });
       const N = 30_000; // ~2.5 MB of frames into a 1 MiB spool
       logN(logger, N, 'x'.repeat(40));
       assert.equal(await t.spooled(10_000), true);
