@@ -9,18 +9,12 @@ import { join } from 'node:path';
 import { queryAll, startLoki, startPromtail, waitForCount, type LokiHandle, type PromtailHandle } from '../harness/loki.js';
 import { removeDir, tempDir } from '../harness/proc.js';
 import { imom } from '../harness/cli.js';
+import { springLine } from '../promtail/util.js';
 
 let loki: LokiHandle;
 let promtail: PromtailHandle;
 let dir: string;
 const start = Date.now() - 60_000;
-
-/** Logback's console timestamp, `yyyy-MM-dd HH:mm:ss.SSS`, local time, `offsetMs` from now. */
-function stamp(offsetMs: number): string {
-  const d = new Date(Date.now() - 30_000 + offsetMs);
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
-}
 
 const SELECT = 'SELECT id, user_id, status FROM orders WHERE id = ?';
 const UPDATE = 'UPDATE orders SET status = ? WHERE id = ?';
@@ -32,7 +26,7 @@ before(async () => {
   const query = join(dir, 'query.log');
   const lines: string[] = [];
   let t = 0;
-  const log = (level: string, thread: string, logger: string, msg: string) => lines.push(`${stamp(t++ * 10)} ${level.padStart(5)} 4120 --- [${thread}] ${logger.padEnd(40)} : ${msg}`);
+  const log = (level: string, thread: string, logger: string, msg: string) => lines.push(springLine(new Date(Date.now() - 30_000 + t++ * 10), level, thread, logger, msg));
   for (const [i, id] of [1042, 77, 9001].entries()) {
     log('DEBUG', `nio-8080-exec-${i + 1}`, 'c.e.shop.mapper.OrderMapper.selectById', `==>  Preparing: ${SELECT}`);
     log('DEBUG', `nio-8080-exec-${i + 1}`, 'c.e.shop.mapper.OrderMapper.selectById', `==> Parameters: ${id}(Long)`);

@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeDir, sleep, tempDir } from '../harness/proc.js';
 import { queryAll, startLoki, startPromtail, waitForCount, waitForStableCount, type LokiHandle, type PromtailHandle } from '../harness/loki.js';
+import { followSplit } from '../harness/cli.js';
 import { account, ranges, writeNumbered } from './util.js';
 
 let loki: LokiHandle;
@@ -118,4 +119,24 @@ test('rotation by copytruncate, default config (*.log): Promtail loses the unrea
     const intoBlock = m % EVERY;
     assert.ok(intoBlock >= EVERY - 2_500 && m < TOTAL - EVERY, `line ${m} lost outside the window before a truncate`);
   }
+});
+
+test('rotation by copytruncate with `imom qhash split --follow` in front: none lost, none duplicated', async (t) => {
+  // The same writer and rotation as above; the splitter tails the copytruncated file (outside
+  // Promtail's glob), reads what it had not read from each copy, and passes the check lines
+  // through byte for byte to a file that Promtail tails and nobody truncates.
+  const raw = join(dir, 'raw');
+  mkdirSync(raw, { recursive: true });
+  const input = join(raw, 'rot_ct_imom.log');
+  const splitter = followSplit({ input, console: join(logs, 'rot_ct_imom.log'), query: join(raw, 'query.log'), stateDir: join(raw, 'state'), logFile: join(raw, 'splitter.out') });
+  try {
+    assert.equal(await writeNumbered(input, { ...WRITE, tag: 'cti', rotation: 'copytruncate' }), 4);
+    const n = await settle('rot_ct_imom', TOTAL);
+    const a = account(await queryAll(loki.url, sel('rot_ct_imom'), { start: started }), 'cti', 0, TOTAL);
+    t.diagnostic(`copytruncate via the splitter: ${TOTAL} written, ${n} in Loki, ${a.missing.length} lost, ${a.duplicated.length} duplicated`);
+    assert.deepEqual({ missing: ranges(a.missing), duplicated: ranges(a.duplicated), n }, { missing: '', duplicated: '', n: TOTAL });
+  } finally {
+    await splitter.stop();
+  }
+  assert.doesNotMatch(readFileSync(join(raw, 'splitter.out'), 'utf8'), /emptied in place/);
 });

@@ -9,6 +9,13 @@ export function checkLine(d: Date, body: string): string {
   return `${logFileTimestamp(d, 'local')} | ${body}`;
 }
 
+/** A Spring Boot console line (logback's `yyyy-MM-dd HH:mm:ss.SSS`, local time). */
+export function springLine(d: Date, level: string, thread: string, logger: string, msg: string): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const stamp = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+  return `${stamp} ${level.padStart(5)} 4120 --- [${thread}] ${logger.padEnd(40)} : ${msg}`;
+}
+
 /** Unique, numbered check line: "… | Status=OK, Seq=<tag>-<n>, …" (levels cycle OK/ERROR/CRITICAL for label coverage). */
 export function seqLine(tag: string, n: number, d = new Date()): string {
   return n % 97 === 0
@@ -27,6 +34,8 @@ export interface WriteOptions {
   readonly pauseMs?: number;
   readonly rotation?: Rotation;
   readonly rotateEvery?: number;
+  /** The n-th line (without its newline); a check line by default. */
+  readonly line?: (tag: string, n: number, d: Date) => string;
 }
 
 /**
@@ -45,7 +54,7 @@ export async function writeNumbered(path: string, o: WriteOptions): Promise<numb
     const n = Math.min(batch, from + o.count - i, o.rotateEvery ? o.rotateEvery - ((i - from) % o.rotateEvery) : batch);
     const now = new Date();
     let chunk = '';
-    for (let j = 0; j < n; j++) chunk += seqLine(o.tag, i + j, now) + '\n';
+    for (let j = 0; j < n; j++) chunk += (o.line ?? seqLine)(o.tag, i + j, now) + '\n';
     appendFileSync(path, chunk);
     i += n;
     if (o.rotation && o.rotation !== 'none' && o.rotateEvery && (i - from) % o.rotateEvery === 0 && i < from + o.count) {

@@ -1,20 +1,20 @@
 /**
  * I/O around the Splitter: a one-shot run over a file or stdin, and `--follow`, which tails a
- * file through rename-and-create and copytruncate rotation and resumes after a restart.
+ * file through rename-and-create and copytruncate rotation (reading the rest of a truncated file
+ * from its copy, see rotated.ts) and resumes after a restart.
  *
  * Exactly-once across kill -9: output is written first, then the checkpoint (input offset,
  * output sizes, seen set). After a crash between the two, the splitter replays from the older
  * checkpoint and the output writer skips the bytes that are already in the files, because the
  * replay produces the same bytes.
  */
-import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync, writevSync, type Stats } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, readSync, writevSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { advanceTail, findByInode, findCopy, holds, MARK_BYTES, readAt, statOrUndefined, type ReadMark } from './rotated.js';
 import { Splitter, type SplitOptions, type SplitStats } from './splitter.js';
 import { loadState, saveState, type FileRef, type QhashState } from './state.js';
 
 const CHUNK = 1024 * 1024;
-const HEAD = 64;
 
 /** An output file we append to, that notices when logrotate moves or truncates it. */
 export class OutFile {
@@ -182,36 +182,14 @@ interface Input {
   path: string;
 }
 
-function readHead(fd: number): Buffer {
-  const b = Buffer.alloc(HEAD);
-  const n = readSync(fd, b, 0, HEAD, 0);
-  return b.subarray(0, n);
-}
+const readHead = (fd: number): Buffer => readAt(fd, 0, MARK_BYTES);
 
-function statOrUndefined(p: string): Stats | undefined {
-  try {
-    return statSync(p);
-  } catch {
-    return undefined;
-  }
-}
-
-/** After rename-and-create while we were stopped: the old file, found by inode next to the input. */
-function findByInode(path: string, dev: number, ino: number): string | undefined {
-  const dir = dirname(path);
-  const base = basename(path);
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return undefined;
-  }
-  for (const n of names) {
-    if (!n.startsWith(base) || n === base) continue;
-    const st = statOrUndefined(join(dir, n));
-    if (st && st.ino === ino && st.dev === dev) return join(dir, n);
-  }
-  return undefined;
+/** copytruncate without a copy we can read: say so, and where, rather than lose lines quietly. */
+function reportLost(input: string, offset: number): void {
+  process.stderr.write(
+    `imom qhash: ${input} was emptied in place (copytruncate) and no file next to it holds its bytes from offset ${offset} on: ` +
+      'lines written after the last read and before the truncation are lost. Keep the copy uncompressed until the next rotation (logrotate delaycompress), or rotate by rename.\n',
+  );
 }
 
 export async function follow(o: FollowOptions): Promise<void> {
@@ -231,30 +209,47 @@ export async function follow(o: FollowOptions): Promise<void> {
   const con = new OutFile(o.console, 'append');
   const qry = new OutFile(o.query, 'append');
 
-  // Where to start reading, and from which file (the rotated-away old one first, if any).
+  // Where to start reading, and from which file (the rotated-away old one, or the copy, first).
   let reading: Input | undefined;
   let snapshot = st?.splitter;
   let startOffset = 0;
   let resumed = false;
+  let tail: Buffer = Buffer.alloc(0);
+  const openAt = (path: string, offset: number): Input => {
+    const fd = openSync(path, constants.O_RDONLY);
+    const s = fstatSync(fd);
+    return { fd, dev: s.dev, ino: s.ino, offset, path };
+  };
+  const resumeAt = (input: Input, mark: ReadMark) => {
+    reading = input;
+    startOffset = mark.offset;
+    tail = mark.tail;
+    resumed = true;
+  };
   const cur = statOrUndefined(o.input);
   if (st?.input && st.input.path === o.input) {
     const saved = st.input;
+    const mark: ReadMark = { head: Buffer.from(saved.head, 'base64'), tail: Buffer.from(saved.tail ?? '', 'base64'), offset: saved.offset };
     if (cur && cur.ino === saved.ino && cur.dev === saved.dev) {
-      const fd = openSync(o.input, 'r');
-      const head = readHead(fd);
-      const savedHead = Buffer.from(saved.head, 'base64');
-      const same = cur.size >= saved.offset && head.subarray(0, savedHead.length).equals(savedHead);
-      reading = { fd, dev: cur.dev, ino: cur.ino, offset: same ? saved.offset : 0, path: o.input };
-      if (same) (startOffset = saved.offset), (resumed = true);
-      else snapshot = snapshot && { ...snapshot, midLine: 'no' };
+      const live = openAt(o.input, mark.offset);
+      if (holds(live.fd, cur.size, mark)) resumeAt(live, mark);
+      else {
+        // Emptied in place while we were stopped (copytruncate): finish from the copy first.
+        const copy = findCopy(o.input, cur, mark);
+        if (copy) {
+          closeSync(live.fd);
+          resumeAt(openAt(copy, mark.offset), mark);
+        } else {
+          reportLost(o.input, mark.offset);
+          live.offset = 0;
+          reading = live;
+          snapshot = snapshot && { ...snapshot, midLine: 'no' };
+        }
+      }
     } else {
       const old = findByInode(o.input, saved.dev, saved.ino);
-      if (old) {
-        const fd = openSync(old, 'r');
-        reading = { fd, dev: saved.dev, ino: saved.ino, offset: saved.offset, path: old };
-        startOffset = saved.offset;
-        resumed = true;
-      } else snapshot = snapshot && { ...snapshot, midLine: 'no' };
+      if (old) resumeAt(openAt(old, mark.offset), mark);
+      else snapshot = snapshot && { ...snapshot, midLine: 'no' };
     }
   }
   // The query log moved away while we were stopped: its shapes must be written again.
@@ -267,10 +262,9 @@ export async function follow(o: FollowOptions): Promise<void> {
 
   let head: Buffer = Buffer.alloc(0);
   const open = (path: string): Input | undefined => {
-    const s = statOrUndefined(path);
-    if (!s) return undefined;
-    const fd = openSync(path, constants.O_RDONLY);
-    return { fd, dev: s.dev, ino: s.ino, offset: 0, path };
+    if (!statOrUndefined(path)) return undefined;
+    tail = Buffer.alloc(0);
+    return openAt(path, 0);
   };
 
   reading ??= open(o.input);
@@ -293,7 +287,11 @@ export async function follow(o: FollowOptions): Promise<void> {
       splitter: sp.snapshot(),
     };
     // While finishing a rotated file this records its inode under the live name; a restart finds it by inode.
-    if (reading) state.input = { path: o.input, dev: reading.dev, ino: reading.ino, offset: sp.safeOffset(), head: head.toString('base64') };
+    if (reading) {
+      const offset = sp.safeOffset();
+      const before = readAt(reading.fd, Math.max(0, offset - MARK_BYTES), Math.min(MARK_BYTES, offset));
+      state.input = { path: o.input, dev: reading.dev, ino: reading.ino, offset, head: head.toString('base64'), tail: before.toString('base64') };
+    }
     saveState(o.stateDir, state);
     lastCheckpoint = Date.now();
     dirty = false;
@@ -328,8 +326,8 @@ export async function follow(o: FollowOptions): Promise<void> {
         atEof = false;
         const now = statOrUndefined(o.input);
         if (reading.path !== o.input || !now || now.ino !== reading.ino || now.dev !== reading.dev) {
-          // Renamed away (or we are finishing the old file after a restart). Read what the writer
-          // appended to the old file before it switched, then move on.
+          // Renamed away, or we are finishing the old file after a restart, or the copy after a
+          // copytruncate. Read it to its end, then move on to the live file.
           for (;;) {
             const k = readSync(reading.fd, buf, 0, CHUNK, reading.offset);
             if (k === 0) break;
@@ -339,26 +337,43 @@ export async function follow(o: FollowOptions): Promise<void> {
           }
           closeSync(reading.fd);
           finishFile();
-          reading = undefined;
+          // Open the new file now, so that the checkpoint names it: a restart must not take it for unseen.
+          reading = open(o.input);
+          if (reading) head = readHead(reading.fd);
           checkpoint();
           continue;
         }
-        const newHead = readHead(reading.fd);
-        const k = Math.min(head.length, newHead.length);
-        if (now.size < reading.offset || !newHead.subarray(0, k).equals(head.subarray(0, k))) {
+        const mark: ReadMark = { head, tail, offset: reading.offset };
+        if (!holds(reading.fd, now.size, mark)) {
           // copytruncate: the file was emptied in place (and perhaps refilled past our offset).
-          finishFile();
-          reading.offset = 0;
-          head = newHead;
+          // What we had not read yet is in the copy: finish that first, as if it had been renamed.
+          const copy = findCopy(o.input, reading, mark);
+          closeSync(reading.fd);
+          if (copy) reading = openAt(copy, mark.offset);
+          else {
+            reportLost(o.input, mark.offset);
+            finishFile();
+            reading = open(o.input);
+            if (reading) head = readHead(reading.fd);
+          }
+          atEof = true;
           checkpoint();
           continue;
         }
       }
       const n = readSync(reading.fd, buf, 0, CHUNK, reading.offset);
+      if (n > 0 && reading.path === o.input && !holds(reading.fd, fstatSync(reading.fd).size, { head, tail, offset: reading.offset })) {
+        // Truncated between the check above and this read: what we just read may be new content
+        // at an old offset. Drop it; the check at the top finds the copy.
+        atEof = true;
+        continue;
+      }
       if (n > 0) {
-        if (reading.offset < HEAD) head = readHead(reading.fd);
+        const chunk = n === CHUNK ? buf : buf.subarray(0, n);
+        tail = advanceTail(tail, chunk);
         reading.offset += n;
-        sp.push(n === CHUNK ? buf : buf.subarray(0, n));
+        if (head.length < MARK_BYTES) head = readHead(reading.fd);
+        sp.push(chunk);
         drain();
         lastData = Date.now();
         idled = false;

@@ -187,3 +187,16 @@ test('the seen set is bounded (LRU) and survives a snapshot', () => {
   assert.equal(q.length, 1, 'c249 is remembered, c0 was evicted and is written again');
   assert.match(q[0]!, /c0/);
 });
+
+test("the agent's check lines pass through byte for byte (so --follow can stand in front of Promtail for any line log)", () => {
+  const lines = [
+    '2026-11-21 17:40:01 | Status=OK, Slave=127.0.0.1, Seconds_Behind_Master=0, Slave_IO_Running=Yes, Slave_SQL_Running=Yes',
+    '2026-11-21 17:40:01 | Status=ERROR, Slave=127.0.0.1, Seconds_Behind_Master=NULL, Slave_IO_Running=Yes, Slave_SQL_Running=No',
+    '2026-11-21 17:40:02 | CRITICAL: Node 127.0.0.1:6381 is expected to be master but found slave',
+    '2026-11-21 17:40:02 | OK: Cluster 127.0.0.1:7000 slots 16384/16384, 3 masters, 3 replicas',
+  ];
+  const input = Buffer.from(`${lines.join('\n')}\n`.repeat(50));
+  const { console, query } = split(input, opts(), [100, 7, 4096]);
+  assert.ok(console.equals(input));
+  assert.equal(query, '');
+});

@@ -20,6 +20,8 @@ const stateSchema = z.object({
       offset: z.number().int().nonnegative(),
       /** First bytes of the file (base64), to notice a file truncated and refilled past our offset. */
       head: z.string(),
+      /** The bytes just before `offset` (base64): with `head`, finds the copy after copytruncate. */
+      tail: z.string().optional(),
     })
     .optional(),
   console: fileRef.optional(),
