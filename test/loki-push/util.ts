@@ -5,16 +5,15 @@ import { join } from 'node:path';
 import winston from 'winston';
 import { LokiTransport, type LokiReport } from '../../agent/src/outputs/loki/index.js';
 import { lokiOutputSchema, type LokiOutputInput } from '../../agent/src/outputs/loki/schema.js';
-import type { Sender } from '../../agent/src/outputs/loki/senders.js';
 import { queryAll, startLoki, type LogEntry, type LokiHandle } from '../harness/loki.js';
 import { REPO_ROOT } from '../harness/proc.js';
 import type { WriterArgs } from './writer.js';
 
-/** A LokiTransport (with `sender` in place of the network, if given) under a winston logger, collecting its reports. */
-export function inProcess(config: LokiOutputInput, host: string, env = 'test', sender?: Sender) {
+/** A LokiTransport under a winston logger, collecting its reports. */
+export function inProcess(config: LokiOutputInput, host: string, env = 'test') {
   const reports: LokiReport[] = [];
   const cfg = lokiOutputSchema.parse(config);
-  const t = new LokiTransport(cfg, { env, host, onReport: (r) => reports.push(r), ...(sender ? { sender } : {}) });
+  const t = new LokiTransport(cfg, { env, host, onReport: (r) => reports.push(r) });
   const logger = winston.createLogger({ level: 'debug', transports: [t] });
   return { cfg, t, logger, reports };
 }

@@ -1,7 +1,10 @@
 /** Removes every occurrence of the given secrets from a text before it reaches a line or an error. */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
   let out = text;
-  for (const s of secrets) if (s && s.length > 0) out = out.split(s).join('****');
+  // Longest first: one secret can contain another (base64 of "user:password" contains base64
+  // of the password when "user:" is a multiple of 3 bytes), and the longer must go whole.
+  const bySize = secrets.filter((s): s is string => !!s).sort((a, b) => b.length - a.length);
+  for (const s of bySize) out = out.split(s).join('****');
   return out;
 }
 

@@ -22,6 +22,7 @@ import { appendFileSync, renameSync, statSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import TransportStream from 'winston-transport';
+import { redact } from '../../core/redact.js';
 import { PushEncoder } from './encode.js';
 import type { LokiOutputConfig } from './schema.js';
 import { createSender, type Sender, type SendOutcome } from './senders.js';
@@ -34,8 +35,6 @@ export interface LokiTransportContext {
   host: string;
   /** Receives every ERROR/WARN/INFO the transport has to say; the agent logs ERRORs as lines. Also emitted as 'report'. */
   onReport?: (r: LokiReport) => void;
-  /** Tests: replace the network. */
-  sender?: Sender;
   /** winston-transport options (level, format…). */
   level?: string;
 }
@@ -128,7 +127,6 @@ export class LokiTransport extends TransportStream {
     if (recovered > 0) this.firstUnreadAt = Date.now() - cfg.batch.max_wait;
     const ua = 'imom-loki-transport/0.1';
     const auth = { tenant: cfg.tenant, basic_auth: cfg.basic_auth, bearer_token: cfg.bearer_token };
-    this.sender = ctx.sender;
     this.newSender = () => createSender(cfg.transport, cfg.url, auth, ua);
     this.loop = this.exportLoop().catch((e: unknown) => {
       this.report({ level: 'ERROR', code: 'loop_failed', message: `loki transport stopped sending: ${this.redact(String((e as Error)?.stack ?? e))}; lines stay spooled in ${cfg.spool_dir}` });
@@ -461,9 +459,7 @@ export class LokiTransport extends TransportStream {
 
   /** Secrets never leave the transport: not in reports, not in the dead-letter file. */
   redact(s: string): string {
-    let out = s;
-    for (const secret of this.secrets) if (secret.length >= 3) out = out.split(secret).join('<redacted>');
-    return out;
+    return redact(s, this.secrets);
   }
 
   private report(r: LokiReport): void {
