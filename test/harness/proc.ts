@@ -21,6 +21,19 @@ export function removeDir(dir: string): void {
   if (!process.env.IMOM_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
 }
 
+/** Temporary folders made on demand by a test file and removed together in its `after`. */
+export function tempDirs(prefix: string): { make(): string; removeAll(): void } {
+  const made: string[] = [];
+  return {
+    make() {
+      const d = tempDir(prefix);
+      made.push(d);
+      return d;
+    },
+    removeAll: () => made.splice(0).forEach(removeDir),
+  };
+}
+
 export { freePort } from '../../agent/src/core/net.js';
 import { freePort } from '../../agent/src/core/net.js';
 

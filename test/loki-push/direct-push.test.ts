@@ -8,23 +8,19 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { queryAll, queryRange, type LokiHandle } from '../harness/loki.js';
-import { removeDir, tempDir } from '../harness/proc.js';
+import { tempDirs } from '../harness/proc.js';
 import { countBySeq, inProcess, linesOf, lossAndDup, readDeadLetter, startTestLoki } from './util.js';
 
 let loki: LokiHandle;
-const dirs: string[] = [];
-const spoolDir = () => {
-  const d = tempDir('loki-spool');
-  dirs.push(d);
-  return d;
-};
+const spools = tempDirs('loki-spool');
+const spoolDir = spools.make;
 
 before(async () => {
   loki = await startTestLoki();
 });
 after(async () => {
   await loki?.close();
-  dirs.forEach(removeDir);
+  spools.removeAll();
 });
 
 const urlFor = (transport: 'http' | 'grpc') => (transport === 'http' ? loki.url : `grpc://127.0.0.1:${loki.grpcPort}`);

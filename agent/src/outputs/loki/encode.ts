@@ -12,7 +12,7 @@
  */
 import { ENTRY_HDR, forEachFrame, frameEntriesAt, type Batch } from './spool.js';
 
-function varintLen(v: number): number {
+export function varintLen(v: number): number {
   if (v < 0) return 10;
   let n = 1;
   while (v >= 128) {
@@ -22,7 +22,7 @@ function varintLen(v: number): number {
   return n;
 }
 
-function writeVarint(buf: Buffer, p: number, v: number): number {
+export function writeVarint(buf: Buffer, p: number, v: number): number {
   if (v < 0) {
     // int64/int32 negative: 10-byte two's complement (a time before 1970).
     let b = BigInt.asUintN(64, BigInt(v));

@@ -1,0 +1,115 @@
+/**
+ * A gRPC push to Loki's single binary goes straight to its ingester (pkg/ingester/instance.go,
+ * Push, Loki 3.5.7): every stream of a request is tried, a refused stream's lines are dropped,
+ * and the answer is the error of the LAST stream only. Shown against the real ingester with a
+ * small per-stream rate limit, and why PerStreamSender sends each stream on its own.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import winston from 'winston';
+import { GrpcSender } from '../../agent/src/outputs/loki/grpc-sender.js';
+import { PerStreamSender } from '../../agent/src/outputs/loki/per-stream.js';
+import type { SendOutcome } from '../../agent/src/outputs/loki/senders.js';
+import { encodePushRequest } from '../../agent/src/outputs/loki/proto.js';
+import { lokiOutputSchema } from '../../agent/src/outputs/loki/schema.js';
+import { LokiTransport } from '../../agent/src/outputs/loki/transport.js';
+import { queryAll, startLoki, type LokiHandle } from '../harness/loki.js';
+import { tempDirs } from '../harness/proc.js';
+import { countBySeq, linesOf, lossAndDup } from './util.js';
+
+// Each stream may take 2 KB/s with a 4 KB burst: one 3.5 KB line empties a stream's bucket.
+const RATE = 2_048;
+let loki: LokiHandle;
+const spools = tempDirs('loki-grpc');
+
+before(async () => {
+  loki = await startLoki({ extraArgs: [`-ingester.per-stream-rate-limit=${RATE}`, `-ingester.per-stream-rate-limit-burst=${2 * RATE}`] });
+});
+after(async () => {
+  await loki?.close();
+  spools.removeAll();
+});
+
+const grpcUrl = () => `grpc://127.0.0.1:${loki.grpcPort}`;
+const labels = (host: string, level: string) => `{job="imom", env="test", host="${host}", level="${level}"}`;
+let tick = 0;
+const entry = (line: string) => {
+  const ms = Date.now() - 10_000 + tick++;
+  return { timestamp: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 }, line: Buffer.from(line) };
+};
+const signal = () => AbortSignal.timeout(10_000);
+
+/** Empties the rate bucket of stream `{host, level="OK"}` with one accepted 3.5 KB line. */
+async function drain(sender: GrpcSender, host: string): Promise<void> {
+  const r = await sender.send(encodePushRequest([{ labels: labels(host, 'OK'), entries: [entry(`filler ${'f'.repeat(3_500)}`)] }]), 5_000, signal());
+  assert.equal(r.kind, 'ok', JSON.stringify(r));
+}
+
+/** A batch whose first stream (OK, 2 KB) is over its limit and whose last (ERROR) is not. */
+const batch = (host: string, tag: string) =>
+  encodePushRequest([
+    { labels: labels(host, 'OK'), entries: [entry(`${tag}-ok ${'o'.repeat(2_000)}`)] },
+    { labels: labels(host, 'ERROR'), entries: [entry(`${tag}-err`)] },
+  ]);
+
+async function stored(host: string, tag: string): Promise<string[]> {
+  const got = await queryAll(loki.url, `{host="${host}"} |~ "^${tag}-"`, { start: Date.now() - 3_600_000 });
+  return got.map((e) => e.line.split(' ')[0]!).sort();
+}
+
+describe('gRPC push to the real ingester, one stream refused', () => {
+  it('as one request: the ingester answers OK and drops the refused stream (why each stream goes alone)', async () => {
+    const host = 'whole.example.com';
+    const sender = new GrpcSender(grpcUrl(), {}, 'test');
+    try {
+      await drain(sender, host);
+      const r = await sender.send(batch(host, 'whole'), 5_000, signal());
+      assert.equal(r.kind, 'ok', 'the last stream was accepted, so the request is answered OK');
+      assert.deepEqual(await stored(host, 'whole'), ['whole-err'], 'the first stream is gone');
+    } finally {
+      await sender.close();
+    }
+  });
+
+  it('PerStreamSender: the refused stream is retried until stored, and the accepted one is not resent', async () => {
+    const host = 'split.example.com';
+    const raw = new GrpcSender(grpcUrl(), {}, 'test');
+    const sender = new PerStreamSender(new GrpcSender(grpcUrl(), {}, 'test'));
+    try {
+      await drain(raw, host);
+      const body = batch(host, 'split');
+      const first = await sender.send(body, 5_000, signal());
+      assert.equal(first.kind, 'retry', JSON.stringify(first));
+      assert.match(first.kind === 'retry' ? first.reason : '', /rate limit/i);
+      let outcome: SendOutcome = first;
+      for (let i = 0; i < 10 && outcome.kind !== 'ok'; i++) {
+        await sleep(1_000); // the bucket refills at 2 KB/s
+        outcome = await sender.send(body, 5_000, signal());
+      }
+      assert.equal(outcome.kind, 'ok');
+      assert.deepEqual(await stored(host, 'split'), ['split-err', 'split-ok']);
+    } finally {
+      await Promise.all([raw.close(), sender.close()]);
+    }
+  });
+
+  it('LokiTransport over gRPC, a batch 5x the stream burst: sent in halves until it fits, every line stored', { timeout: 120_000 }, async (t) => {
+    const host = 'transport.example.com';
+    // One batch of ~20 KB against a 4 KB burst: it can never be accepted whole (the ingester
+    // rate-limits entry by entry, so each resend spends the bucket on the same first entries).
+    // The sender halves it after three such refusals, until the pieces fit.
+    const cfg = lokiOutputSchema.parse({ url: grpcUrl(), transport: 'grpc', spool_dir: spools.make(), batch: { max_wait: '20ms' }, retry: { min_backoff: '100ms', max_backoff: '1s' } });
+    const tr = new LokiTransport(cfg, { env: 'test', host, onReport: () => undefined });
+    const logger = winston.createLogger({ level: 'debug', transports: [tr] });
+    const N = 200; // ~20 KB on the OK stream: several seconds of its 2 KB/s
+    const pad = 'p'.repeat(90);
+    for (let i = 0; i < N; i++) logger.log({ level: 'info', message: `g seq=${i} ${pad}`, check: 'mysql', status: i % 10 === 9 ? 'ERROR' : 'OK' });
+    assert.equal(await tr.forceFlush(90_000), true);
+    await tr.shutdown();
+    const { lost, dup } = lossAndDup(countBySeq(await linesOf(loki.url, host), 'g'), N);
+    t.diagnostic(`${tr.stats().retries} retries; ${lost.length} lost, ${dup.length} shown twice`);
+    assert.ok(tr.stats().retries > 0, 'the limit was met');
+    assert.deepEqual(lost, []);
+  });
+});
