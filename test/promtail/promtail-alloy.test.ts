@@ -1,6 +1,8 @@
 /**
- * promtail/alloy/imom.alloy mirrors promtail/promtail.yaml. No Alloy binary runs here
- * (it is not buildable offline in CI time), so this checks the two files cannot drift:
+ * promtail/alloy/imom.alloy mirrors promtail/promtail.yaml. No Alloy binary or parser runs
+ * here: the Go module proxy, the only Go source this network reaches, refuses
+ * github.com/grafana/alloy, alloy/syntax, grafana/river and grafana/agent (404/403 "not
+ * available"), and npm and PyPI have no Alloy parser. So this checks the two files cannot drift:
  * every regex, multiline start, timestamp format, label and environment variable of the
  * Promtail pipeline appears in the Alloy file.
  */

@@ -128,15 +128,18 @@ export class PerStreamSender implements Sender {
       this.pending = undefined;
       return reject ?? { kind: 'ok' };
     }
-    const next: Pending = { body: known?.body ?? Buffer.from(buf), parts: [], done: [], refusals: [] };
-    parts.forEach((p, i) => {
+    const copy = known?.body ?? Buffer.from(buf);
+    // A new batch's parts are views into the caller's buffer: take them from the copy instead.
+    const kept = known ? parts : splitStreams(copy)!;
+    const next: Pending = { body: copy, parts: [], done: [], refusals: [] };
+    kept.forEach((p, i) => {
       const halves = !done[i] && refusals[i]! >= HALVE_AFTER ? halveStream(p) : undefined;
       if (halves) {
         next.parts.push(...halves);
         next.done.push(false, false);
         next.refusals.push(0, 0);
       } else {
-        next.parts.push(known ? p : Buffer.from(p));
+        next.parts.push(p);
         next.done.push(done[i]!);
         next.refusals.push(refusals[i]!);
       }
