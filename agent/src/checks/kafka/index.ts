@@ -8,3 +8,6 @@ export const kafkaCheck = defineCheck({
   schema: kafkaSchema,
   targets: kafkaTargets,
 });
+
+/** Found by checks/registry.ts: a check folder default-exports its definition. */
+export default kafkaCheck;

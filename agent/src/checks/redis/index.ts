@@ -8,3 +8,6 @@ export const redisCheck = defineCheck({
   // The client library loads only when this check is configured.
   targets: async (inst, ctx) => (await import('./check.js')).redisTargets(inst, ctx),
 });
+
+/** Found by checks/registry.ts: a check folder default-exports its definition. */
+export default redisCheck;

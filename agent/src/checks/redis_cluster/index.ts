@@ -8,3 +8,6 @@ export const redisClusterCheck = defineCheck({
   // The client library loads only when this check is configured.
   targets: async (inst, ctx) => (await import('./check.js')).redisClusterTargets(inst, ctx),
 });
+
+/** Found by checks/registry.ts: a check folder default-exports its definition. */
+export default redisClusterCheck;

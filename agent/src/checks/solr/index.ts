@@ -8,3 +8,6 @@ export const solrCheck = defineCheck({
   // The HTTP client loads only when this check is configured.
   targets: async (inst, ctx) => (await import('./check.js')).solrTargets(inst, ctx),
 });
+
+/** Found by checks/registry.ts: a check folder default-exports its definition. */
+export default solrCheck;
