@@ -10,24 +10,23 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { countLines, type LokiHandle } from '../harness/loki.js';
-import { removeDir, sleep, tempDir, waitFor } from '../harness/proc.js';
+import { sleep, tempDirs, waitFor } from '../harness/proc.js';
 import { countBySeq, linesOf, lossAndDup, readProgress, startWriter, startTestLoki } from './util.js';
 
 let loki: LokiHandle;
-const dirs: string[] = [];
+const dirs = tempDirs('loki-kill');
 before(async () => {
   loki = await startTestLoki();
 });
 after(async () => {
   await loki?.close();
-  dirs.forEach(removeDir);
+  dirs.removeAll();
 });
 
 describe('kill -9 mid-batch, then restart', () => {
   for (const transport of ['http', 'grpc'] as const) {
     it(`${transport}: zero lost, zero duplicated`, { timeout: 300_000 }, async () => {
-      const dir = tempDir('loki-kill');
-      dirs.push(dir);
+      const dir = dirs.make();
       const host = `kill9-${transport}.example.com`;
       const config = {
         url: transport === 'http' ? loki.url : `grpc://127.0.0.1:${loki.grpcPort}`,

@@ -1,6 +1,6 @@
 /**
  * `imom qhash fingerprint` and `imom qhash split`. Also runnable on its own
- * (`node --import tsx agent/src/qhash/cli.ts qhash split …`), which the rotation test and the bench use.
+ * (`node --import tsx agent/src/qhash/cli.ts qhash split …`), which the corpus test and the bench use.
  */
 import { dirname, join } from 'node:path';
 import { Command, Option } from 'commander';

@@ -7,11 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, existsSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, removeDir, sleep, startDaemon, tempDir, waitFor, type Daemon } from '../../../test/harness/proc.js';
+import { followSplit } from '../../../test/harness/cli.js';
+import { removeDir, sleep, tempDir, waitFor, type Daemon } from '../../../test/harness/proc.js';
 import { compileParser, DEFAULT_PARSER_CONFIG } from './parser.js';
 import { Splitter } from './splitter.js';
 
-const ENTRY = join(REPO_ROOT, 'agent/src/qhash/cli.ts');
 
 function record(n: number): string {
   const ts = `2024-03-01 10:${String(Math.floor(n / 60) % 60).padStart(2, '0')}:${String(n % 60).padStart(2, '0')}.${String(n % 1000).padStart(3, '0')}`;
@@ -19,6 +19,9 @@ function record(n: number): string {
   return `${ts}  INFO 77 --- [exec-${n % 4}] c.e.OrderService : event seq=${n}\n`;
 }
 const records = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => record(from + i)).join('');
+
+/** Waits until record n's event line is in the console output `con`. */
+const seenIn = (con: string) => (n: number) => waitFor(() => existsSync(con) && readFileSync(con, 'utf8').includes(`event seq=${n}\n`), 30_000, `seq=${n} in the console output`);
 
 test('--follow survives rename-and-create, copytruncate and kill -9 without losing or repeating a line', { timeout: 120_000 }, async () => {
   const dir = tempDir('qhash-follow');
@@ -30,9 +33,9 @@ test('--follow survives rename-and-create, copytruncate and kill -9 without losi
   let starts = 0;
   const start = () => {
     starts++;
-    return startDaemon('qhash', process.execPath, ['--import', 'tsx', ENTRY, 'qhash', 'split', log, '--console', con, '--query', qry, '--follow', '--state', state], { cwd: REPO_ROOT, logFile: join(dir, `splitter-${starts}.out`) });
+    return followSplit({ input: log, console: con, query: qry, stateDir: state, logFile: join(dir, `splitter-${starts}.out`) });
   };
-  const seen = (n: number) => waitFor(() => existsSync(con) && readFileSync(con, 'utf8').includes(`event seq=${n}\n`), 30_000, `seq=${n} in the console output`);
+  const seen = seenIn(con);
   try {
     writeFileSync(log, records(0, 300));
     d = start();
@@ -91,8 +94,8 @@ test('--follow after copytruncate reads what it had not read yet from the copy, 
   const con = join(dir, 'console.log');
   const state = join(dir, 'state');
   const outFile = join(dir, 'splitter.out');
-  const start = () => startDaemon('qhash', process.execPath, ['--import', 'tsx', ENTRY, 'qhash', 'split', log, '--console', con, '--query', join(dir, 'query.log'), '--follow', '--state', state], { cwd: REPO_ROOT, logFile: outFile });
-  const seen = (n: number) => waitFor(() => existsSync(con) && readFileSync(con, 'utf8').includes(`event seq=${n}\n`), 30_000, `seq=${n} in the console output`);
+  const start = () => followSplit({ input: log, console: con, query: join(dir, 'query.log'), stateDir: state, logFile: outFile });
+  const seen = seenIn(con);
   /** logrotate copytruncate, with lines appended just before it that the splitter cannot have read yet. */
   const copytruncate = (to: string, unread: [number, number]) => {
     appendFileSync(log, records(...unread));

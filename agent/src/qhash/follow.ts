@@ -320,9 +320,7 @@ export async function follow(o: FollowOptions): Promise<void> {
         }
       }
       if (atEof) {
-        // Back from a pause at the end of the file: before reading on, has the file been rotated?
-        // (Checked before the read, so that new content of a truncated file is not read as the
-        // continuation of the old one.)
+        // Back from a pause at the end of the file: has it been renamed away?
         atEof = false;
         const now = statOrUndefined(o.input);
         if (reading.path !== o.input || !now || now.ino !== reading.ino || now.dev !== reading.dev) {
@@ -343,29 +341,25 @@ export async function follow(o: FollowOptions): Promise<void> {
           checkpoint();
           continue;
         }
-        const mark: ReadMark = { head, tail, offset: reading.offset };
-        if (!holds(reading.fd, now.size, mark)) {
-          // copytruncate: the file was emptied in place (and perhaps refilled past our offset).
-          // What we had not read yet is in the copy: finish that first, as if it had been renamed.
-          const copy = findCopy(o.input, reading, mark);
-          closeSync(reading.fd);
-          if (copy) reading = openAt(copy, mark.offset);
-          else {
-            reportLost(o.input, mark.offset);
-            finishFile();
-            reading = open(o.input);
-            if (reading) head = readHead(reading.fd);
-          }
-          atEof = true;
-          checkpoint();
-          continue;
-        }
       }
       const n = readSync(reading.fd, buf, 0, CHUNK, reading.offset);
-      if (n > 0 && reading.path === o.input && !holds(reading.fd, fstatSync(reading.fd).size, { head, tail, offset: reading.offset })) {
-        // Truncated between the check above and this read: what we just read may be new content
-        // at an old offset. Drop it; the check at the top finds the copy.
+      // Checked after the read, so that it also covers a truncate during the read.
+      const mark: ReadMark = { head, tail, offset: reading.offset };
+      if (reading.path === o.input && !holds(reading.fd, fstatSync(reading.fd).size, mark)) {
+        // copytruncate: the file was emptied in place (and perhaps refilled past our offset), so
+        // what we just read may be new content at an old offset: drop it. What we had not read
+        // yet is in the copy: finish that first, as if it had been renamed.
+        const copy = findCopy(o.input, reading, mark);
+        closeSync(reading.fd);
+        if (copy) reading = openAt(copy, mark.offset);
+        else {
+          reportLost(o.input, mark.offset);
+          finishFile();
+          reading = open(o.input);
+          if (reading) head = readHead(reading.fd);
+        }
         atEof = true;
+        checkpoint();
         continue;
       }
       if (n > 0) {

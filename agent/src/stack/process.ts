@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { pidAlive } from '../core/pid.js';
 
 export interface ProcSpec {
   /** Component name: loki, promtail, alertmanager. */
@@ -80,8 +81,7 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-export { pidAlive } from '../core/pid.js';
-import { pidAlive } from '../core/pid.js';
+export { pidAlive };
 
 /** True when pid is alive and runs `cmd` (guards against a recycled pid). */
 export function pidRuns(pid: number, cmd: string): boolean {

@@ -8,7 +8,7 @@ import { appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import winston from 'winston';
-import { removeDir, tempDir } from '../../../../test/harness/proc.js';
+import { tempDirs } from '../../../../test/harness/proc.js';
 import { inProcess } from '../../../../test/loki-push/util.js';
 import { PushEncoder } from './encode.js';
 import { encodePushRequest } from './proto.js';
@@ -17,13 +17,9 @@ import { classifyStatus } from './senders.js';
 import { Spool, type SpoolReport } from './spool.js';
 import { selectorOf } from './transport.js';
 
-const dirs: string[] = [];
-after(() => dirs.forEach(removeDir));
-function dir(): string {
-  const d = tempDir('loki-unit');
-  dirs.push(d);
-  return d;
-}
+const dirs = tempDirs('loki-unit');
+after(dirs.removeAll);
+const dir = dirs.make;
 
 /** A transport to `url` (default: loopback port 1, where nothing listens: a real ECONNREFUSED). */
 function make(over: Partial<LokiOutputInput>) {
