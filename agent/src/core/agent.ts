@@ -49,7 +49,7 @@ export class Agent {
     this.scheduler = new Scheduler(targets, (results) => {
       this.outputs.write(results);
       opts.onResults?.(results);
-    }, cfg.state_dir);
+    });
   }
 
   /** Graceful stop: in-flight checks finish, every output is flushed. */

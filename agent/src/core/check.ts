@@ -7,8 +7,6 @@ export interface RunContext {
   readonly signal: AbortSignal;
   /** Per-target timeout in milliseconds. */
   readonly timeoutMs: number;
-  /** A folder the check may keep state in across restarts (e.g. an observed layout). */
-  readonly stateDir: string;
 }
 
 /** One independently scheduled unit: a node, a server, a cluster. */
@@ -25,6 +23,10 @@ export interface Target {
 }
 
 export interface InstanceContext {
+  /**
+   * This instance's own folder for state kept across restarts (e.g. an observed layout):
+   * `<state_dir>/<check>/<instance>`. Created by the check when it first writes there.
+   */
   readonly stateDir: string;
 }
 

@@ -25,7 +25,6 @@ export class Scheduler {
   constructor(
     private readonly targets: readonly ScheduledTarget[],
     private readonly emit: (results: CheckResult[]) => void,
-    private readonly stateDir: string,
   ) {}
 
   get size(): number {
@@ -77,7 +76,7 @@ export class Scheduler {
     const onStop = () => ac.abort(new Error('agent stopping'));
     this.stopping.signal.addEventListener('abort', onStop, { once: true });
     const timer = setTimeout(() => ac.abort(new Error(`timeout after ${humanMs(t.timeoutMs)}`)), t.timeoutMs);
-    const ctx: RunContext = { signal: ac.signal, timeoutMs: t.timeoutMs, stateDir: this.stateDir };
+    const ctx: RunContext = { signal: ac.signal, timeoutMs: t.timeoutMs };
     let results: CheckResult[];
     try {
       results = await t.target.run(ctx);

@@ -16,7 +16,7 @@ async function cycle(dir: string, instance: Record<string, unknown>, timeoutMs =
   const targets = await solrCheck.targets(inst, { stateDir: dir });
   const lines: string[] = [];
   const s = new Scheduler(targets.map((target) => ({ check: 'solr', instance: 'search', target, intervalMs: 60_000, timeoutMs })),
-    (rs) => lines.push(...rs.map(formatLine)), dir);
+    (rs) => lines.push(...rs.map(formatLine)));
   await s.runOnce();
   await s.stop();
   return lines.sort();
@@ -241,7 +241,7 @@ describe('solr check against a real standalone node (CoreAdmin STATUS) with basi
       const ac = new AbortController();
       const t0 = Date.now();
       setTimeout(() => ac.abort(new Error('timeout after 300ms')), 300);
-      await assert.rejects(t!.run({ signal: ac.signal, timeoutMs: 30_000, stateDir: dir }), /timeout after 300ms|aborted/i);
+      await assert.rejects(t!.run({ signal: ac.signal, timeoutMs: 30_000 }), /timeout after 300ms|aborted/i);
       assert.ok(Date.now() - t0 < 2000, `run() ignored the abort for ${Date.now() - t0}ms`);
       assert.deepEqual(t!.failure('timeout after 300ms', new Date()).map(formatLine), [`CRITICAL: Solr instance 127.0.0.1:${hole.port} is unreachable (timeout after 300ms)`]);
       await t!.close?.();
