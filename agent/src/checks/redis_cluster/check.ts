@@ -7,7 +7,7 @@ import type { CheckResult, Field, Status } from '../../core/result.js';
 import { addrKey, type RedisClusterInstance } from './schema.js';
 import { parseInfo } from '../redis/check.js';
 import { compareAddr, hostOf, parseClusterNodes, type NodeLine } from './parse.js';
-import { layoutPath, readLayout, writeLayout, type LayoutFile, type Role } from './layout.js';
+import { layoutPath, legacyLayoutPath, moveLegacyLayout, readLayout, writeLayout, type LayoutFile, type Role } from './layout.js';
 
 const CHECK = 'redis_cluster';
 
@@ -111,7 +111,7 @@ export function memoryResult(r: Results, cluster: string, addr: string, mem: Map
 
 interface Observed { fail: boolean; pfail: boolean; disconnected: boolean; noaddr: boolean; flags: Set<string> }
 
-export function redisClusterTargets(inst: RedisClusterInstance, _ctx: InstanceContext): Target[] {
+export function redisClusterTargets(inst: RedisClusterInstance, instCtx: InstanceContext): Target[] {
   const r = resultFactory(CHECK, inst.name);
   const secrets = [inst.password];
   const name = inst.name;
@@ -125,6 +125,7 @@ export function redisClusterTargets(inst: RedisClusterInstance, _ctx: InstanceCo
   }
   const configured = inst.masters ? new Set(inst.masters.map(addrKey)) : undefined;
 
+  let legacy = legacyLayoutPath(instCtx.stateDir, name);
   const dropAll = () => { for (const c of pool.values()) c.drop(); };
 
   /** Reads every node reachable from the seeds; returns their answers and why the others failed. */
@@ -179,9 +180,13 @@ export function redisClusterTargets(inst: RedisClusterInstance, _ctx: InstanceCo
     if (configured) {
       return new Map(alive.map((l) => [l.addr, configured.has(l.addr) ? 'master' : 'slave'] as const));
     }
-    const path = layoutPath(ctx.stateDir, name);
+    const path = layoutPath(instCtx.stateDir);
     let file: LayoutFile | undefined;
     try {
+      if (legacy !== undefined) {
+        await moveLegacyLayout(legacy, path);
+        legacy = undefined;
+      }
       file = await readLayout(path);
     } catch (e) {
       out.push(r.message(target, 'ERROR', `Cluster ${name} layout file ${path} is unreadable (${reasonOf(e, secrets)}); failovered/failbacked are not checked`));

@@ -12,21 +12,24 @@ import { resultFactory } from '../../core/check.js';
 import { redisClusterSchema } from './schema.js';
 import { memoryResult, redisClusterTargets } from './check.js';
 import { parseInfo } from '../redis/check.js';
-import { layoutPath } from './layout.js';
+import { layoutPath, legacyLayoutPath } from './layout.js';
 
 const HERE = new URL('.', import.meta.url).pathname;
 
 let dir: string;
 let stateDir: string;
 
+/** The instance's own state folder under an agent state_dir, as the agent names it: `<state_dir>/redis_cluster/cache`. */
+const instanceDir = (state: string) => join(state, 'redis_cluster', 'cache');
+
 function target(cfg: Record<string, unknown>, state = stateDir): Target {
   const inst = redisClusterSchema.parse({ name: 'cache', ...cfg });
-  return redisClusterTargets(inst, { stateDir: state })[0]!;
+  return redisClusterTargets(inst, { stateDir: instanceDir(state) })[0]!;
 }
 
-async function lines(t: Target, opts: { timeoutMs?: number; state?: string } = {}): Promise<string[]> {
+async function lines(t: Target, opts: { timeoutMs?: number } = {}): Promise<string[]> {
   const ac = new AbortController();
-  const res = await t.run({ signal: ac.signal, timeoutMs: opts.timeoutMs ?? 5000, stateDir: opts.state ?? stateDir });
+  const res = await t.run({ signal: ac.signal, timeoutMs: opts.timeoutMs ?? 5000 });
   // Used memory moves between reads; everything else is exact.
   return res.map(formatLine).map((l) => l.replace(/Used_Memory=\d+/, 'Used_Memory=*'));
 }
@@ -69,7 +72,7 @@ describe('redis_cluster check against a real 6-node Redis Cluster', () => {
 
   test('healthy: cluster_state ok, one distribution line per server, one memory line per node; the layout is recorded', async () => {
     assert.deepEqual(await lines(observed), healthy());
-    const saved = JSON.parse(readFileSync(layoutPath(stateDir, 'cache'), 'utf8')) as { nodes: Record<string, string> };
+    const saved = JSON.parse(readFileSync(layoutPath(instanceDir(stateDir)), 'utf8')) as { nodes: Record<string, string> };
     assert.deepEqual(saved.nodes, Object.fromEntries([...all].sort(byPort).map((a) => [a, [m1, m2, m3].includes(a) ? 'master' : 'slave'])));
     // A second cycle reuses the connections and says the same.
     assert.deepEqual(await lines(observed), healthy());
@@ -105,7 +108,7 @@ describe('redis_cluster check against a real 6-node Redis Cluster', () => {
       assert.deepEqual(await lines(observed), expected);
       // The same against `masters:` from the config, with no state folder history.
       assert.deepEqual(await lines(target({ nodes: [m2], servers, masters: [m1, m2, m3] }, join(dir, 'state-configured'))), expected);
-      assert.equal(existsSync(layoutPath(join(dir, 'state-configured'), 'cache')), false, 'a configured layout is not persisted');
+      assert.equal(existsSync(layoutPath(instanceDir(join(dir, 'state-configured')))), false, 'a configured layout is not persisted');
     } finally {
       await c.failover(m1);
     }
@@ -229,7 +232,7 @@ describe('redis_cluster check against a real 6-node Redis Cluster', () => {
         `ERROR: Master ${extra.addr} has no slots`,
         ...memOk([...all, extra.addr]),
       ]);
-      const saved = JSON.parse(readFileSync(layoutPath(stateDir, 'cache'), 'utf8')) as { nodes: Record<string, string> };
+      const saved = JSON.parse(readFileSync(layoutPath(instanceDir(stateDir)), 'utf8')) as { nodes: Record<string, string> };
       assert.equal(saved.nodes[extra.addr], undefined, 'a master without slots is not part of the baseline');
     } finally {
       await c.removeNode(extra.addr);
@@ -272,17 +275,54 @@ describe('redis_cluster check against a real 6-node Redis Cluster', () => {
 
   test('an unreadable layout file is one ERROR line; failovered/failbacked are then not checked, and the file is left alone', async () => {
     const state = join(dir, 'state-corrupt');
-    const path = layoutPath(state, 'cache');
+    const path = layoutPath(instanceDir(state));
     mkdirSync(join(path, '..'), { recursive: true });
     writeFileSync(path, '{ not json');
     const t = target({ nodes: all, servers }, state);
     const h = healthy();
-    const got = await lines(t, { state });
+    const got = await lines(t);
     assert.equal(got.length, h.length + 1);
     assert.match(got[4]!, new RegExp(`^ERROR: Cluster cache layout file ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is unreadable \\(.+\\); failovered/failbacked are not checked$`));
     assert.deepEqual([...got.slice(0, 4), ...got.slice(5)], h);
     assert.equal(readFileSync(path, 'utf8'), '{ not json');
     await t.close?.();
+  });
+
+  test('a layout file at its old place (<state_dir>/redis_cluster/<name>.layout.json) is moved into the instance folder and used', async () => {
+    const state = join(dir, 'state-legacy');
+    const legacy = join(state, 'redis_cluster', 'cache.layout.json');
+    mkdirSync(join(state, 'redis_cluster'), { recursive: true });
+    // m1 and r1 swapped: lines that only this file can explain.
+    const nodes = Object.fromEntries([...all].sort(byPort).map((a) => [a, [r1, m2, m3].includes(a) ? 'master' : 'slave']));
+    const old = `${JSON.stringify({ version: 1, cluster: 'cache', nodes, updated: '2024-09-02T08:00:00.000Z' }, null, 2)}\n`;
+    writeFileSync(legacy, old);
+    const t = target({ nodes: all, servers }, state);
+    try {
+      const h = healthy();
+      assert.deepEqual(await lines(t), [
+        ...h.slice(0, 4),
+        `ERROR: Node ${m1} is expected to be slave but found master (failovered)`,
+        `ERROR: Node ${r1} is expected to be master but found slave (failbacked)`,
+        ...h.slice(4),
+      ]);
+      assert.equal(existsSync(legacy), false, 'the old file is moved, not copied');
+      assert.equal(readFileSync(layoutPath(instanceDir(state)), 'utf8'), old, 'moved as it was: every node was already in it');
+
+      // A file left at the old place later is not looked at again: the instance folder's file wins.
+      writeFileSync(legacy, '{ not json');
+      assert.equal((await lines(t)).length, h.length + 2);
+      assert.equal(readFileSync(legacy, 'utf8'), '{ not json');
+    } finally {
+      await t.close?.();
+    }
+    // A new target (an agent restart) with both files: the instance folder's is used, the old one left alone.
+    const again = target({ nodes: all, servers }, state);
+    try {
+      assert.equal((await lines(again)).length, healthy().length + 2);
+      assert.equal(readFileSync(legacy, 'utf8'), '{ not json');
+    } finally {
+      await again.close?.();
+    }
   });
 
   test('password (through the CLI): lines and log never show it; a wrong one is one CRITICAL line with the server reason, exit 1', async () => {
@@ -377,7 +417,7 @@ describe('redis_cluster check without a cluster', () => {
       const ac = new AbortController();
       setTimeout(() => ac.abort(new Error('timeout after 200ms')), 200);
       const started = Date.now();
-      await assert.rejects(t.run({ signal: ac.signal, timeoutMs: 60_000, stateDir }), /timeout after 200ms/);
+      await assert.rejects(t.run({ signal: ac.signal, timeoutMs: 60_000 }), /timeout after 200ms/);
       assert.ok(Date.now() - started < 1000, 'the run ended when the signal aborted');
       assert.deepEqual(t.failure('timeout after 200ms', new Date()).map(formatLine), ['CRITICAL: Cluster cache is unreachable (timeout after 200ms)']);
       await t.close?.();
@@ -399,6 +439,13 @@ describe('redis_cluster check without a cluster', () => {
       'ERROR: Node 127.0.0.1:18202 used_memory is 120.0% of maxmemory (used_memory=1200, maxmemory=1000, max_memory_ratio=0.9)');
     assert.equal(formatLine(memoryResult(r, 'cache', '127.0.0.1:18202', parseInfo('used_memory:500\nmaxmemory:1000\n'), 0.9)),
       'Status=OK, Cluster=cache, Node=127.0.0.1:18202, Used_Memory=500, Maxmemory=1000, Used_Ratio=0.5');
+  });
+
+  test('the old layout place is the agent folder of the check with the name made file-safe, as it was named', () => {
+    assert.equal(legacyLayoutPath('/var/lib/imom/redis_cluster/eu/cache 1', 'eu/cache 1'), '/var/lib/imom/redis_cluster/eu_cache_1.layout.json');
+    assert.equal(legacyLayoutPath('/var/lib/imom/redis_cluster/cache', 'cache'), '/var/lib/imom/redis_cluster/cache.layout.json');
+    assert.equal(legacyLayoutPath('/var/lib/imom//redis_cluster/cache', 'cache'), '/var/lib/imom/redis_cluster/cache.layout.json');
+    assert.equal(legacyLayoutPath('/elsewhere/state', 'cache'), undefined);
   });
 
   test('config: sample.yaml validates; a node listed under two servers is an error naming the path', async () => {
