@@ -2,20 +2,22 @@
  * A gRPC push to Loki's single binary goes straight to its ingester (pkg/ingester/instance.go,
  * Push, Loki 3.5.7): every stream of a request is tried, a refused stream's lines are dropped,
  * and the answer is the error of the LAST stream only. Shown against the real ingester with a
- * small per-stream rate limit, and why PerStreamSender sends each stream on its own.
+ * small per-stream rate limit, and why the transport sends each stream on its own (delivery.ts).
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import winston from 'winston';
+import { BatchDelivery } from '../../agent/src/outputs/loki/delivery.js';
+import { PushEncoder } from '../../agent/src/outputs/loki/encode.js';
 import { GrpcSender } from '../../agent/src/outputs/loki/grpc-sender.js';
-import { PerStreamSender } from '../../agent/src/outputs/loki/per-stream.js';
-import type { SendOutcome } from '../../agent/src/outputs/loki/senders.js';
-import { encodePushRequest } from '../../agent/src/outputs/loki/proto.js';
 import { lokiOutputSchema } from '../../agent/src/outputs/loki/schema.js';
+import type { SendOutcome } from '../../agent/src/outputs/loki/sender.js';
+import { Spool } from '../../agent/src/outputs/loki/spool.js';
 import { LokiTransport } from '../../agent/src/outputs/loki/transport.js';
 import { queryAll, startLoki, type LokiHandle } from '../harness/loki.js';
 import { tempDirs } from '../harness/proc.js';
+import { encodePushRequest } from './proto.js';
 import { countBySeq, linesOf, lossAndDup } from './util.js';
 
 // Each stream may take 2 KB/s with a 4 KB burst: one 3.5 KB line empties a stream's bucket.
@@ -53,6 +55,24 @@ const batch = (host: string, tag: string) =>
     { labels: labels(host, 'ERROR'), entries: [entry(`${tag}-err`)] },
   ]);
 
+/**
+ * The same batch as the transport delivers it: spooled, read back and encoded (labels spelled
+ * as `labels()` spells them, so the streams are the ones drain() emptied). The spool is closed
+ * at once; the encoded request lives in the encoder until its next encode().
+ */
+function delivery(host: string, tag: string): BatchDelivery {
+  const spool = new Spool({ dir: spools.make(), maxBytes: 1 << 20, policy: 'drop_oldest', fsync: 1000, frameMaxLines: 1000, frameMaxBytes: 1 << 20, report: () => undefined });
+  spool.open();
+  try {
+    const line = (level: string, text: string) => ({ labels: JSON.stringify({ level }), ms: Date.now() - 10_000 + tick++, sub: 0, line: text });
+    spool.append([line('OK', `${tag}-ok ${'o'.repeat(2_000)}`), line('ERROR', `${tag}-err`)]);
+    const batch = spool.readBatch(1000, 1 << 20)!;
+    return new BatchDelivery(new PushEncoder().encode(batch, (json) => labels(host, (JSON.parse(json) as { level: string }).level)));
+  } finally {
+    spool.close();
+  }
+}
+
 async function stored(host: string, tag: string): Promise<string[]> {
   const got = await queryAll(loki.url, `{host="${host}"} |~ "^${tag}-"`, { start: Date.now() - 3_600_000 });
   return got.map((e) => e.line.split(' ')[0]!).sort();
@@ -72,20 +92,20 @@ describe('gRPC push to the real ingester, one stream refused', () => {
     }
   });
 
-  it('PerStreamSender: the refused stream is retried until stored, and the accepted one is not resent', async () => {
+  it('per-stream delivery: the refused stream is retried until stored, and the accepted one is not resent', async () => {
     const host = 'split.example.com';
     const raw = new GrpcSender(grpcUrl(), {}, 'test');
-    const sender = new PerStreamSender(new GrpcSender(grpcUrl(), {}, 'test'));
+    const sender = new GrpcSender(grpcUrl(), {}, 'test');
     try {
       await drain(raw, host);
-      const body = batch(host, 'split');
-      const first = await sender.send(body, 5_000, signal());
+      const batch = delivery(host, 'split');
+      const first = await batch.send(sender, 5_000, signal());
       assert.equal(first.kind, 'retry', JSON.stringify(first));
       assert.match(first.kind === 'retry' ? first.reason : '', /rate limit/i);
       let outcome: SendOutcome = first;
       for (let i = 0; i < 10 && outcome.kind !== 'ok'; i++) {
         await sleep(1_000); // the bucket refills at 2 KB/s
-        outcome = await sender.send(body, 5_000, signal());
+        outcome = await batch.send(sender, 5_000, signal());
       }
       assert.equal(outcome.kind, 'ok');
       assert.deepEqual(await stored(host, 'split'), ['split-err', 'split-ok']);
@@ -98,7 +118,7 @@ describe('gRPC push to the real ingester, one stream refused', () => {
     const host = 'transport.example.com';
     // One batch of ~20 KB against a 4 KB burst: it can never be accepted whole (the ingester
     // rate-limits entry by entry, so each resend spends the bucket on the same first entries).
-    // The sender halves it after three such refusals, until the pieces fit.
+    // The transport halves it after three such refusals, until the pieces fit.
     const cfg = lokiOutputSchema.parse({ url: grpcUrl(), transport: 'grpc', spool_dir: spools.make(), batch: { max_wait: '20ms' }, retry: { min_backoff: '100ms', max_backoff: '1s' } });
     const tr = new LokiTransport(cfg, { env: 'test', host, onReport: () => undefined });
     const logger = winston.createLogger({ level: 'debug', transports: [tr] });

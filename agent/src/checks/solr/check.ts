@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { Agent, request } from 'undici';
 import type { InstanceContext, RunContext, Target } from '../../core/check.js';
 import { resultFactory } from '../../core/check.js';
+import { authorizationHeader } from '../../core/http-retry.js';
 import { reasonOf, redact } from '../../core/redact.js';
 import type { CheckResult } from '../../core/result.js';
 import type { SolrInstance, SolrUrl } from './schema.js';
@@ -133,7 +134,7 @@ class SolrClient {
 export function solrTargets(inst: SolrInstance, _ctx: InstanceContext): Target[] {
   const r = resultFactory(CHECK, inst.name);
   const authHeader = inst.username !== undefined && inst.password !== undefined
-    ? `Basic ${Buffer.from(`${inst.username}:${inst.password}`).toString('base64')}`
+    ? authorizationHeader({ basic_auth: { username: inst.username, password: inst.password } })
     : undefined;
   const secrets = [inst.password, authHeader?.slice('Basic '.length)];
 

@@ -1,6 +1,7 @@
-/** logproto.Pusher/Push over gRPC (@grpc/grpc-js); see senders.ts for the outcome classes. */
+/** logproto.Pusher/Push over gRPC (@grpc/grpc-js); see sender.ts for the outcome classes. */
 import * as grpc from '@grpc/grpc-js';
-import { authHeader, classifyStatus, type AuthConfig, type Sender, type SendOutcome } from './senders.js';
+import { authorizationHeader } from '../../core/http-retry.js';
+import { classifyStatus, type AuthConfig, type Sender, type SendOutcome } from './sender.js';
 
 /** Loki's logproto.Pusher/Push (pkg/push/push.proto). */
 const PUSH_METHOD = '/logproto.Pusher/Push';
@@ -13,7 +14,7 @@ const GRPC_REJECT = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PR
  * is the HTTP status (400, 429, 500…); those are classified like HTTP. Plain gRPC codes:
  * INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE → reject; everything else (UNAVAILABLE,
  * DEADLINE_EXCEEDED, UNIMPLEMENTED on a target without a Pusher, …) → retry.
- * createSender wraps it in PerStreamSender (per-stream.ts): one Push call per stream.
+ * The transport sends one Push call per stream (delivery.ts).
  */
 export class GrpcSender implements Sender {
   private readonly client: grpc.Client;
@@ -27,17 +28,17 @@ export class GrpcSender implements Sender {
       'grpc.keepalive_time_ms': 30_000,
     });
     if (auth.tenant) this.metadata.set('x-scope-orgid', auth.tenant);
-    const h = authHeader(auth);
+    const h = authorizationHeader(auth);
     if (h) this.metadata.set('authorization', h);
   }
 
-  send(body: Uint8Array, timeoutMs: number, signal: AbortSignal): Promise<SendOutcome> {
+  send(part: Uint8Array, timeoutMs: number, signal: AbortSignal): Promise<SendOutcome> {
     return new Promise((resolve) => {
       const call = this.client.makeUnaryRequest(
         PUSH_METHOD,
         (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
         (b: Buffer) => b,
-        body,
+        part,
         this.metadata,
         { deadline: Date.now() + timeoutMs },
         (err: grpc.ServiceError | null) => {

@@ -1,12 +1,13 @@
 /**
- * POST /loki/api/v1/push, protobuf + snappy, as Promtail sends; see senders.ts for the outcome
+ * POST /loki/api/v1/push, protobuf + snappy, as Promtail sends; see sender.ts for the outcome
  * classes. node:http with a keep-alive agent: its parser is built into node, where undici
  * compiles a wasm parser (~20 MB of resident memory) for the one POST this sender makes.
  */
 import http from 'node:http';
 import https from 'node:https';
 import snappy from 'snappy';
-import { authHeader, classifyStatus, describeError, parseRetryAfter, type AuthConfig, type Sender, type SendOutcome } from './senders.js';
+import { authorizationHeader, retryAfterMs } from '../../core/http-retry.js';
+import { classifyStatus, describeError, type AuthConfig, type Sender, type SendOutcome } from './sender.js';
 
 /** How much of an error answer is kept (classifyStatus keeps 500 characters of it). */
 const MAX_ANSWER = 4096;
@@ -28,15 +29,15 @@ export class HttpSender implements Sender {
     this.request = tls ? https.request : http.request;
     this.headers = { 'content-type': 'application/x-protobuf', 'user-agent': userAgent };
     if (auth.tenant) this.headers['x-scope-orgid'] = auth.tenant;
-    const h = authHeader(auth);
+    const h = authorizationHeader(auth);
     if (h) this.headers.authorization = h;
   }
 
-  send(body: Uint8Array, timeoutMs: number, signal: AbortSignal): Promise<SendOutcome> {
+  send(part: Uint8Array, timeoutMs: number, signal: AbortSignal): Promise<SendOutcome> {
     // copyOutputData: the result is copied into a Node buffer and the native one freed at once.
     // Otherwise each result lives in the addon's mimalloc heap until V8 collects its Buffer, which
     // kept 20-30 MB resident at push rates.
-    const compressed = snappy.compressSync(Buffer.from(body.buffer, body.byteOffset, body.byteLength), { copyOutputData: true });
+    const compressed = snappy.compressSync(Buffer.from(part.buffer, part.byteOffset, part.byteLength), { copyOutputData: true });
     return new Promise((resolve) => {
       let settled = false;
       const finish = (o: SendOutcome) => {
@@ -55,7 +56,7 @@ export class HttpSender implements Sender {
             kept += c.length;
           }
         });
-        res.on('end', () => finish(classifyStatus(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), parseRetryAfter(res.headers['retry-after']))));
+        res.on('end', () => finish(classifyStatus(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), retryAfterMs(res.headers['retry-after']))));
         res.on('error', (e) => finish({ kind: 'retry', reason: describeError(e) }));
         res.on('aborted', () => finish({ kind: 'retry', reason: 'connection closed during the answer' }));
       });

@@ -4,17 +4,20 @@
  * real Loki in test/loki-push/ (429, 400 dead letters, outage, secrets, kill -9, tiebreaks).
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import winston from 'winston';
 import { tempDirs } from '../../../../test/harness/proc.js';
 import { inProcess } from '../../../../test/loki-push/util.js';
+import { encodePushRequest } from '../../../../test/loki-push/proto.js';
 import { PushEncoder } from './encode.js';
-import { encodePushRequest } from './proto.js';
+import type { SpoolReport } from './report.js';
 import { lokiOutputSchema, type LokiOutputInput } from './schema.js';
-import { classifyStatus } from './senders.js';
-import { Spool, type SpoolReport } from './spool.js';
+import { classifyStatus } from './sender.js';
+import { Spool } from './spool.js';
 import { selectorOf } from './transport.js';
 
 const dirs = tempDirs('loki-unit');
@@ -118,7 +121,7 @@ describe('Spool', () => {
     for (let b = s.readBatch(40, 2000); b; b = s.readBatch(40, 2000)) {
       // A frame cut at max_bytes carries only the streams of its own lines.
       for (const [l, es] of b.streams) assert.ok(es.length > 0, `empty stream ${l} in the batch at ${JSON.stringify(b.start)}`);
-      const mine = Buffer.from(enc.encode(b, sel));
+      const mine = Buffer.from(enc.encode(b, sel).body);
       const ref = encodePushRequest([...b.streams].map(([l, es]) => ({
         labels: sel(l),
         entries: es.map((e) => {
@@ -132,6 +135,24 @@ describe('Spool', () => {
     }
     assert.equal(got, total);
     s.close();
+  });
+
+  it('is locked by one process: a live holder refuses the open, a dead holder\'s lock is taken over', async () => {
+    const d = dir();
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 60_000)'], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(d, 'lock'), `${child.pid}\n`);
+      assert.throws(() => new Spool(opts(d)).open(), new RegExp(`in use by process ${child.pid}`));
+    } finally {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+    // The holder is dead now: its lock is stale.
+    const s = new Spool(opts(d));
+    s.open();
+    assert.equal(readFileSync(join(d, 'lock'), 'utf8').trim(), String(process.pid));
+    s.close();
+    assert.deepEqual(readdirSync(d).filter((f) => f.startsWith('lock')), []);
   });
 
   it('cuts a torn tail (a write cut short by kill -9) and keeps every whole frame', () => {

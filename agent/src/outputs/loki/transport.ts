@@ -1,7 +1,10 @@
 /**
  * LokiTransport: a winston transport that pushes every line to Loki through an on-disk spool.
  *
- * Shaped like OpenTelemetry JS's BatchSpanProcessor + OTLP exporter:
+ * Shaped like OpenTelemetry JS's BatchSpanProcessor + OTLP exporter: this transport is the
+ * processor (batching, retry, per-stream requests and halving in delivery.ts, dead letters);
+ * the exporters (http-sender.ts, grpc-sender.ts) are stateless: send one request, classify
+ * the answer.
  *  - log()/logv() only stage the line in the spool's open frame, in memory, and return at once
  *    (a deferred callback made winston keep every line of the turn in its stream buffer, which
  *    V8 then promoted to the old generation); at the end of the event-loop turn one write(2)
@@ -18,15 +21,20 @@
  * both, so a resend after a crash is byte-identical and Loki deduplicates it; distinct lines with
  * identical text in the same millisecond stay distinct.
  */
-import { appendFileSync, renameSync, statSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
-import { join } from 'node:path';
 import TransportStream from 'winston-transport';
+import { backoffMs, basicCredential, type BackoffPolicy } from '../../core/http-retry.js';
 import { redact } from '../../core/redact.js';
+import type { Batch } from './batch.js';
+import { createSender } from './create-sender.js';
+import { cmpPos, type Pos } from './cursor.js';
+import { deadLetterPath, writeDeadLetter } from './dead-letter.js';
+import { BatchDelivery } from './delivery.js';
 import { PushEncoder } from './encode.js';
+import type { SpoolReport } from './report.js';
 import type { LokiOutputConfig } from './schema.js';
-import { createSender, type Sender, type SendOutcome } from './senders.js';
-import { Spool, cmpPos, type Batch, type Pos, type SpoolReport } from './spool.js';
+import type { Sender, SendOutcome } from './sender.js';
+import { Spool } from './spool.js';
 
 export type LokiReport = SpoolReport;
 
@@ -86,6 +94,7 @@ export class LokiTransport extends TransportStream {
   private readonly lastTs = new Map<string, { ms: number; sub: number }>();
   private readonly secrets: string[];
   private readonly encoder = new PushEncoder();
+  private readonly backoff: BackoffPolicy;
 
   private flushScheduled = false;
 
@@ -107,12 +116,13 @@ export class LokiTransport extends TransportStream {
     this.cfg = cfg;
     this.ctx = ctx;
     // One abort listener per in-flight request, and a batch sends one request per stream
-    // (per-stream.ts): more than Node's default of 10 is normal, not a leak.
+    // (delivery.ts): more than Node's default of 10 is normal, not a leak.
     setMaxListeners(0, this.abort.signal);
     this.secrets = [cfg.basic_auth?.password, cfg.bearer_token]
       .filter((s): s is string => !!s)
       .flatMap((s) => [s, Buffer.from(s).toString('base64')]);
-    if (cfg.basic_auth) this.secrets.push(Buffer.from(`${cfg.basic_auth.username}:${cfg.basic_auth.password}`).toString('base64'));
+    if (cfg.basic_auth) this.secrets.push(basicCredential(cfg.basic_auth.username, cfg.basic_auth.password));
+    this.backoff = { minMs: cfg.retry.min_backoff, maxMs: cfg.retry.max_backoff };
     this.baseLabels = { ...cfg.labels, job: 'imom', env: ctx.env, host: ctx.host };
     this.spool = new Spool({
       dir: cfg.spool_dir,
@@ -269,15 +279,19 @@ export class LokiTransport extends TransportStream {
     return sel;
   };
 
-  /** True once the batch is answered (2xx or dead-lettered) and acknowledged; false on shutdown. */
+  /**
+   * True once the batch is answered (2xx or dead-lettered) and acknowledged; false on shutdown.
+   * Each stream goes as its own request, and a retry resends only the streams not yet accepted
+   * (delivery.ts).
+   */
   private async deliver(batch: Batch): Promise<boolean> {
-    const body = this.encoder.encode(batch, this.selector);
+    const delivery = new BatchDelivery(this.encoder.encode(batch, this.selector));
     let attempt = 0;
     for (;;) {
       if (this.stopped) return false;
       this.sender ??= await this.newSender();
       if (this.stopped) return false;
-      const outcome: SendOutcome = await this.sender.send(body, this.cfg.retry.timeout, this.abort.signal);
+      const outcome: SendOutcome = await delivery.send(this.sender, this.cfg.retry.timeout, this.abort.signal);
       if (outcome.kind === 'ok') {
         this.spool.ack(batch);
         this.counters.sent += batch.lines;
@@ -295,7 +309,7 @@ export class LokiTransport extends TransportStream {
       if (this.stopped) return false;
       attempt++;
       this.counters.retries++;
-      const delay = this.backoff(attempt, outcome.retryAfterMs);
+      const delay = backoffMs(this.backoff, attempt, outcome.retryAfterMs);
       const now = Date.now();
       const f = (this.failing ??= { since: now, attempts: 0, lastReport: 0 });
       f.attempts++;
@@ -315,45 +329,14 @@ export class LokiTransport extends TransportStream {
 
   private shutdownDeadline = Infinity;
 
-  /** Exponential backoff with "equal jitter": half fixed, half random; Retry-After wins if longer. */
-  private backoff(attempt: number, retryAfterMs?: number): number {
-    const { min_backoff, max_backoff } = this.cfg.retry;
-    const base = Math.min(max_backoff, min_backoff * 2 ** Math.min(attempt - 1, 30));
-    const jittered = base / 2 + Math.random() * (base / 2);
-    return Math.min(max_backoff, Math.max(jittered, retryAfterMs ?? 0));
-  }
-
   private deadLetter(batch: Batch, reason: string): void {
-    const file = join(this.cfg.spool_dir, 'dead-letter.ndjson');
     const safeReason = this.redact(reason);
-    const record = {
-      dead_lettered_at: new Date().toISOString(),
-      error: safeReason,
-      lines: batch.lines,
-      // The body of a Loki JSON push: re-send with `curl -H 'Content-Type: application/json' --data @- …/loki/api/v1/push`.
-      push: {
-        streams: [...batch.streams].map(([labels, entries]) => ({
-          stream: JSON.parse(labels) as Record<string, string>,
-          values: entries.map((e) => [`${e.ms}${String(e.sub).padStart(6, '0')}`, e.line.toString('utf8')]),
-        })),
-      },
-    };
-    try {
-      try {
-        if (statSync(file).size > this.cfg.dead_letter_max_bytes) {
-          renameSync(file, join(this.cfg.spool_dir, 'dead-letter.1.ndjson'));
-          this.report({ level: 'WARN', code: 'dead_letter_rotated', message: `loki dead-letter file reached ${this.cfg.dead_letter_max_bytes} bytes; rotated to dead-letter.1.ndjson (the previous .1 was replaced)` });
-        }
-      } catch { /* no file yet */ }
-      appendFileSync(file, `${JSON.stringify(record)}\n`);
-    } catch (e) {
-      this.report({ level: 'ERROR', code: 'dead_letter_write_failed', message: `loki dead-letter write failed (${(e as Error).message}); ${batch.lines} rejected lines lost` });
-    }
+    writeDeadLetter(this.cfg.spool_dir, this.cfg.dead_letter_max_bytes, batch, safeReason, (r) => this.report(r));
     this.counters.deadLettered += batch.lines;
     this.report({
       level: 'ERROR',
       code: 'dead_letter',
-      message: `Loki refused ${batch.lines} lines for good (${safeReason}); moved to ${file}; ${this.counters.deadLettered} lines dead-lettered since start`,
+      message: `Loki refused ${batch.lines} lines for good (${safeReason}); moved to ${deadLetterPath(this.cfg.spool_dir)}; ${this.counters.deadLettered} lines dead-lettered since start`,
       count: batch.lines,
     });
   }

@@ -7,8 +7,9 @@
  * it as the same string; declaring it bytes lets the spool's UTF-8 bytes go straight into
  * the request without a decode/encode round trip.
  *
- * Tests only: the transport writes requests itself (encode.ts), so protobufjs is never loaded
- * by the agent.
+ * Tests only (protobufjs is a devDependency): the reference the encoder's output is checked
+ * against, and requests the tests build by hand. The transport writes requests itself
+ * (agent/src/outputs/loki/encode.ts), so protobufjs is never loaded by the agent.
  */
 import protobuf from 'protobufjs';
 
