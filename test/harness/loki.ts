@@ -47,6 +47,10 @@ import { join } from 'node:path';
 import { lokiSpec, promtailSpec, waitReady, PROMTAIL_NO_FILES, type LokiSpecOptions, type PromtailSpecOptions } from '../../agent/src/stack/components.js';
 import { spawnProc, type Proc, type ProcSpec } from '../../agent/src/stack/process.js';
 import { freePorts, sleep, tempDir, waitFor } from './proc.js';
+import {
+  instantQuery as lokiInstantQuery, labelValues as lokiLabelValues, push, queryRange as lokiQueryRange, series as lokiSeries, toNs,
+  type LogEntry, type LokiTarget, type LokiTime,
+} from '../../agent/src/loki-client/index.js';
 
 /** Processes this test file started, killed if the test process exits without closing them. */
 const live = new Set<Proc>();
@@ -187,45 +191,21 @@ export async function startPromtail(opts: StartPromtailOptions): Promise<Promtai
   };
 }
 
-// ---------------------------------------------------------------- queries
+// ---------------------------------------------------------------- queries (agent/src/loki-client)
 
-export type TimeArg = Date | number | bigint;
-
-/** Nanoseconds since the epoch. A number is milliseconds. */
-export function toNs(t: TimeArg): bigint {
-  if (typeof t === 'bigint') return t;
-  return BigInt(typeof t === 'number' ? Math.round(t) : t.getTime()) * 1_000_000n;
-}
-
-export interface LogEntry {
-  readonly tsNs: bigint;
-  readonly line: string;
-  /** Stream (index) labels only. */
-  readonly labels: Readonly<Record<string, string>>;
-  /** Structured metadata of this entry. */
-  readonly metadata: Readonly<Record<string, string>>;
-  /** Labels a parser in the query (| json, | logfmt) extracted. */
-  readonly parsed: Readonly<Record<string, string>>;
-}
+export type TimeArg = LokiTime;
+export { toNs };
+export type { LogEntry };
 
 export interface QueryOpts {
   readonly tenant?: string;
 }
 
-function headers(o: QueryOpts | undefined): Record<string, string> {
-  // categorize-labels: stream labels, structured metadata and parsed labels come back
-  // separately, so a test can assert that QHash is metadata and not a label.
-  const h: Record<string, string> = { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' };
-  if (o?.tenant) h['X-Scope-OrgID'] = o.tenant;
-  return h;
-}
+/** Queries wait up to a minute: a test's Loki may be busy ingesting a million lines. */
+const QUERY_TIMEOUT_MS = 60_000;
 
-async function getJson(url: string, path: string, params: Record<string, string>, o?: QueryOpts): Promise<any> {
-  const u = `${url.replace(/\/$/, '')}${path}?${new URLSearchParams(params)}`;
-  const res = await fetch(u, { headers: headers(o), signal: AbortSignal.timeout(60_000) });
-  const body = await res.text();
-  if (!res.ok) throw new Error(`GET ${path} ${JSON.stringify(params)}: ${res.status} ${body.slice(0, 500)}`);
-  return JSON.parse(body);
+function target(url: string, o: QueryOpts | undefined): LokiTarget {
+  return { url, tenant: o?.tenant, timeoutMs: QUERY_TIMEOUT_MS };
 }
 
 const HOUR_MS = 3_600_000;
@@ -242,24 +222,11 @@ export interface RangeOpts extends QueryOpts {
   readonly direction?: 'forward' | 'backward';
 }
 
-function flatten(result: any[]): LogEntry[] {
-  const out: LogEntry[] = [];
-  for (const s of result) {
-    for (const v of s.values as [string, string, { structuredMetadata?: Record<string, string>; parsed?: Record<string, string> }?][]) {
-      out.push({ tsNs: BigInt(v[0]), line: v[1], labels: s.stream, metadata: v[2]?.structuredMetadata ?? {}, parsed: v[2]?.parsed ?? {} });
-    }
-  }
-  return out;
-}
-
 /** One /loki/api/v1/query_range request for a log query; entries sorted by time (then line). */
 export async function queryRange(url: string, logql: string, o: RangeOpts = {}): Promise<LogEntry[]> {
-  const { start, end } = timeRange(o);
-  const j = await getJson(url, '/loki/api/v1/query_range', {
-    query: logql, start: String(start), end: String(end), limit: String(o.limit ?? 5000), direction: o.direction ?? 'forward',
-  }, o);
-  if (j.data.resultType !== 'streams') throw new Error(`query_range ${logql}: expected streams, got ${j.data.resultType}`);
-  const entries = flatten(j.data.result);
+  // categorize-labels: stream labels, structured metadata and parsed labels come back
+  // separately, so a test can assert that QHash is metadata and not a label.
+  const entries = await lokiQueryRange(target(url, o), logql, { ...timeRange(o), limit: o.limit ?? 5000, direction: o.direction ?? 'forward', categorizeLabels: true });
   entries.sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : a.line < b.line ? -1 : a.line > b.line ? 1 : 0));
   return o.direction === 'backward' ? entries.reverse() : entries;
 }
@@ -316,9 +283,8 @@ export interface Sample {
 
 /** /loki/api/v1/query (a metric query), as a vector. */
 export async function instantQuery(url: string, logql: string, o: QueryOpts & { time?: TimeArg } = {}): Promise<Sample[]> {
-  const j = await getJson(url, '/loki/api/v1/query', { query: logql, time: String(toNs(o.time ?? Date.now())) }, o);
-  if (j.data.resultType !== 'vector') throw new Error(`query ${logql}: expected a vector, got ${j.data.resultType}`);
-  return (j.data.result as { metric: Record<string, string>; value: [number, string] }[]).map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+  const v = await lokiInstantQuery(target(url, o), logql, o.time ?? Date.now());
+  return v.map((r) => ({ metric: r.labels, value: r.value }));
 }
 
 /** Number of entries matching a log selector (with optional filters) in [start, end]. */
@@ -360,15 +326,11 @@ export async function waitForStableCount(url: string, selector: string, o: Query
 
 /** Label sets of the streams matching `match`. */
 export async function series(url: string, match: string, o: QueryOpts & { start?: TimeArg; end?: TimeArg } = {}): Promise<Record<string, string>[]> {
-  const { start, end } = timeRange(o);
-  const j = await getJson(url, '/loki/api/v1/series', { 'match[]': match, start: String(start), end: String(end) }, o);
-  return j.data as Record<string, string>[];
+  return lokiSeries(target(url, o), match, timeRange(o));
 }
 
 export async function labelValues(url: string, name: string, o: QueryOpts & { start?: TimeArg; end?: TimeArg } = {}): Promise<string[]> {
-  const { start, end } = timeRange(o);
-  const j = await getJson(url, `/loki/api/v1/label/${encodeURIComponent(name)}/values`, { start: String(start), end: String(end) }, o);
-  return (j.data ?? []) as string[];
+  return lokiLabelValues(target(url, o), name, timeRange(o));
 }
 
 export interface PushStream {
@@ -378,14 +340,8 @@ export interface PushStream {
 
 /** Pushes streams with Loki's JSON push API; throws unless Loki answers 2xx. */
 export async function pushStreams(url: string, streams: readonly PushStream[], o: QueryOpts = {}): Promise<void> {
-  const body = {
-    streams: streams.map((s) => ({
-      stream: s.labels,
-      values: s.entries.map(([t, line, md]) => (md ? [String(toNs(t)), line, md] : [String(toNs(t)), line])),
-    })),
-  };
-  const h: Record<string, string> = { 'Content-Type': 'application/json' };
-  if (o.tenant) h['X-Scope-OrgID'] = o.tenant;
-  const res = await fetch(`${url.replace(/\/$/, '')}/loki/api/v1/push`, { method: 'POST', headers: h, body: JSON.stringify(body), signal: AbortSignal.timeout(60_000) });
-  if (!res.ok) throw new Error(`push: ${res.status} ${(await res.text()).slice(0, 500)}`);
+  await push(target(url, o), streams.map((s) => ({
+    labels: s.labels,
+    values: s.entries.map(([t, line, md]) => (md ? [String(toNs(t)), line, md] as const : [String(toNs(t)), line] as const)),
+  })));
 }

@@ -11,9 +11,12 @@ import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
 import { formatPromDuration } from './duration.js';
-import { instantQuery, push, type LokiTarget, type PushStream, type Sample } from './loki-api.js';
+import { instantQuery, push, type LokiTarget, type PushStream, type Sample } from '../loki-client/index.js';
 import { formatLabels, ruleFileSchema, testFileSchema, type TestCase, type TestFile } from './schema.js';
 import { expandTemplate, goFloat, TemplateError } from './template.js';
+
+/** Loki's default instant-query limit is 100; a test's vector may be larger. */
+const INSTANT_LIMIT = 5000;
 
 export interface AlertingRule {
   alert: string;
@@ -134,7 +137,7 @@ async function runTestCase(t: LoadedTestFile, tc: TestCase, index: number, opts:
   for (const e of tc.logql_expr_test) {
     let got: Sample[];
     try {
-      got = await instantQuery(loki, e.expr, base + e.eval_time);
+      got = await instantQuery(loki, e.expr, base + e.eval_time, { limit: INSTANT_LIMIT });
     } catch (err) {
       failures.push(`${head}    expr: ${JSON.stringify(e.expr)}, time: ${formatPromDuration(e.eval_time)}, err: ${(err as Error).message}`);
       continue;
@@ -182,7 +185,7 @@ export async function simulate(rule: AlertingRule, loki: LokiTarget, base: numbe
     while (next < nSteps) {
       const k = next++;
       try {
-        vectors[k] = await instantQuery(loki, rule.expr, base + k * interval);
+        vectors[k] = await instantQuery(loki, rule.expr, base + k * interval, { limit: INSTANT_LIMIT });
       } catch (e) {
         throw new Error(`rule ${rule.alert} (${rule.file}, group ${rule.group}) at ${formatPromDuration(k * interval)}: ${(e as Error).message}`);
       }

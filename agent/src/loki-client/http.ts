@@ -1,0 +1,65 @@
+/**
+ * How every Loki call is made: one base URL, the tenant as X-Scope-OrgID, optional extra
+ * headers (Authorization), a timeout, and a JSON answer checked against a zod schema.
+ */
+import { request } from 'undici';
+import type { z } from 'zod';
+
+export interface LokiTarget {
+  readonly url: string;
+  readonly tenant?: string | undefined;
+  /** Extra headers, e.g. Authorization. */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** Headers and body timeout per call; default 30 s. */
+  readonly timeoutMs?: number | undefined;
+}
+
+export class LokiError extends Error {
+  constructor(message: string, readonly status?: number) {
+    super(message);
+    this.name = 'LokiError';
+  }
+}
+
+/** A time for the API: bigint is nanoseconds since the epoch, number is milliseconds. */
+export type LokiTime = Date | number | bigint;
+
+export function toNs(t: LokiTime): bigint {
+  if (typeof t === 'bigint') return t;
+  return BigInt(typeof t === 'number' ? Math.round(t) : t.getTime()) * 1_000_000n;
+}
+
+export interface CallOptions {
+  readonly params?: Readonly<Record<string, string>>;
+  /** A JSON body; the call is a POST when given. */
+  readonly body?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Calls `path`, throws LokiError unless Loki answers 2xx, and returns the answer validated by `schema`. */
+export async function callLoki<S extends z.ZodType>(t: LokiTarget, path: string, schema: S, o: CallOptions = {}): Promise<z.output<S>> {
+  const method = o.body === undefined ? 'GET' : 'POST';
+  const headers: Record<string, string> = { ...t.headers, ...o.headers };
+  if (o.body !== undefined) headers['content-type'] = 'application/json';
+  if (t.tenant) headers['X-Scope-OrgID'] = t.tenant;
+  const query = o.params ? `?${new URLSearchParams(o.params)}` : '';
+  const timeout = t.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const res = await request(`${t.url.replace(/\/+$/, '')}${path}${query}`, { method, headers, body: o.body, headersTimeout: timeout, bodyTimeout: timeout });
+  const text = await res.body.text();
+  const what = `Loki ${method} ${path}`;
+  if (res.statusCode < 200 || res.statusCode >= 300) throw new LokiError(`${what}: HTTP ${res.statusCode}: ${text.trim().slice(0, 500)}`, res.statusCode);
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    throw new LokiError(`${what}: answer is not JSON`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new LokiError(`${what}: unexpected answer${issue ? ` (${issue.path.join('.') || '(root)'}: ${issue.message})` : ''}`);
+  }
+  return parsed.data;
+}

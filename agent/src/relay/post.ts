@@ -1,0 +1,37 @@
+/** One attempt to post one notification to one chat target, and what its answer means for a retry. */
+import { request } from 'undici';
+import { retryAfterMs } from '../core/http-retry.js';
+import { reasonOf, redact } from '../core/redact.js';
+import type { TargetConfig } from './config.js';
+import { formatFor } from './formatters/index.js';
+import type { Notification } from './notification.js';
+
+export type PostResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly permanent: boolean; readonly reason: string; readonly retryAfterMs?: number | undefined };
+
+/** Characters of a target's answer kept in a reason: enough for an error message, not a whole HTML page. */
+const ANSWER_CHARS = 300;
+
+export async function postNotification(t: TargetConfig, n: Notification, secrets: readonly string[]): Promise<PostResult> {
+  let out;
+  try {
+    out = formatFor(n, t);
+  } catch (e) {
+    return { ok: false, permanent: true, reason: `cannot format: ${reasonOf(e, secrets)}` };
+  }
+  try {
+    const res = await request(out.url, { method: 'POST', headers: out.headers, body: out.body, headersTimeout: t.timeout, bodyTimeout: t.timeout });
+    const text = (await res.body.text()).slice(0, ANSWER_CHARS);
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      // Telegram answers 200 with ok:false on some errors; Slack answers "ok".
+      if (t.type === 'telegram' && /"ok"\s*:\s*false/.test(text)) return { ok: false, permanent: true, reason: `telegram: ${redact(text, secrets)}` };
+      return { ok: true };
+    }
+    const reason = `HTTP ${res.statusCode}: ${redact(text.replace(/\s+/g, ' ').trim(), secrets)}`;
+    const retryable = res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500;
+    return { ok: false, permanent: !retryable, reason, retryAfterMs: retryAfterMs(res.headers['retry-after'], text) };
+  } catch (e) {
+    return { ok: false, permanent: false, reason: reasonOf(e, secrets) };
+  }
+}
