@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import type { InstanceContext, RunContext, Target } from '../../core/check.js';
 import { resultFactory } from '../../core/check.js';
 import { abortable } from '../../core/abort.js';
@@ -6,53 +5,21 @@ import { reasonOf } from '../../core/redact.js';
 import type { CheckResult } from '../../core/result.js';
 import type { HostPort } from '../../config/types.js';
 import type { RedisInstance } from './schema.js';
+import { NodeConnection } from '../../common/redis/connection.js';
+import { parseInfo } from '../../common/redis/info.js';
 
 const CHECK = 'redis';
 
-/** Parses INFO output (`key:value` lines) into a map. */
-export function parseInfo(text: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const line of text.split(/\r?\n/)) {
-    const i = line.indexOf(':');
-    if (i > 0 && !line.startsWith('#')) m.set(line.slice(0, i), line.slice(i + 1));
-  }
-  return m;
-}
-
-/** One reusable connection per node; no auto-reconnect or offline queue, so a dead node fails fast. */
-class NodeConnection {
-  private client: Redis | undefined;
-  constructor(private readonly hp: HostPort, private readonly inst: RedisInstance) {}
-
-  /** ioredis rejects with "Connection is closed." and reports the cause only as an 'error' event. */
-  private lastError: Error | undefined;
-
-  async info(ctx: RunContext, section: string): Promise<string> {
-    const onAbort = () => this.drop();
-    this.lastError = undefined;
-    try {
-      if (!this.client) {
-        const c = new Redis({
-          host: this.hp.host, port: this.hp.port, username: this.inst.username, password: this.inst.password,
-          lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null,
-          connectTimeout: ctx.timeoutMs, enableReadyCheck: false,
-        });
-        c.on('error', (e: Error) => { this.lastError = e; });
-        c.on('end', () => { if (this.client === c) this.client = undefined; });
-        this.client = c;
-        await abortable(c.connect(), ctx.signal, onAbort);
-      }
-      return await abortable(this.client.info(section), ctx.signal, onAbort);
-    } catch (e) {
-      this.drop();
-      throw ctx.signal.aborted || !this.lastError ? e : this.lastError;
-    }
-  }
-
-  drop(): void {
-    const c = this.client;
-    this.client = undefined;
-    c?.disconnect(false);
+/** Reads INFO <section> over the node's one reusable connection; a dead node fails fast, by its cause. */
+async function readInfo(conn: NodeConnection, ctx: RunContext, section: string): Promise<string> {
+  const onAbort = () => conn.drop();
+  conn.forgetError();
+  try {
+    const c = await abortable(conn.open(ctx.timeoutMs), ctx.signal, onAbort);
+    return await abortable(c.info(section), ctx.signal, onAbort);
+  } catch (e) {
+    conn.drop();
+    throw ctx.signal.aborted || !conn.lastError ? e : conn.lastError;
   }
 }
 
@@ -66,13 +33,13 @@ export function redisTargets(inst: RedisInstance, _ctx: InstanceContext): Target
     ...inst.slaves.map((hp): [HostPort, Role] => [hp, 'slave']),
   ];
   return expected.map(([hp, want]): Target => {
-    const conn = new NodeConnection(hp, inst);
+    const conn = new NodeConnection({ host: hp.host, port: hp.port, username: inst.username, password: inst.password });
     const node = hp.text;
     return {
       id: `${CHECK}/${inst.name}/${node}`,
       target: node,
       async run(ctx): Promise<CheckResult[]> {
-        const info = parseInfo(await conn.info(ctx, 'replication'));
+        const info = parseInfo(await readInfo(conn, ctx, 'replication'));
         const role = info.get('role') ?? 'unknown';
         if (role !== want) {
           return [r.message(node, 'CRITICAL', `Node ${node} is expected to be ${want} but found ${role}`)];

@@ -1,4 +1,4 @@
-/** Pure parsers for what a cluster node answers: CLUSTER NODES (INFO and CLUSTER INFO: parseInfo of the redis check). */
+/** Pure parsers for what a cluster node answers: CLUSTER NODES (INFO and CLUSTER INFO: parseInfo in common/redis/info.ts). */
 
 /** One line of CLUSTER NODES as one node sees it. */
 export interface NodeLine {

@@ -10,8 +10,9 @@ import type { Target } from '../../core/check.js';
 import { formatLine } from '../../core/format.js';
 import { resultFactory } from '../../core/check.js';
 import { redisClusterSchema } from './schema.js';
-import { memoryResult, redisClusterTargets } from './check.js';
-import { parseInfo } from '../redis/check.js';
+import { redisClusterTargets } from './check.js';
+import { memoryResult } from './rules.js';
+import { parseInfo } from '../../common/redis/info.js';
 import { layoutPath, legacyLayoutPath } from './layout.js';
 
 const HERE = new URL('.', import.meta.url).pathname;
