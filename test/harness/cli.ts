@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MONITOR_USER } from './mariadb.js';
-import { REPO_ROOT, run, startDaemon, type Daemon } from './proc.js';
+import { reaped, REPO_ROOT, run, startDaemon, type Daemon } from './proc.js';
 
 const ENTRY = join(REPO_ROOT, 'agent/src/cli/bin.ts');
 
@@ -13,7 +13,7 @@ export function imom(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; i
 
 /** A long-running `imom` process (agent, relay, split --follow). */
 export function spawnImom(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; logFile?: string } = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return reaped(spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /** `imom qhash split INPUT --follow` as a daemon; its stderr (loss reports) goes to `logFile`. */

@@ -27,7 +27,7 @@ export async function kafkaCycle(inst: KafkaInstance, timeoutMs = 10_000): Promi
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(new Error(`timeout after ${timeoutMs}ms`)), timeoutMs);
   try {
-    return (await t!.run({ signal: ac.signal, timeoutMs, stateDir: '/nonexistent' })).map(formatLine);
+    return (await t!.run({ signal: ac.signal, timeoutMs })).map(formatLine);
   } finally {
     clearTimeout(timer);
   }
@@ -200,7 +200,7 @@ export async function startKafka(version: KafkaVersion, opts: { brokers?: number
   /** Every start appends "Kafka Server started" to the node's log; wait for one more than before. */
   const startedCount = (n: Node) => (existsSync(n.log) ? readFileSync(n.log, 'utf8').split('Kafka Server started').length - 1 : 0);
   const waitStarted = async (n: Node, before: number) => {
-    const exited = () => !!n.daemon && (n.daemon.proc.exitCode !== null || n.daemon.proc.signalCode !== null);
+    const exited = () => !!n.daemon && !n.daemon.alive();
     await waitFor(() => exited() || startedCount(n) > before, 120_000, `kafka ${version} node ${n.id} to start (log ${n.log})`, 250);
     if (exited()) throw new Error(`kafka ${version} node ${n.id} exited; see ${n.log}:\n${readFileSync(n.log, 'utf8').slice(-3000)}`);
     if (n.id !== CONTROLLER_ID) await waitForPort(n.port, 30_000, `kafka broker ${n.id}`);
@@ -220,7 +220,7 @@ export async function startKafka(version: KafkaVersion, opts: { brokers?: number
     if (!n) throw new Error(`no broker ${bid}`);
     return n;
   };
-  const isRunning = (n: Node) => !!n.daemon && n.daemon.proc.exitCode === null && n.daemon.proc.signalCode === null;
+  const isRunning = (n: Node) => !!n.daemon && n.daemon.alive();
 
   const cluster: KafkaCluster = {
     version,
@@ -417,7 +417,7 @@ export async function startSecureKafka(version: KafkaVersion): Promise<SecureKaf
     'format', '-t', clusterId(), '-c', props, ...scram('SCRAM-SHA-256'), ...scram('SCRAM-SHA-512'),
   ]), { timeoutMs: 120_000 });
   const daemon = startDaemon(`kafka-secure-${version}`, 'java', javaArgs(version, dir, 'kafka.Kafka', [props]), { cwd: dir, logFile: log });
-  const exited = () => daemon.proc.exitCode !== null || daemon.proc.signalCode !== null;
+  const exited = () => !daemon.alive();
   try {
     await waitFor(() => exited() || (existsSync(log) && readFileSync(log, 'utf8').includes('Kafka Server started')), 120_000, `secured kafka ${version} to start (log ${log})`, 250);
     if (exited()) throw new Error(`secured kafka ${version} exited; see ${log}:\n${readFileSync(log, 'utf8').slice(-3000)}`);

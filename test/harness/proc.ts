@@ -3,7 +3,9 @@
  * wait until it listens, and stop it (and everything it spawned) afterwards.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, rmSync, closeSync } from 'node:fs';
+import { afterEach, beforeEach } from 'node:test';
+import { attachedProcs, spawnProc } from '../../agent/src/stack/process.js';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join, resolve } from 'node:path';
 
@@ -80,60 +82,32 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false | nu
 
 export interface Daemon {
   readonly name: string;
-  readonly proc: ChildProcess;
+  readonly pid: number;
   readonly logFile: string;
-  /** SIGTERM, then SIGKILL after graceMs; resolves when the process is gone. */
+  /** True until the process has exited. */
+  alive(): boolean;
+  /** SIGTERM to its process group, then SIGKILL after graceMs; resolves when it is gone. */
   stop(graceMs?: number): Promise<void>;
-  /** kill -9. */
+  /** kill -9 to its process group. */
   kill(): Promise<void>;
-  readonly exited: Promise<number | null>;
+  /** The exit code, -1 when a signal ended it. */
+  readonly exited: Promise<number>;
 }
 
-const live = new Set<Daemon>();
-
-/** Starts `cmd` detached in its own process group, output to logFile. */
+/**
+ * Starts `cmd` detached in its own process group, output appended to logFile, through the
+ * stack's supervisor (the one in iMom). It lives until the test file ends unless stopped before.
+ */
 export function startDaemon(name: string, cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; logFile: string }): Daemon {
-  const fd = openSync(opts.logFile, 'a');
-  const proc = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', fd, fd], detached: true });
-  closeSync(fd);
-  const exited = new Promise<number | null>((res) => {
-    proc.once('exit', (code, sig) => res(code ?? (sig ? -1 : null)));
-    proc.once('error', () => res(-1));
-  });
-  const signalGroup = (sig: NodeJS.Signals) => {
-    try { if (proc.pid) process.kill(-proc.pid, sig); } catch { /* already gone */ }
-  };
-  const d: Daemon = {
-    name, proc, logFile: opts.logFile, exited,
-    async stop(graceMs = 10_000) {
-      if (proc.exitCode !== null || proc.signalCode !== null) { live.delete(d); return; }
-      signalGroup('SIGTERM');
-      const t = setTimeout(() => signalGroup('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(t);
-      live.delete(d);
-    },
-    async kill() {
-      signalGroup('SIGKILL');
-      await exited;
-      live.delete(d);
-    },
-  };
-  live.add(d);
-  return d;
+  const env = Object.fromEntries(Object.entries(opts.env ?? {}).filter((e): e is [string, string] => e[1] !== undefined));
+  const p = spawnProc({ name, cmd, args, env, cwd: opts.cwd ?? process.cwd(), logFile: opts.logFile });
+  return { name, pid: p.pid, logFile: opts.logFile, exited: p.exited, alive: () => p.alive(), stop: (g = 10_000) => p.stop(g), kill: () => p.kill() };
 }
-
-/** Last resort: if a test process dies, don't leave servers behind. */
-process.once('exit', () => {
-  for (const d of live) {
-    try { if (d.proc.pid) process.kill(-d.proc.pid, 'SIGKILL'); } catch { /* gone */ }
-  }
-});
 
 /** Runs a command to completion and returns its output; throws on non-zero exit. */
 export function run(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; allowFail?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((res, rej) => {
-    const p = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = reaped(spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] }));
     let stdout = '';
     let stderr = '';
     p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -149,4 +123,63 @@ export function run(cmd: string, args: readonly string[], opts: { cwd?: string; 
     p.stdin.on('error', () => undefined); // a child that exits early closes its stdin
     p.stdin.end(opts.input ?? '');
   });
+}
+
+/*
+ * The reaper. A failing assertion must never leave a process running: an agent spawned by a
+ * test that threw before its kill() kept the test file's event loop alive, and the whole suite
+ * waited on it for over ten minutes. Children of run() and spawnImom() that are started inside a
+ * test are killed when that test ends, pass or fail; servers live until the file ends and are
+ * killed at exit (the runner passes --test-force-exit) or on SIGTERM/SIGINT (the runner's
+ * per-file limit).
+ */
+const testScoped = new Set<ChildProcess>();
+const fileScoped = new Set<ChildProcess>();
+let inTest = false;
+
+/** Registers a child for the reaper; returns it. */
+export function reaped<T extends ChildProcess>(child: T): T {
+  const set = inTest ? testScoped : fileScoped;
+  set.add(child);
+  child.once('exit', () => set.delete(child));
+  return child;
+}
+
+function running(c: ChildProcess): boolean {
+  return c.exitCode === null && c.signalCode === null;
+}
+
+function killChild(c: ChildProcess, sig: NodeJS.Signals): void {
+  try { if (c.pid) process.kill(-c.pid, sig); } catch { /* not a group leader */ }
+  try { c.kill(sig); } catch { /* gone */ }
+}
+
+function killEverything(): void {
+  for (const c of [...testScoped, ...fileScoped]) if (running(c)) killChild(c, 'SIGKILL');
+  for (const p of attachedProcs()) {
+    try { process.kill(-p.pid, 'SIGKILL'); } catch { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
+  }
+}
+
+// Hooks only under the test runner: the demo and the benches import this module too.
+if (process.env.NODE_TEST_CONTEXT) {
+  // Root hooks run around every test of the file, nested ones included; a child started between
+  // them (in a test body) is the test's, one started in a before hook is the file's.
+  beforeEach(() => { inTest = true; });
+  afterEach(async () => {
+    inTest = false;
+    const left = [...testScoped].filter(running);
+    testScoped.clear();
+    for (const c of left) killChild(c, 'SIGTERM');
+    // 5 s is what an agent needs to flush its outputs on SIGTERM; then it is killed.
+    await Promise.all(left.map((c) => new Promise<void>((res) => {
+      if (!running(c)) return res();
+      const t = setTimeout(() => killChild(c, 'SIGKILL'), 5_000);
+      c.once('exit', () => { clearTimeout(t); res(); });
+    })));
+  });
+}
+process.once('exit', killEverything);
+for (const [sig, n] of [['SIGTERM', 15], ['SIGINT', 2]] as const) {
+  process.once(sig, () => { killEverything(); process.exit(128 + n); });
 }

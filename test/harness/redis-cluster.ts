@@ -48,7 +48,7 @@ export class ClusterNode {
   get addr(): string { return `127.0.0.1:${this.port}`; }
   get confFile(): string { return join(this.dir, 'redis.conf'); }
   get nodesConf(): string { return join(this.dir, 'nodes.conf'); }
-  get running(): boolean { return !!this.daemon && this.daemon.proc.exitCode === null && this.daemon.proc.signalCode === null; }
+  get running(): boolean { return !!this.daemon && this.daemon.alive(); }
 }
 
 export interface ClusterOptions {

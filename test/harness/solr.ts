@@ -104,7 +104,7 @@ export class SolrNode {
   }
 
   get running(): boolean {
-    return this.daemon !== undefined && this.daemon.proc.exitCode === null && this.daemon.proc.signalCode === null;
+    return this.daemon !== undefined && this.daemon.alive();
   }
 
   get logFile(): string {

@@ -71,7 +71,7 @@ export class ZooKeeper {
 
   private async waitReady(): Promise<void> {
     await waitFor(async () => {
-      if (this.daemon.proc.exitCode !== null) throw new Error(`zookeeper exited; see ${this.daemon.logFile}`);
+      if (!this.daemon.alive()) throw new Error(`zookeeper exited; see ${this.daemon.logFile}`);
       return (await fourLetter(this.port, 'ruok')) === 'imok';
     }, 30_000, `zookeeper on ${this.address}`);
   }

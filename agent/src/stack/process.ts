@@ -35,6 +35,14 @@ export interface SpawnOptions {
   readonly detach?: boolean;
 }
 
+/** Children this process started and still waits on (not detached), for whoever must stop them all. */
+const attached = new Set<Proc>();
+
+/** The attached children still running: a test harness stops them when its file ends. */
+export function attachedProcs(): Proc[] {
+  return [...attached].filter((p) => p.alive());
+}
+
 export function spawnProc(spec: ProcSpec, opts: SpawnOptions = {}): Proc {
   const fd = openSync(spec.logFile, 'a');
   const child = spawn(spec.cmd, spec.args, {
@@ -53,7 +61,7 @@ export function spawnProc(spec: ProcSpec, opts: SpawnOptions = {}): Proc {
   const pid = child.pid;
   if (opts.detach) child.unref();
   const signal = (sig: NodeJS.Signals) => signalGroup(pid, sig);
-  return {
+  const proc: Proc = {
     spec,
     pid,
     exited,
@@ -71,6 +79,11 @@ export function spawnProc(spec: ProcSpec, opts: SpawnOptions = {}): Proc {
       await exited;
     },
   };
+  if (!opts.detach) {
+    attached.add(proc);
+    void exited.then(() => attached.delete(proc));
+  }
+  return proc;
 }
 
 function signalGroup(pid: number, sig: NodeJS.Signals): void {
