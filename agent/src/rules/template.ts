@@ -13,7 +13,62 @@ export interface TemplateData {
 export class TemplateError extends Error {}
 
 export function expandTemplate(text: string, data: TemplateData): string {
-  return text.replace(/\{\{(-?)\s*(.*?)\s*(-?)\}\}/gs, (_whole, _l: string, body: string) => String(evalPipeline(body, data)));
+  let out = '';
+  for (const part of splitActions(text)) out += typeof part === 'string' ? part : String(evalPipeline(part.body, data));
+  return out;
+}
+
+/** Go's text/template whitespace for trim markers: space, tab, carriage return, newline (not Unicode spaces). */
+const TRIM_SPACE = ' \t\r\n';
+const isTrimSpace = (c: string | undefined): boolean => c !== undefined && c !== '' && TRIM_SPACE.includes(c);
+
+/**
+ * The text split into literal text and actions, trim markers applied as Go's lexer does:
+ * "{{- " drops every space, tab and newline that ends the text before it, " -}}" every one
+ * that starts the text after it. The marker needs that space: "{{-3}}" is the number -3.
+ */
+function splitActions(text: string): (string | { body: string })[] {
+  const parts: (string | { body: string })[] = [];
+  let trimNext = false;
+  let i = 0;
+  for (;;) {
+    const open = text.indexOf('{{', i);
+    let literal = text.slice(i, open < 0 ? undefined : open);
+    if (trimNext) literal = literal.replace(/^[ \t\r\n]+/, '');
+    if (open < 0) {
+      parts.push(literal);
+      return parts;
+    }
+    let start = open + 2;
+    const trimBefore = text[start] === '-' && isTrimSpace(text[start + 1]);
+    if (trimBefore) start += 2;
+    const close = actionEnd(text, start);
+    if (close < 0) {
+      // Not an action: kept as text, as before (Loki refuses such a rule file when it loads it).
+      parts.push(literal + text.slice(open));
+      return parts;
+    }
+    parts.push(trimBefore ? literal.replace(/[ \t\r\n]+$/, '') : literal);
+    let end = close;
+    trimNext = text[close - 1] === '-' && isTrimSpace(text[close - 2]) && close - 2 >= start;
+    if (trimNext) end = close - 2;
+    parts.push({ body: text.slice(start, end).trim() });
+    i = close + 2;
+  }
+}
+
+/** Where the action that starts at `from` ends ("}}" outside quotes), or -1. */
+function actionEnd(text: string, from: number): number {
+  let q: string | undefined;
+  for (let i = from; i < text.length - 1; i++) {
+    const c = text[i]!;
+    if (q) {
+      if (c === '\\' && q !== '`') i++;
+      else if (c === q) q = undefined;
+    } else if (c === '"' || c === '`' || c === "'") q = c;
+    else if (c === '}' && text[i + 1] === '}') return i;
+  }
+  return -1;
 }
 
 type Val = string | number;
