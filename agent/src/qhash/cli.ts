@@ -11,7 +11,8 @@ import { loadConfigFile } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
 import { duration } from '../config/types.js';
 import { fingerprintSql } from './fingerprint.js';
-import { compileCustomFormat, compileParser, DEFAULT_PARSER_CONFIG } from './parser.js';
+import { compileParser, DEFAULT_PARSER_CONFIG } from './parser.js';
+import { compileCustomFormat } from './p6spy-custom.js';
 import { follow, splitOnce } from './follow.js';
 import type { SplitOptions, SplitStats } from './splitter.js';
 

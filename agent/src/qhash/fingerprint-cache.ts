@@ -1,0 +1,25 @@
+/** Raw SQL text → fingerprint and console tag. SQL with `?` placeholders repeats verbatim, so most lookups hit. */
+import { fingerprintSql, type Fingerprint } from './fingerprint.js';
+
+/** Entries kept before the cache starts over: bounds memory on logs with literal-filled SQL. */
+const CACHE_LIMIT = 20_000;
+
+export interface CachedFingerprint extends Fingerprint {
+  /** `"QHash":"<md5>"`, the bytes that replace the SQL on the console. */
+  tag: Buffer;
+}
+
+export class FingerprintCache {
+  private readonly cache = new Map<string, CachedFingerprint>();
+
+  get(sql: string): CachedFingerprint {
+    let fp = this.cache.get(sql);
+    if (!fp) {
+      const f = fingerprintSql(sql);
+      fp = { ...f, tag: Buffer.from(`"QHash":"${f.qhash}"`) };
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      this.cache.set(sql, fp);
+    }
+    return fp;
+  }
+}

@@ -1,0 +1,24 @@
+/** Byte tests over a line [s, e) of a Buffer, shared by the recognisers. */
+import { DIGIT_0, DIGIT_9, LOWER_A, LOWER_CASE_BIT, LOWER_Z, SPACE } from './bytes.js';
+
+export const isDigit = (c: number | undefined): boolean => c !== undefined && c >= DIGIT_0 && c <= DIGIT_9;
+
+/** An ASCII letter of either case. */
+export const isLetter = (c: number | undefined): boolean => c !== undefined && (c | LOWER_CASE_BIT) >= LOWER_A && (c | LOWER_CASE_BIT) <= LOWER_Z;
+
+export function startsWith(b: Buffer, at: number, e: number, lit: Buffer): boolean {
+  if (at + lit.length > e || at + lit.length > b.length) return false;
+  for (let k = 0; k < lit.length; k++) if (b[at + k] !== lit[k]) return false;
+  return true;
+}
+
+export function skipSpaces(b: Buffer, i: number, e: number): number {
+  while (i < e && b[i] === SPACE) i++;
+  return i;
+}
+
+/** b.indexOf(ch, from) limited to [from, e). */
+export function indexIn(b: Buffer, ch: number, from: number, e: number): number {
+  for (let i = from; i < e; i++) if (b[i] === ch) return i;
+  return -1;
+}
