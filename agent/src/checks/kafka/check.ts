@@ -5,7 +5,9 @@ import { resultFactory } from '../../core/check.js';
 import { reasonOf } from '../../core/redact.js';
 import type { CheckResult, Field, Status } from '../../core/result.js';
 import type { KafkaInstance } from './schema.js';
-import { BrokerConnection, ConnectionPool, errorName, type Metadata, type PartitionMetadata } from './protocol.js';
+import type { Metadata, PartitionMetadata } from './protocol/codec.js';
+import { BrokerConnection, ConnectionPool } from './protocol/connection.js';
+import { KafkaError, errorName } from './protocol/errors.js';
 
 const CHECK = 'kafka';
 
@@ -40,6 +42,9 @@ function tlsOptions(inst: KafkaInstance): ConnectionOptions | undefined {
 }
 
 class Unreachable extends Error {}
+
+/** A topic whose partitions can be read: no error, or LEADER_NOT_AVAILABLE (some partitions have no leader: what the check counts). */
+const readable = (code: number) => code === KafkaError.NONE || code === KafkaError.LEADER_NOT_AVAILABLE;
 
 /**
  * Reads one snapshot. Bootstrap brokers are tried in parallel; the first to answer Metadata
@@ -78,7 +83,7 @@ export async function readSnapshot(inst: KafkaInstance, signal: AbortSignal, tim
     }
 
     const live = new Map(metadata.brokers.map((b) => [b.id, b]));
-    const topicMeta = new Map(metadata.topics.filter((t) => t.errorCode === 0 || t.errorCode === 5).map((t) => [t.name, t]));
+    const topicMeta = new Map(metadata.topics.filter((t) => readable(t.errorCode)).map((t) => [t.name, t]));
 
     // 2. End offsets, one ListOffsets per leader.
     const byLeader = new Map<number, Map<string, number[]>>();
@@ -100,7 +105,7 @@ export async function readSnapshot(inst: KafkaInstance, signal: AbortSignal, tim
         const res = await c.endOffsets(topics);
         for (const [t, ps] of res) {
           for (const [p, v] of ps) {
-            if (v.errorCode !== 0) continue;
+            if (v.errorCode !== KafkaError.NONE) continue;
             let m = endOffsets.get(t);
             if (!m) endOffsets.set(t, (m = new Map()));
             m.set(p, v.offset);
@@ -127,7 +132,7 @@ export async function readSnapshot(inst: KafkaInstance, signal: AbortSignal, tim
         const out = new Map<string, Map<number, bigint>>();
         for (const [t, ps] of res) {
           const m = new Map<number, bigint>();
-          for (const [p, v] of ps) m.set(p, v.errorCode === 0 ? v.offset : -1n);
+          for (const [p, v] of ps) m.set(p, v.errorCode === KafkaError.NONE ? v.offset : -1n);
           out.set(t, m);
         }
         committed.set(g.name, out);
@@ -194,8 +199,8 @@ export function kafkaLines(inst: KafkaInstance, snap: Snapshot, time = new Date(
 
   for (const topic of inst.topics) {
     const tm = snap.metadata.topics.find((t) => t.name === topic);
-    if (!tm || (tm.errorCode !== 0 && tm.errorCode !== 5)) {
-      fields('ERROR', [['Topic', topic], ['Error', errorName(tm?.errorCode ?? 3)]]);
+    if (!tm || !readable(tm.errorCode)) {
+      fields('ERROR', [['Topic', topic], ['Error', errorName(tm?.errorCode ?? KafkaError.UNKNOWN_TOPIC_OR_PARTITION)]]);
       continue;
     }
     const health = partitionHealth(tm.partitions, live);

@@ -1,0 +1,223 @@
+/**
+ * One socket per broker (plain or TLS): length-prefixed framing, requests pipelined and matched
+ * to responses by correlation id, each with its own timeout; ApiVersions and SASL on open.
+ * Aborting the signal destroys every socket of the pool at once.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import {
+  API, VERSION, Reader, decodeApiVersions, decodeFindCoordinator, decodeListOffsets, decodeMetadata, decodeOffsetFetch,
+  encodeApiVersions, encodeFindCoordinator, encodeListOffsets, encodeMetadata, encodeOffsetFetch, requestHeader,
+  type ApiName, type Metadata, type OffsetsByTopic,
+} from './codec.js';
+import { authenticate, type SaslOptions } from './sasl.js';
+import { abortError, describeNetError, describeTlsAlert } from './socket-errors.js';
+
+export interface ConnectOptions {
+  clientId: string;
+  /** node:tls options when the listener is TLS. */
+  tls?: ConnectionOptions;
+  sasl?: SaslOptions;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  resolve: (r: Reader) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Requests the check sends after the handshake: the broker must support each at our version. */
+const REQUIRED: readonly ApiName[] = ['Metadata', 'ListOffsets', 'FindCoordinator', 'OffsetFetch'];
+/** Bytes of the size prefix of every frame, and of the correlation id that starts every response. */
+const INT32 = 4;
+
+/** One socket to one broker, requests pipelined by correlation id. */
+export class BrokerConnection {
+  private socket!: Socket;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private buf: Buffer = Buffer.alloc(0);
+  private closedWith: Error | undefined;
+  /** Responses read so far: a close before the 1st or 2nd usually means a security mismatch. */
+  private responses = 0;
+  private versions = new Map<number, [number, number]>();
+
+  private constructor(readonly address: string, private readonly opts: ConnectOptions) {}
+
+  static async open(host: string, port: number, opts: ConnectOptions): Promise<BrokerConnection> {
+    const c = new BrokerConnection(`${host}:${port}`, opts);
+    await c.connect(host, port);
+    try {
+      await c.handshake();
+    } catch (e) {
+      c.close();
+      throw e;
+    }
+    return c;
+  }
+
+  private connect(host: string, port: number): Promise<void> {
+    return new Promise((res, rej) => {
+      const { tls, signal, connectTimeoutMs } = this.opts;
+      if (signal?.aborted) return rej(abortError(signal));
+      const s = tls ? tlsConnect({ host, port, servername: isIp(host) ? undefined : host, ...tls }) : netConnect({ host, port });
+      this.socket = s;
+      s.setNoDelay(true);
+      const timer = setTimeout(() => fail(new Error(`connect timed out after ${connectTimeoutMs}ms`)), connectTimeoutMs);
+      const onAbort = () => fail(abortError(signal!));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const fail = (e: Error) => { clearTimeout(timer); s.destroy(); rej(e); };
+      s.once(tls ? 'secureConnect' : 'connect', () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        s.removeAllListeners('error');
+        // With TLS 1.3 the broker checks the client certificate after the client's handshake is
+        // done: a refusal arrives as an alert on the first read.
+        s.on('error', (e) => {
+          const alert = tls ? describeTlsAlert(e, tls.cert !== undefined) : undefined;
+          this.shutdown(alert ? new Error(alert) : e);
+        });
+        s.on('close', () => this.shutdown(new Error(`connection closed by broker${this.closeHint()}`)));
+        s.on('data', (d: Buffer) => this.onData(d));
+        res();
+      });
+      // Before TCP is up, the errno (`connect ECONNREFUSED`); after it and before 'secureConnect',
+      // the TLS handshake failed (certificate not trusted, wrong name, or not a TLS listener: a
+      // plaintext listener drops the ClientHello, a reset or an early close).
+      let tcpUp = false;
+      s.once('connect', () => { tcpUp = true; });
+      s.once('error', (e: NodeJS.ErrnoException) => fail(new Error(!tls || !tcpUp
+        ? `connect ${describeNetError(e)}`
+        : e.code === 'ECONNRESET'
+          ? 'TLS handshake failed: connection reset by broker (not a TLS listener? tls is set)'
+          : describeTlsAlert(e, tls.cert !== undefined) ?? `TLS handshake failed: ${e.message}`)));
+    });
+  }
+
+  private async handshake(): Promise<void> {
+    this.versions = decodeApiVersions(await this.send('ApiVersions', encodeApiVersions(), true));
+    for (const name of REQUIRED) this.require(name);
+    if (this.opts.sasl) await authenticate((api, body) => this.send(api, body), this.opts.sasl, this.address);
+  }
+
+  private require(name: ApiName): void {
+    const range = this.versions.get(API[name]);
+    const v = VERSION[name];
+    if (!range || v < range[0] || v > range[1]) {
+      throw new Error(`broker ${this.address} does not support ${name} v${v}${range ? ` (supports v${range[0]}-v${range[1]})` : ''}`);
+    }
+  }
+
+  /** Frames: int32 size, then the response, which starts with the correlation id. */
+  private onData(d: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+    while (this.buf.length >= INT32) {
+      const size = this.buf.readInt32BE(0);
+      if (this.buf.length < INT32 + size) return;
+      const frame = this.buf.subarray(INT32, INT32 + size);
+      this.responses++;
+      this.buf = this.buf.subarray(INT32 + size);
+      const id = frame.readInt32BE(0);
+      const p = this.pending.get(id);
+      if (!p) continue;
+      this.pending.delete(id);
+      clearTimeout(p.timer);
+      p.resolve(new Reader(frame.subarray(INT32)));
+    }
+  }
+
+  /**
+   * Why a broker may have dropped the connection right away. An SSL listener drops a plaintext
+   * ApiVersions (it is not a TLS ClientHello); a SASL listener answers ApiVersions, then drops
+   * the first request that is not part of the SASL exchange.
+   */
+  private closeHint(): string {
+    if (this.responses === 0 && !this.opts.tls) return ' before answering ApiVersions (a TLS listener? tls is not set)';
+    if (this.responses === 1 && !this.opts.sasl) return ' after ApiVersions (a SASL listener? sasl is not set)';
+    return '';
+  }
+
+  private shutdown(e: Error): void {
+    if (!this.closedWith) this.closedWith = e;
+    for (const [, p] of this.pending) { clearTimeout(p.timer); p.reject(this.closedWith); }
+    this.pending.clear();
+    this.socket?.destroy();
+  }
+
+  close(reason: Error = new Error('connection closed')): void {
+    this.shutdown(reason);
+  }
+
+  /** Sends one request (header v1) and resolves with a reader positioned after the response header. */
+  private send(api: ApiName, body: Buffer, handshake = false): Promise<Reader> {
+    if (!handshake && api !== 'SaslHandshake' && api !== 'SaslAuthenticate') this.require(api);
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    const id = this.nextId++;
+    const header = requestHeader(api, id, this.opts.clientId);
+    const size = Buffer.alloc(INT32);
+    size.writeInt32BE(header.length + body.length);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${api} request to ${this.address} timed out after ${this.opts.requestTimeoutMs}ms`));
+      }, this.opts.requestTimeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      this.socket.write(Buffer.concat([size, header, body]));
+    });
+  }
+
+  async metadata(topics: readonly string[] | null): Promise<Metadata> {
+    return decodeMetadata(await this.send('Metadata', encodeMetadata(topics)));
+  }
+
+  /** Latest (end) offsets; each partition keeps its own error code. */
+  async endOffsets(topics: ReadonlyMap<string, readonly number[]>): Promise<OffsetsByTopic> {
+    return decodeListOffsets(await this.send('ListOffsets', encodeListOffsets(topics)));
+  }
+
+  async findCoordinator(group: string): Promise<{ id: number; host: string; port: number }> {
+    return decodeFindCoordinator(await this.send('FindCoordinator', encodeFindCoordinator(group)), group);
+  }
+
+  /** Committed offsets of a group; -1 means none. */
+  async committedOffsets(group: string, topics: ReadonlyMap<string, readonly number[]>): Promise<OffsetsByTopic> {
+    return decodeOffsetFetch(await this.send('OffsetFetch', encodeOffsetFetch(group, topics)), group);
+  }
+}
+
+function isIp(h: string): boolean {
+  return /^[\d.]+$/.test(h) || h.includes(':');
+}
+
+/**
+ * A per-run pool: one connection per broker address, all closed by `close()` or when
+ * the signal aborts (which rejects every request still in flight).
+ */
+export class ConnectionPool {
+  private readonly conns = new Map<string, Promise<BrokerConnection>>();
+  private readonly onAbort = () => this.close(abortError(this.opts.signal!));
+
+  constructor(private readonly opts: ConnectOptions) {
+    opts.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  get(host: string, port: number): Promise<BrokerConnection> {
+    const key = `${host}:${port}`;
+    let c = this.conns.get(key);
+    if (!c) {
+      c = BrokerConnection.open(host, port, this.opts);
+      c.catch(() => this.conns.delete(key));
+      this.conns.set(key, c);
+    }
+    return c;
+  }
+
+  close(reason?: Error): void {
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
+    for (const c of this.conns.values()) c.then((x) => x.close(reason), () => undefined);
+    this.conns.clear();
+  }
+}

@@ -1,0 +1,30 @@
+/** Socket and TLS failures in words fit for a check line. */
+
+/**
+ * A TLS alert the broker sent, in words, with a hint for the client-certificate alerts of
+ * mutual TLS; undefined for any other error (e.g. the broker's certificate not trusted here).
+ * OpenSSL's own message names its source file and line, which is no use in a check line.
+ */
+export function describeTlsAlert(e: unknown, hasClientCert: boolean): string | undefined {
+  const err = e as { code?: unknown; reason?: unknown };
+  if (typeof err.code !== 'string' || !err.code.startsWith('ERR_SSL_') || typeof err.reason !== 'string') return undefined;
+  const alert = err.reason.replace(/^(sslv3|tlsv1|tlsv13) alert /, '');
+  if (alert === 'bad certificate' || alert === 'certificate required') {
+    return `TLS handshake failed: the broker refused the client certificate (alert: ${alert}${hasClientCert ? '' : '; tls.cert and tls.key are not set'})`;
+  }
+  if (alert === 'certificate unknown' || alert === 'unknown ca') return `TLS handshake failed: the broker does not trust the client certificate (alert: ${alert})`;
+  return `TLS handshake failed: ${alert}`;
+}
+
+/** `ECONNREFUSED`, `EHOSTUNREACH`, or the message (the address is already named by the caller). */
+export function describeNetError(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code && err.syscall) return err.code;
+  if (e instanceof AggregateError && e.errors.length) return describeNetError(e.errors[0]);
+  return err.message || String(e);
+}
+
+export function abortError(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new Error(typeof r === 'string' ? r : 'aborted');
+}
