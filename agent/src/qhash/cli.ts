@@ -6,14 +6,15 @@ import { dirname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { isMain } from '../core/is-main.js';
 import { z } from 'zod';
-import { action, EXIT, type CommandModule } from '../cli/command.js';
+import { action, EXIT, type CommandModule } from '../command/command.js';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
 import { duration } from '../config/types.js';
 import { fingerprintSql } from './fingerprint.js';
 import { compileParser, DEFAULT_PARSER_CONFIG } from './parser.js';
 import { compileCustomFormat } from './p6spy-custom.js';
-import { follow, splitOnce } from './follow.js';
+import { follow } from './follow.js';
+import { splitOnce } from './split-once.js';
 import type { SplitOptions, SplitStats } from './splitter.js';
 
 export const qhashConfigSchema = z

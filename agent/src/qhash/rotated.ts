@@ -8,6 +8,7 @@
  */
 import { closeSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import type { DiskNow, InputOnDisk, SavedInput } from './resume.js';
 
 export const MARK_BYTES = 64;
 
@@ -107,4 +108,35 @@ export function findCopy(path: string, live: { dev: number; ino: number }, mark:
     }
   }
   return undefined;
+}
+
+/** The first MARK_BYTES of an open file. */
+export const readHead = (fd: number): Buffer => readAt(fd, 0, MARK_BYTES);
+
+/** Does the file at `path` (with these stats) hold `mark`? */
+function fileHolds(path: string, st: Stats, mark: ReadMark): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    return holds(fd, st.size, mark);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const outputNow = (path: string): DiskNow['console'] => {
+  const st = statOrUndefined(path);
+  return st ? { path, now: { ino: st.ino, size: st.size } } : { path };
+};
+
+/** What resume.ts's decideResume needs to know about the input and the outputs now. */
+export function lookAtDisk(paths: { input: string; console: string; query: string }, saved: SavedInput | undefined): DiskNow {
+  // A position saved for another path says nothing about this one.
+  if (saved && saved.path !== paths.input) saved = undefined;
+  const st = statOrUndefined(paths.input);
+  const input: InputOnDisk = { path: paths.input };
+  const mark: ReadMark | undefined = saved && { head: saved.head, tail: saved.tail, offset: saved.offset };
+  if (st) input.live = { dev: st.dev, ino: st.ino, holdsMark: mark !== undefined && fileHolds(paths.input, st, mark) };
+  if (saved) input.renamed = findByInode(paths.input, saved.dev, saved.ino);
+  if (st && mark) input.copy = findCopy(paths.input, st, mark);
+  return { input, console: outputNow(paths.console), query: outputNow(paths.query) };
 }
