@@ -1,7 +1,7 @@
 /** Runs inside its own process so its RSS is the agent's alone: idle, then during two cycles. */
-import { Agent } from '../agent/src/core/agent.js';
+import { Agent } from '../agent/src/app/agent.js';
 import { loadConfigFile } from '../agent/src/config/load.js';
-import { configSchema } from '../agent/src/config/schema.js';
+import { configSchema } from '../agent/src/app/config-schema.js';
 
 const cfg = loadConfigFile(process.argv[2]!, configSchema);
 const agent = await Agent.create(cfg);

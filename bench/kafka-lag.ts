@@ -58,7 +58,7 @@ export async function run(): Promise<void> {
     const cycle = async () => {
       const ac = new AbortController();
       const t0 = performance.now();
-      const lines = (await target!.run({ signal: ac.signal, timeoutMs: 10_000, stateDir: '/nonexistent' })).map(formatLine);
+      const lines = (await target!.run({ signal: ac.signal, timeoutMs: 10_000 })).map(formatLine);
       return { ms: ms(t0), lines };
     };
     const first = await cycle();

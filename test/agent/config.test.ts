@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { imom } from '../harness/cli.js';
 import { removeDir, tempDir } from '../harness/proc.js';
 import { parseConfigText } from '../../agent/src/config/load.js';
-import { configSchema } from '../../agent/src/config/schema.js';
+import { configSchema } from '../../agent/src/app/config-schema.js';
 import { ConfigError } from '../../agent/src/config/errors.js';
 
 const GOOD = `

@@ -1,36 +1,19 @@
+/**
+ * The composition root: the one place that reads the config into checks, outputs and a
+ * scheduler and wires them check → result → formatter → outputs. Nothing below imports it.
+ */
 import { mkdirSync } from 'node:fs';
-import type TransportStream from 'winston-transport';
-import { CHECKS } from '../checks/registry.js';
 import { resolveHost } from '../config/load.js';
-import type { AgentConfig } from '../config/schema.js';
+import { Scheduler } from '../core/scheduler.js';
 import { OutputPipeline } from '../outputs/pipeline.js';
-import type { CheckResult } from './result.js';
-import { Scheduler, type ScheduledTarget } from './scheduler.js';
+import type { AgentConfig } from './config-schema.js';
+import { buildTargets } from './targets.js';
 
 export interface AgentOptions {
   /** Only these checks (`--only mysql,redis`). */
   only?: readonly string[];
-  /** Also print LOG_FILE lines to stdout (`--once`). */
+  /** Also print LOG_FILE lines to stdout (`imom check`). */
   stdout?: boolean;
-  /** Extra transports (e.g. the Loki push output). */
-  extraTransports?: TransportStream[];
-  onResults?: (results: CheckResult[]) => void;
-}
-
-/** Builds every configured target from the registry: the agent never names a check. */
-export async function buildTargets(cfg: AgentConfig, only?: readonly string[]): Promise<ScheduledTarget[]> {
-  const out: ScheduledTarget[] = [];
-  const checks = cfg.checks as Record<string, { name: string; interval?: number; timeout?: number }[] | undefined>;
-  for (const def of CHECKS) {
-    if (only && !only.includes(def.name)) continue;
-    for (const inst of checks[def.name] ?? []) {
-      const stateDir = `${cfg.state_dir}/${def.name}/${inst.name}`;
-      for (const target of await def.targets(inst, { stateDir })) {
-        out.push({ check: def.name, instance: inst.name, target, intervalMs: inst.interval ?? cfg.interval, timeoutMs: inst.timeout ?? cfg.timeout });
-      }
-    }
-  }
-  return out;
 }
 
 export class Agent {
@@ -39,17 +22,18 @@ export class Agent {
   readonly host: string;
 
   static async create(cfg: AgentConfig, opts: AgentOptions = {}): Promise<Agent> {
-    return new Agent(cfg, opts, await buildTargets(cfg, opts.only));
+    const host = resolveHost(cfg.host);
+    mkdirSync(cfg.state_dir, { recursive: true });
+    // Targets first: a check that cannot be built leaves no output (a spool lock) open.
+    const targets = await buildTargets(cfg, opts.only);
+    const outputs = new OutputPipeline({ outputs: cfg.outputs, env: cfg.env, time_zone: cfg.time_zone }, host, { stdout: opts.stdout });
+    return new Agent(host, outputs, new Scheduler(targets, (results) => outputs.write(results)));
   }
 
-  private constructor(readonly cfg: AgentConfig, opts: AgentOptions, targets: ScheduledTarget[]) {
-    this.host = resolveHost(cfg.host);
-    mkdirSync(cfg.state_dir, { recursive: true });
-    this.outputs = new OutputPipeline(cfg, this.host, { stdout: opts.stdout, extra: opts.extraTransports });
-    this.scheduler = new Scheduler(targets, (results) => {
-      this.outputs.write(results);
-      opts.onResults?.(results);
-    });
+  private constructor(host: string, outputs: OutputPipeline, scheduler: Scheduler) {
+    this.host = host;
+    this.outputs = outputs;
+    this.scheduler = scheduler;
   }
 
   /** Graceful stop: in-flight checks finish, every output is flushed. */

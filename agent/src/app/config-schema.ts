@@ -1,23 +1,34 @@
+/**
+ * The agent's config file: the top-level keys, every output's schema and every check's, put
+ * together here because this is the one place that knows all of them.
+ */
 import { z } from 'zod';
-import { CHECKS } from '../checks/registry.js';
-import { OUTPUT_SCHEMAS } from '../outputs/registry.js';
-import { duration, isValidTimeZone } from './types.js';
+import { CHECKS } from '../checks/all.js';
+import type { CheckDefinition, InstanceSchema } from '../core/check.js';
+import { outputsSchema } from '../outputs/registry.js';
+import { duration, isValidTimeZone } from '../config/types.js';
+
+/** `checks.<name>`: a list of that check's instances, their names unique. */
+function instanceList<S extends InstanceSchema>(def: CheckDefinition<S>): z.ZodOptional<z.ZodArray<S>> {
+  return z
+    .array(def.schema)
+    .optional()
+    .superRefine((items, ctx) => {
+      const seen = new Set<string>();
+      items?.forEach((it, i) => {
+        if (seen.has(it.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate instance name "${it.name}"` });
+        seen.add(it.name);
+      });
+    })
+    .meta({ description: def.description });
+}
+
+type Checks = typeof CHECKS;
+type ChecksShape = { [K in keyof Checks]: z.ZodOptional<z.ZodArray<Checks[K]['schema']>> };
 
 function checksSchema() {
-  const shape: Record<string, z.ZodType> = {};
-  for (const c of CHECKS) {
-    shape[c.name] = z
-      .array(c.schema)
-      .optional()
-      .superRefine((items, ctx) => {
-        const seen = new Set<string>();
-        (items as { name: string }[] | undefined)?.forEach((it, i) => {
-          if (seen.has(it.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate instance name "${it.name}"` });
-          seen.add(it.name);
-        });
-      })
-      .meta({ description: c.description });
-  }
+  // Object.entries forgets which schema goes with which key; ChecksShape restores it.
+  const shape = Object.fromEntries(Object.entries(CHECKS).map(([name, def]) => [name, instanceList(def as CheckDefinition)])) as unknown as ChecksShape;
   return z.object(shape).strict();
 }
 
@@ -32,8 +43,8 @@ export const configSchema = z
       .default('local')
       .refine(isValidTimeZone, 'expected "local" or an IANA time zone such as Asia/Seoul')
       .meta({ description: 'Time zone of the LOG_FILE and syslog timestamps' }),
-    state_dir: z.string().min(1).default('/var/lib/imom').meta({ description: 'Where checks keep state across restarts' }),
-    outputs: z.object(OUTPUT_SCHEMAS).strict().prefault({}),
+    state_dir: z.string().min(1).default('/var/lib/imom').meta({ description: 'Where checks keep state across restarts: <state_dir>/<check>/<instance>/' }),
+    outputs: outputsSchema.prefault({}),
     checks: checksSchema().prefault({}),
   })
   .strict();

@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
-import { Agent } from '../core/agent.js';
-import { CHECKS } from '../checks/registry.js';
+import { Agent } from '../app/agent.js';
+import { CHECK_NAMES } from '../checks/all.js';
 import { ConfigError } from '../config/errors.js';
-import { action, EXIT, type CommandModule } from './command.js';
+import { action, EXIT, type CommandModule } from '../command/command.js';
 import { loadAgentConfig } from './config-commands.js';
 
 function parseOnly(only: string | undefined): string[] | undefined {
   if (!only) return undefined;
   const names = only.split(',').map((s) => s.trim()).filter(Boolean);
-  const known = new Set(CHECKS.map((c) => c.name));
+  const known = new Set<string>(CHECK_NAMES);
   const bad = names.filter((n) => !known.has(n));
   if (bad.length) throw new ConfigError(`--only: unknown check ${bad.join(', ')} (known: ${[...known].join(', ')})`);
   return names;
@@ -19,7 +19,7 @@ export const checkCommands: CommandModule = (program: Command) => {
     .command('check')
     .description('Run one cycle of every check and exit: 0 all OK, 1 any ERROR or CRITICAL, 2 usage or config error')
     .requiredOption('-c, --config <file>', 'agent config (YAML)')
-    .option('--once', 'run a single cycle and print the LOG_FILE lines to stdout too (the default for this command)', true)
+    .option('--once', 'accepted and ignored: imom check always runs one cycle and prints its lines to stdout', true)
     .option('--only <checks>', 'comma-separated check names, e.g. mysql,redis')
     .action(action(async (opts: { config: string; only?: string }) => {
       const cfg = loadAgentConfig(opts.config);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfigFile } from '../config/load.js';
-import { configJsonSchema, configSchema, type AgentConfig } from '../config/schema.js';
-import { action, EXIT, type CommandModule } from './command.js';
+import { configJsonSchema, configSchema, type AgentConfig } from '../app/config-schema.js';
+import { action, EXIT, type CommandModule } from '../command/command.js';
 
 export function loadAgentConfig(file: string): AgentConfig {
   return loadConfigFile(file, configSchema);

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { EXIT, type CommandModule } from './command.js';
+import { EXIT, type CommandModule } from '../command/command.js';
 import { configCommands } from './config-commands.js';
 import { checkCommands } from './check-commands.js';
 import { stackCommands } from '../stack/cli.js';

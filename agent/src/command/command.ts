@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/errors.js';
 
+/** One place for what every command family shares, so the families (stack, relay, rules, qhash)
+ * and cli/main.ts, which adds them all, never import each other. */
+
 /** An area of the CLI (config, check, agent, qhash, stack, relay, rules) adds its commands here. */
 export type CommandModule = (program: Command) => void;
 

@@ -3,7 +3,11 @@ import type { CheckResult, Field, Status } from './result.js';
 
 /** What every target run gets from the agent. */
 export interface RunContext {
-  /** Aborted when the target's timeout expires or the agent stops. */
+  /**
+   * Aborted when the target's timeout expires, and only then: stopping the agent does not abort
+   * a run. Stop lets in-flight runs finish (each bounded by its timeout) so that their lines are
+   * written, as the SIGTERM test in test/agent/agent.test.ts shows.
+   */
   readonly signal: AbortSignal;
   /** Per-target timeout in milliseconds. */
   readonly timeoutMs: number;
@@ -32,9 +36,20 @@ export interface InstanceContext {
 
 /**
  * A check: a config key under `checks:`, the zod schema of one instance,
- * and how an instance becomes targets. Registered once in `checks/registry.ts`.
+ * and how an instance becomes targets. Listed once in `checks/all.ts`.
  */
-export interface CheckDefinition<S extends z.ZodType = z.ZodType> {
+/** What every instance of every check has (config/types.ts instanceBase). */
+export interface InstanceBase {
+  readonly name: string;
+  /** ms; overrides the agent's interval. */
+  readonly interval?: number | undefined;
+  /** ms; overrides the agent's per-target timeout. */
+  readonly timeout?: number | undefined;
+}
+
+export type InstanceSchema = z.ZodType<InstanceBase>;
+
+export interface CheckDefinition<S extends InstanceSchema = InstanceSchema> {
   /** Config key and line tag: "mysql" → syslog tag "mysql_check". */
   readonly name: string;
   readonly description: string;
@@ -45,7 +60,7 @@ export interface CheckDefinition<S extends z.ZodType = z.ZodType> {
 }
 
 /** Helper so each check's definition keeps its schema's inferred type. */
-export function defineCheck<S extends z.ZodType>(def: CheckDefinition<S>): CheckDefinition<S> {
+export function defineCheck<S extends InstanceSchema>(def: CheckDefinition<S>): CheckDefinition<S> {
   return def;
 }
 

@@ -1,8 +1,6 @@
 /** What a check observed about one target. The formatter turns it into a line. */
 export type Status = 'OK' | 'ERROR' | 'CRITICAL';
 
-export const STATUSES: readonly Status[] = ['OK', 'ERROR', 'CRITICAL'];
-
 /** An ordered field: the order is part of the line format operators search on. */
 export type Field = readonly [name: string, value: string | number | null];
 
@@ -34,12 +32,3 @@ export function isFieldsResult(r: CheckResult): r is FieldsResult {
   return 'fields' in r;
 }
 
-/** Worst status first: CRITICAL > ERROR > OK. */
-export function worst(statuses: Iterable<Status>): Status {
-  let w: Status = 'OK';
-  for (const s of statuses) {
-    if (s === 'CRITICAL') return s;
-    if (s === 'ERROR') w = s;
-  }
-  return w;
-}

@@ -19,7 +19,6 @@ export interface ScheduledTarget {
 export class Scheduler {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly stopping = new AbortController();
   private stopped = false;
 
   constructor(
@@ -52,7 +51,6 @@ export class Scheduler {
     for (const t of this.timers) clearInterval(t);
     this.timers.clear();
     await Promise.allSettled([...this.inFlight.values()]);
-    this.stopping.abort(new Error('agent stopping'));
     await Promise.allSettled(this.targets.map((t) => t.target.close?.()));
   }
 
@@ -73,8 +71,6 @@ export class Scheduler {
   private async execute(t: ScheduledTarget): Promise<void> {
     const ac = new AbortController();
     const started = new Date();
-    const onStop = () => ac.abort(new Error('agent stopping'));
-    this.stopping.signal.addEventListener('abort', onStop, { once: true });
     const timer = setTimeout(() => ac.abort(new Error(`timeout after ${humanMs(t.timeoutMs)}`)), t.timeoutMs);
     const ctx: RunContext = { signal: ac.signal, timeoutMs: t.timeoutMs };
     let results: CheckResult[];
@@ -86,7 +82,6 @@ export class Scheduler {
       results = t.target.failure(reason, started);
     } finally {
       clearTimeout(timer);
-      this.stopping.signal.removeEventListener('abort', onStop);
     }
     this.emit(results);
   }

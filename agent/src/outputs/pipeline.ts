@@ -1,12 +1,19 @@
 import winston from 'winston';
 import type TransportStream from 'winston-transport';
-import type { AgentConfig } from '../config/schema.js';
 import type { CheckResult } from '../core/result.js';
 import { LEVELS, toEntry } from './entry.js';
 import { FileTransport } from './file.js';
 import { SyslogTransport } from './syslog.js';
 import { StdoutTransport } from './console.js';
 import { LokiTransport, type LokiReport } from './loki/index.js';
+import type { OutputsConfig } from './registry.js';
+
+/** What the outputs need of the agent's config. */
+export interface PipelineConfig {
+  readonly outputs: OutputsConfig;
+  readonly env: string;
+  readonly time_zone: string;
+}
 
 /** A transport that can report when everything handed to it is durable or delivered. */
 interface Flushable {
@@ -26,7 +33,7 @@ export class OutputPipeline {
   private readonly transports: TransportStream[];
   counts = { OK: 0, ERROR: 0, CRITICAL: 0 };
 
-  constructor(cfg: AgentConfig, host: string, opts: { stdout?: boolean; extra?: TransportStream[] } = {}) {
+  constructor(cfg: PipelineConfig, host: string, opts: { stdout?: boolean } = {}) {
     const t: TransportStream[] = [];
     if (cfg.outputs.file) t.push(new FileTransport(cfg.outputs.file, cfg.time_zone));
     if (cfg.outputs.syslog?.enabled) t.push(new SyslogTransport(cfg.outputs.syslog, cfg.time_zone, host));
@@ -35,7 +42,6 @@ export class OutputPipeline {
       t.push(new LokiTransport(cfg.outputs.loki, { env: cfg.env, host, onReport: (r) => this.report(url, r) }));
     }
     if (opts.stdout) t.push(new StdoutTransport(cfg.time_zone));
-    t.push(...(opts.extra ?? []));
     this.transports = t;
     // No logger-level format: every transport writes info.message (entry.ts). winston's default,
     // format.json(), would serialise each entry into info[MESSAGE] for nobody: ~2 KB of garbage

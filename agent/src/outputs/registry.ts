@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { fileOutputSchema, syslogOutputSchema } from './schema.js';
 import { lokiOutputSchema } from './loki/schema.js';
 
@@ -7,3 +8,8 @@ export const OUTPUT_SCHEMAS = {
   syslog: syslogOutputSchema.optional(),
   loki: lokiOutputSchema.optional(),
 };
+
+export const outputsSchema = z.object(OUTPUT_SCHEMAS).strict();
+
+/** The `outputs:` block, validated. */
+export type OutputsConfig = z.output<typeof outputsSchema>;

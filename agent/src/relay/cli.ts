@@ -1,7 +1,7 @@
 /** `imom relay --config FILE`: the Alertmanager → chat relay. */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { action, type CommandModule } from '../cli/command.js';
+import { action, type CommandModule } from '../command/command.js';
 import { ConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
 import { relayConfigSchema, type RelayConfig } from './config.js';

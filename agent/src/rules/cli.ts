@@ -1,6 +1,6 @@
 /** `imom rules test FILE…` */
 import type { Command } from 'commander';
-import { action, EXIT, type CommandModule } from '../cli/command.js';
+import { action, EXIT, type CommandModule } from '../command/command.js';
 import { ConfigError } from '../config/errors.js';
 import { startPrivateLoki, type PrivateLoki } from './loki-process.js';
 import { loadTestFile, runTestFile, type LoadedTestFile } from './runner.js';

@@ -2,7 +2,7 @@
  * imom stack up|down|status [--dir DIR]: the local Loki + Promtail (+ Alertmanager) stack.
  */
 import { Option, type Command } from 'commander';
-import { action, EXIT, type CommandModule } from '../cli/command.js';
+import { action, EXIT, type CommandModule } from '../command/command.js';
 import { defaults } from './paths.js';
 import { stackDown, stackStatus, stackUp, type StackState } from './stack.js';
 

@@ -9,5 +9,5 @@ export const kafkaCheck = defineCheck({
   targets: kafkaTargets,
 });
 
-/** Found by checks/registry.ts: a check folder default-exports its definition. */
+/** Listed in checks/all.ts. */
 export default kafkaCheck;

@@ -9,5 +9,5 @@ export const redisClusterCheck = defineCheck({
   targets: async (inst, ctx) => (await import('./check.js')).redisClusterTargets(inst, ctx),
 });
 
-/** Found by checks/registry.ts: a check folder default-exports its definition. */
+/** Listed in checks/all.ts. */
 export default redisClusterCheck;

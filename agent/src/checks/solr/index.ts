@@ -9,5 +9,5 @@ export const solrCheck = defineCheck({
   targets: async (inst, ctx) => (await import('./check.js')).solrTargets(inst, ctx),
 });
 
-/** Found by checks/registry.ts: a check folder default-exports its definition. */
+/** Listed in checks/all.ts. */
 export default solrCheck;
