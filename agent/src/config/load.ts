@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, formatPath } from './errors.js';
 
@@ -22,16 +22,19 @@ export function loadConfigFile<S extends z.ZodType>(file: string, schema: S, env
 export function parseConfigText<S extends z.ZodType>(text: string, file: string, schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
+  // A warning (an unknown !tag) is an error too: yaml would turn `password: !Xy9…` into an empty
+  // string that validates.
+  const yamlProblems = [...doc.errors, ...doc.warnings];
+  if (yamlProblems.length > 0) {
     // One YAML mistake cascades into many parser errors: the first few locate it.
-    const problems = doc.errors.slice(0, 3).map((e) => {
+    const problems = yamlProblems.slice(0, 3).map((e) => {
       const pos = lineCounter.linePos(e.pos[0]);
-      return `${file}:${pos.line}:${pos.col}: invalid YAML: ${e.message.split('\n')[0]}`;
+      return `${file}:${pos.line}:${pos.col}: invalid YAML: ${yamlProblem(e.code)}`;
     });
-    if (doc.errors.length > 3) problems.push(`${file}: (${doc.errors.length - 3} more YAML errors follow from the first)`);
+    if (yamlProblems.length > 3) problems.push(`${file}: (${yamlProblems.length - 3} more YAML errors follow from the first)`);
     throw new ConfigError(problems.join('\n'), problems);
   }
-  const raw: unknown = doc.toJS() ?? {};
+  const raw = toPlain(doc, file, lineCounter);
   const problems: string[] = [];
   const substituted = substituteEnv(raw, [], env, (path, msg) => problems.push(`${locate(file, doc, lineCounter, path)}${formatPath(path)}: ${msg}`));
   if (problems.length) throw new ConfigError(problems.join('\n'), problems);
@@ -42,22 +45,116 @@ export function parseConfigText<S extends z.ZodType>(text: string, file: string,
       // Unknown keys are reported at their parent; point at the key itself.
       const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
       const path = keys.length === 1 ? [...issue.path, keys[0]!] : issue.path;
-      return `${locate(file, doc, lineCounter, path)}${formatPath(path)}: ${describe(issue)}`;
+      return `${locate(file, doc, lineCounter, path)}${formatPath(path)}: ${describe(issue, substituted, (p) => locate(file, doc, lineCounter, p))}`;
     });
     throw new ConfigError(out.join('\n'), out);
   }
   return parsed.data;
 }
 
-function describe(issue: z.core.$ZodIssue): string {
+/**
+ * yaml's messages quote the offending source (`Unresolved alias …: Xy9…`, `Block scalar header
+ * includes extra characters: |Xy9…`), which may be a password: only the error's code is used.
+ */
+const YAML_PROBLEMS: Record<string, string> = {
+  BAD_ALIAS: 'an alias (*name) that refers to no anchor',
+  BAD_DQ_ESCAPE: 'a bad escape in a double-quoted string',
+  BAD_INDENT: 'bad indentation',
+  BAD_SCALAR_START: 'a plain value cannot start with this character (quote it)',
+  BLOCK_AS_IMPLICIT_KEY: 'a block value used as a key',
+  DUPLICATE_KEY: 'a key given twice',
+  MISSING_CHAR: 'a closing quote or bracket is missing',
+  MULTILINE_IMPLICIT_KEY: 'a key spans lines',
+  MULTIPLE_DOCS: 'more than one YAML document',
+  TAB_AS_INDENT: 'a tab used for indentation',
+  TAG_RESOLVE_FAILED: 'an unknown !tag (quote a value that starts with !)',
+  UNEXPECTED_TOKEN: 'unexpected characters (a value that starts with | > * & ! % @ must be quoted)',
+};
+
+function yamlProblem(code: string): string {
+  return YAML_PROBLEMS[code] ?? code.toLowerCase().replaceAll('_', ' ');
+}
+
+/** yaml allows 100 alias expansions by default; a config needs a handful, a bomb needs millions. */
+const MAX_ALIASES = 100;
+
+/** The document as plain values; an alias that cannot be resolved or expands without end is a config error at its line. */
+function toPlain(doc: Document, file: string, lc: LineCounter): unknown {
+  try {
+    const value: unknown = doc.toJS({ maxAliasCount: MAX_ALIASES }) ?? {};
+    // An anchor that contains its own alias (`&a [*a]`) is a cycle, which no config means.
+    if (hasCycle(value)) throw new Error('cycle');
+    return value;
+  } catch {
+    // Never the error's message: it quotes the alias name, which may be a password written unquoted.
+    const alias = firstBadAlias(doc);
+    const where = alias ? `${file}:${lc.linePos(alias.start).line}:${lc.linePos(alias.start).col}` : file;
+    const what = alias?.unresolved ? YAML_PROBLEMS.BAD_ALIAS : `aliases expand past ${MAX_ALIASES} times or into themselves (an alias bomb?)`;
+    throw new ConfigError(`${where}: invalid YAML: ${what}`);
+  }
+}
+
+function hasCycle(v: unknown, open = new Set<object>()): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (open.has(v)) return true;
+  open.add(v);
+  const cyclic = Object.values(v).some((c) => hasCycle(c, open));
+  open.delete(v);
+  return cyclic;
+}
+
+/** The first alias whose anchor is not defined before it, else the first alias at all. */
+function firstBadAlias(doc: Document): { start: number; unresolved: boolean } | undefined {
+  const anchors = new Set<string>();
+  let first: { start: number; unresolved: boolean } | undefined;
+  let unresolved: { start: number; unresolved: boolean } | undefined;
+  visit(doc, (_, node) => {
+    if (isAlias(node)) {
+      const at = { start: node.range?.[0] ?? 0, unresolved: !anchors.has(node.source) };
+      first ??= at;
+      if (at.unresolved && !unresolved) unresolved = at;
+    } else if (isNode(node) && node.anchor) anchors.add(node.anchor);
+  });
+  return unresolved ?? first;
+}
+
+/** What a value is, in words, without the value: "a number", "a list". */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a map';
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'number') return 'a number';
+  if (typeof v === 'boolean') return 'a boolean';
+  return typeof v;
+}
+
+const ARTICLE: Record<string, string> = { string: 'a string', number: 'a number', boolean: 'a boolean', array: 'a list', object: 'a map', int: 'an integer' };
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean; value?: unknown } {
+  let v: unknown = root;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object' || !(k in (v as Record<PropertyKey, unknown>))) return { found: false };
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return { found: true, value: v };
+}
+
+function describe(issue: z.core.$ZodIssue, input: unknown, locateAt: (path: readonly PropertyKey[]) => string): string {
   switch (issue.code) {
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-    case 'invalid_type':
-      // zod's "received" would echo the shape of a value; the expected type is enough.
-      return issue.input === undefined ? `required (expected ${issue.expected})` : `expected ${issue.expected}`;
-    default:
-      return issue.message;
+    case 'invalid_type': {
+      // zod's "received" would echo the shape of a value; its kind alone is enough.
+      const expected = ARTICLE[issue.expected] ?? issue.expected;
+      const at = valueAt(input, issue.path);
+      return !at.found || at.value === undefined ? `required (expected ${expected})` : `expected ${expected}, got ${kindOf(at.value)}`;
+    }
+    default: {
+      // A refinement that names another place (the same node twice) points at its line too.
+      const other = (issue as { params?: { also?: readonly PropertyKey[] } }).params?.also;
+      return other ? `${issue.message} ${formatPath(other)} (${locateAt(other).replace(/: $/, '')})` : issue.message;
+    }
   }
 }
 

@@ -73,3 +73,28 @@ export function isValidTimeZone(tz: string): boolean {
     return false;
   }
 }
+
+function isHostPort(v: unknown): v is HostPort {
+  return typeof v === 'object' && v !== null && typeof (v as HostPort).host === 'string' && typeof (v as HostPort).port === 'number' && typeof (v as HostPort).text === 'string';
+}
+
+/**
+ * Every pair of places in one validated instance that name the same host:port (the same Redis
+ * node under `masters` and `slaves`, a replica listed twice). Such a config validated before and
+ * then wrote a false "run skipped" ERROR every cycle, never checking the second role.
+ */
+export function repeatedNodes(instance: unknown): Array<[first: PropertyKey[], again: PropertyKey[]]> {
+  const seen = new Map<string, PropertyKey[]>();
+  const out: Array<[PropertyKey[], PropertyKey[]]> = [];
+  const walk = (v: unknown, path: PropertyKey[]) => {
+    if (isHostPort(v)) {
+      const key = `${v.host.toLowerCase()}:${v.port}`;
+      const first = seen.get(key);
+      if (first) out.push([first, path]);
+      else seen.set(key, path);
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+  };
+  walk(instance, []);
+  return out;
+}

@@ -1,8 +1,19 @@
 import { z } from 'zod';
 
+/** What a file output path may name: {check}, the check's name. */
+const PATH_PLACEHOLDERS = ['check'];
+
 export const fileOutputSchema = z
   .object({
-    path: z.string().min(1).meta({ description: 'The LOG_FILE: every status line, prefixed "YYYY-MM-DD HH:MM:SS | "' }),
+    path: z
+      .string()
+      .min(1)
+      .superRefine((path, ctx) => {
+        // A misspelt {chek} was taken literally: every check's lines went to one file named "{chek}".
+        const unknown = [...path.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]).filter((name) => !PATH_PLACEHOLDERS.includes(name!));
+        if (unknown.length) ctx.addIssue({ code: 'custom', message: `unknown placeholder ${unknown.map((n) => `{${n}}`).join(', ')} (known: ${PATH_PLACEHOLDERS.map((n) => `{${n}}`).join(', ')})` });
+      })
+      .meta({ description: 'The LOG_FILE: every status line, prefixed "YYYY-MM-DD HH:MM:SS | "; {check} gives one file per check' }),
   })
   .strict();
 
