@@ -58,6 +58,7 @@ export async function readSnapshot(inst: KafkaInstance, signal: AbortSignal, tim
     sasl: inst.sasl,
     connectTimeoutMs: Math.min(timeoutMs, 5000),
     requestTimeoutMs: timeoutMs,
+    maxReplyBytes: inst.max_reply_bytes,
     signal,
   });
   try {

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { hostPort, instanceBase, secret } from '../../config/types.js';
 
+/**
+ * 4 MiB: a Metadata v5 answer costs about 60 bytes per partition with 3 replicas, so this holds
+ * some 70,000 partitions of the watched topics, and keeps one reply far under the agent's 80 MB.
+ */
+export const KAFKA_MAX_REPLY_BYTES = 4 * 1024 * 1024;
+
 const groupEntry = z.union([
   z.string().min(1),
   z
@@ -27,6 +33,12 @@ export const kafkaSchema = z
       .nonnegative()
       .default(1)
       .meta({ description: 'Leader skew (most minus fewest partitions led by one broker of the topic) above this is an ERROR' }),
+    max_reply_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(KAFKA_MAX_REPLY_BYTES)
+      .meta({ description: 'The most one broker response may hold, in bytes (4 MiB by default); a larger frame drops the connection and the line says `reply over N bytes`' }),
     client_id: z.string().min(1).default('imom').meta({ description: 'Kafka client.id the check identifies itself with' }),
     tls: z
       .object({

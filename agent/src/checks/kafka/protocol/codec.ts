@@ -3,7 +3,7 @@
  * accepts (KIP-896 removed older ones in 4.0): primitive writers and readers, the request header,
  * and one encoder and decoder per request. Pure: bytes in, values out.
  */
-import { KafkaError, KafkaProtocolError } from './errors.js';
+import { KafkaError, KafkaProtocolError, MalformedResponse } from './errors.js';
 
 export const API = { ListOffsets: 2, Metadata: 3, OffsetFetch: 9, FindCoordinator: 10, SaslHandshake: 17, ApiVersions: 18, SaslAuthenticate: 36 } as const;
 export type ApiName = keyof typeof API;
@@ -38,26 +38,38 @@ export class Writer {
   build(): Buffer { return Buffer.concat(this.parts); }
 }
 
+/** Reads a response; every read is checked against the bytes left, so a short or lying response throws MalformedResponse. */
 export class Reader {
   private o = 0;
   constructor(private readonly b: Buffer) {}
-  int8() { const v = this.b.readInt8(this.o); this.o += 1; return v; }
-  int16() { const v = this.b.readInt16BE(this.o); this.o += 2; return v; }
-  int32() { const v = this.b.readInt32BE(this.o); this.o += 4; return v; }
-  int64() { const v = this.b.readBigInt64BE(this.o); this.o += 8; return v; }
+  /** Moves past `n` bytes and returns where they start. */
+  private take(n: number): number {
+    if (n > this.b.length - this.o) throw new MalformedResponse(`response ends at byte ${this.b.length}, a field needs ${this.o + n}`);
+    const at = this.o;
+    this.o += n;
+    return at;
+  }
+  int8() { return this.b.readInt8(this.take(1)); }
+  int16() { return this.b.readInt16BE(this.take(2)); }
+  int32() { return this.b.readInt32BE(this.take(4)); }
+  int64() { return this.b.readBigInt64BE(this.take(8)); }
   bool() { return this.int8() !== 0; }
   string(): string | null {
     const n = this.int16();
     if (n < 0) return null;
-    const s = this.b.toString('utf8', this.o, this.o + n); this.o += n; return s;
+    const at = this.take(n);
+    return this.b.toString('utf8', at, at + n);
   }
   bytes(): Buffer | null {
     const n = this.int32();
     if (n < 0) return null;
-    const s = this.b.subarray(this.o, this.o + n); this.o += n; return s;
+    const at = this.take(n);
+    return this.b.subarray(at, at + n);
   }
   array<T>(each: (r: Reader) => T): T[] {
     const n = this.int32();
+    // Every element is at least one byte: a count past the bytes left is a lie, not a long loop.
+    if (n > this.b.length - this.o) throw new MalformedResponse(`array of ${n} elements in ${this.b.length - this.o} bytes`);
     const out: T[] = [];
     for (let i = 0; i < n; i++) out.push(each(this));
     return out;

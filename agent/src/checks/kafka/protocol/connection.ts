@@ -1,7 +1,10 @@
 /**
  * One socket per broker (plain or TLS): length-prefixed framing, requests pipelined and matched
  * to responses by correlation id, each with its own timeout; ApiVersions and SASL on open.
- * Aborting the signal destroys every socket of the pool at once.
+ * Aborting the signal destroys every socket of the pool at once. Whatever the broker sends that
+ * does not parse (a bad frame size, a frame over the cap, an unknown correlation id, a short
+ * response) rejects every request of that connection and destroys it: it never throws out of
+ * the socket's handlers, where it would take the agent down.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
@@ -10,6 +13,8 @@ import {
   encodeApiVersions, encodeFindCoordinator, encodeListOffsets, encodeMetadata, encodeOffsetFetch, requestHeader,
   type ApiName, type Metadata, type OffsetsByTopic,
 } from './codec.js';
+import { MalformedResponse } from './errors.js';
+import { FrameReader, INT32 } from './framing.js';
 import { authenticate, type SaslOptions } from './sasl.js';
 import { abortError, describeNetError, describeTlsAlert } from './socket-errors.js';
 
@@ -20,6 +25,8 @@ export interface ConnectOptions {
   sasl?: SaslOptions;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
+  /** The most one response frame may hold (`max_reply_bytes`). */
+  maxReplyBytes: number;
   signal?: AbortSignal;
 }
 
@@ -31,21 +38,23 @@ interface Pending {
 
 /** Requests the check sends after the handshake: the broker must support each at our version. */
 const REQUIRED: readonly ApiName[] = ['Metadata', 'ListOffsets', 'FindCoordinator', 'OffsetFetch'];
-/** Bytes of the size prefix of every frame, and of the correlation id that starts every response. */
-const INT32 = 4;
 
 /** One socket to one broker, requests pipelined by correlation id. */
 export class BrokerConnection {
   private socket!: Socket;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private buf: Buffer = Buffer.alloc(0);
+  /** Ids of requests that timed out: their late answers are skipped, any other unknown id is an error. */
+  private readonly abandoned = new Set<number>();
+  private readonly frames: FrameReader;
   private closedWith: Error | undefined;
   /** Responses read so far: a close before the 1st or 2nd usually means a security mismatch. */
   private responses = 0;
   private versions = new Map<number, [number, number]>();
 
-  private constructor(readonly address: string, private readonly opts: ConnectOptions) {}
+  private constructor(readonly address: string, private readonly opts: ConnectOptions) {
+    this.frames = new FrameReader(opts.maxReplyBytes);
+  }
 
   static async open(host: string, port: number, opts: ConnectOptions): Promise<BrokerConnection> {
     const c = new BrokerConnection(`${host}:${port}`, opts);
@@ -98,7 +107,7 @@ export class BrokerConnection {
   }
 
   private async handshake(): Promise<void> {
-    this.versions = decodeApiVersions(await this.send('ApiVersions', encodeApiVersions(), true));
+    this.versions = await this.call('ApiVersions', encodeApiVersions(), decodeApiVersions, true);
     for (const name of REQUIRED) this.require(name);
     if (this.opts.sasl) await authenticate((api, body) => this.send(api, body), this.opts.sasl, this.address);
   }
@@ -113,20 +122,25 @@ export class BrokerConnection {
 
   /** Frames: int32 size, then the response, which starts with the correlation id. */
   private onData(d: Buffer): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-    while (this.buf.length >= INT32) {
-      const size = this.buf.readInt32BE(0);
-      if (this.buf.length < INT32 + size) return;
-      const frame = this.buf.subarray(INT32, INT32 + size);
-      this.responses++;
-      this.buf = this.buf.subarray(INT32 + size);
-      const id = frame.readInt32BE(0);
-      const p = this.pending.get(id);
-      if (!p) continue;
-      this.pending.delete(id);
-      clearTimeout(p.timer);
-      p.resolve(new Reader(frame.subarray(INT32)));
+    if (this.closedWith) return;
+    try {
+      for (const frame of this.frames.push(d)) this.onFrame(frame);
+    } catch (e) {
+      this.shutdown(e instanceof Error ? e : new Error(String(e)));
     }
+  }
+
+  private onFrame(frame: Buffer): void {
+    this.responses++;
+    const id = frame.readInt32BE(0);
+    const p = this.pending.get(id);
+    if (!p) {
+      if (this.abandoned.delete(id)) return;
+      throw new MalformedResponse(`malformed response: correlation id ${id} answers no request`);
+    }
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    p.resolve(new Reader(frame.subarray(INT32)));
   }
 
   /**
@@ -162,6 +176,7 @@ export class BrokerConnection {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        this.abandoned.add(id);
         reject(new Error(`${api} request to ${this.address} timed out after ${this.opts.requestTimeoutMs}ms`));
       }, this.opts.requestTimeoutMs);
       this.pending.set(id, { resolve, reject, timer });
@@ -169,22 +184,35 @@ export class BrokerConnection {
     });
   }
 
-  async metadata(topics: readonly string[] | null): Promise<Metadata> {
-    return decodeMetadata(await this.send('Metadata', encodeMetadata(topics)));
+  /** Sends one request and decodes its response; a response that does not parse drops the connection. */
+  private async call<T>(api: ApiName, body: Buffer, decode: (r: Reader) => T, handshake = false): Promise<T> {
+    const r = await this.send(api, body, handshake);
+    try {
+      return decode(r);
+    } catch (e) {
+      if (!(e instanceof MalformedResponse)) throw e;
+      const err = new MalformedResponse(`malformed ${api} response: ${e.message}`);
+      this.shutdown(err);
+      throw err;
+    }
+  }
+
+  metadata(topics: readonly string[] | null): Promise<Metadata> {
+    return this.call('Metadata', encodeMetadata(topics), decodeMetadata);
   }
 
   /** Latest (end) offsets; each partition keeps its own error code. */
-  async endOffsets(topics: ReadonlyMap<string, readonly number[]>): Promise<OffsetsByTopic> {
-    return decodeListOffsets(await this.send('ListOffsets', encodeListOffsets(topics)));
+  endOffsets(topics: ReadonlyMap<string, readonly number[]>): Promise<OffsetsByTopic> {
+    return this.call('ListOffsets', encodeListOffsets(topics), decodeListOffsets);
   }
 
-  async findCoordinator(group: string): Promise<{ id: number; host: string; port: number }> {
-    return decodeFindCoordinator(await this.send('FindCoordinator', encodeFindCoordinator(group)), group);
+  findCoordinator(group: string): Promise<{ id: number; host: string; port: number }> {
+    return this.call('FindCoordinator', encodeFindCoordinator(group), (r) => decodeFindCoordinator(r, group));
   }
 
   /** Committed offsets of a group; -1 means none. */
-  async committedOffsets(group: string, topics: ReadonlyMap<string, readonly number[]>): Promise<OffsetsByTopic> {
-    return decodeOffsetFetch(await this.send('OffsetFetch', encodeOffsetFetch(group, topics)), group);
+  committedOffsets(group: string, topics: ReadonlyMap<string, readonly number[]>): Promise<OffsetsByTopic> {
+    return this.call('OffsetFetch', encodeOffsetFetch(group, topics), (r) => decodeOffsetFetch(r, group));
   }
 }
 

@@ -35,3 +35,13 @@ export class KafkaProtocolError extends Error {
     super(`${what}: ${errorName(code)}`);
   }
 }
+
+/** A response that does not parse: the connection it came on is dropped, its target gets a CRITICAL line. */
+export class MalformedResponse extends Error {}
+
+/** A frame that announces more than the connection accepts (`max_reply_bytes`). */
+export class ReplyTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`reply over ${limit} bytes`);
+  }
+}
