@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Agent } from '../app/agent.js';
 import { CHECK_NAMES } from '../checks/all.js';
 import { ConfigError } from '../config/errors.js';
-import { action, EXIT, type CommandModule } from '../command/command.js';
+import { action, EXIT, exitWhenDrained, type CommandModule } from '../command/command.js';
 import { loadAgentConfig } from './config-commands.js';
 
 function parseOnly(only: string | undefined): string[] | undefined {
@@ -28,7 +28,7 @@ export const checkCommands: CommandModule = (program: Command) => {
       await agent.stop();
       const c = agent.outputs.counts;
       // Outputs are flushed; a connect to a blackholed server may still hold the event loop.
-      process.exit(c.ERROR + c.CRITICAL > 0 ? EXIT.PROBLEM : EXIT.OK);
+      await exitWhenDrained(c.ERROR + c.CRITICAL > 0 ? EXIT.PROBLEM : EXIT.OK);
     }));
 
   program

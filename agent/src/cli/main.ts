@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { EXIT, type CommandModule } from '../command/command.js';
+import { EXIT, exitWhenDrained, type CommandModule } from '../command/command.js';
 import { configCommands } from './config-commands.js';
 import { checkCommands } from './check-commands.js';
 import { stackCommands } from '../stack/cli.js';
@@ -22,8 +22,8 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') process.exit(EXIT.OK);
-      process.exit(EXIT.USAGE);
+      const help = e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version';
+      await exitWhenDrained(help ? EXIT.OK : EXIT.USAGE);
     }
     throw e;
   }
