@@ -36,3 +36,19 @@ test('the configured time zone sets the prefix; NULL prints as NULL; a newline n
   const r: CheckResult = { check: 'mysql', instance: 'o', target: 't', status: 'ERROR', time: at, fields: [['Seconds_Behind_Master', null], ['Error', 'line one\nline two']] };
   assert.equal(formatLine(r), 'Status=ERROR, Seconds_Behind_Master=NULL, Error=line one line two');
 });
+
+test('server text is safe to read: control characters escaped visibly, each value capped with a marker', () => {
+  const r = (fields: [string, string | number | null][]): CheckResult => ({ check: 'redis', instance: 'o', target: 't', status: 'CRITICAL', time: at, fields });
+  // ESC sequences (a terminal title change, a screen clear), BEL, NUL, DEL, C1 CSI, U+2028/2029; tab stays.
+  assert.equal(formatLine(r([['Error', 'a\x1b]0;pwned\x07b\x1b[2Jc\x00d\x7fe\x9bf\u2028g\u2029h\ti']])),
+    'Status=CRITICAL, Error=a\\x1b]0;pwned\\x07b\\x1b[2Jc\\x00d\\x7fe\\u009bf\\u2028g\\u2029h\ti');
+  assert.equal(formatLine({ check: 'redis', instance: 'o', target: 't', status: 'CRITICAL', time: at, message: 'Node x is unreachable (\x1b[31mred\r\nnext)' }),
+    'CRITICAL: Node x is unreachable (\\x1b[31mred next)');
+  // A 1 MB value: cut at 1 KiB of UTF-8, never inside a character, with how much was cut.
+  const big = formatLine(r([['Role', 'é'.repeat(512 * 1024)]]));
+  assert.equal(big, `Status=CRITICAL, Role=${'é'.repeat(512)}…(${1024 * 1024 - 1024} bytes cut)`);
+  const msg = formatLine({ check: 'solr', instance: 'o', target: 't', status: 'ERROR', time: at, message: `Solr said ${'x'.repeat(10_000)}` });
+  assert.equal(msg, `ERROR: Solr said ${'x'.repeat(4096 - 'Solr said '.length)}…(${10_000 + 'Solr said '.length - 4096} bytes cut)`);
+  // Seed values stay byte for byte (checked above); numbers are never touched.
+  assert.equal(formatLine(r([['Seconds_Behind_Master', 270], ['Master_Log_File', 'mysql-bin.016068']])), 'Status=CRITICAL, Seconds_Behind_Master=270, Master_Log_File=mysql-bin.016068');
+});
