@@ -7,6 +7,7 @@ import type { CheckResult, Field } from '../../core/result.js';
 import type { HostPort } from '../../config/types.js';
 import type { MysqlInstance } from './schema.js';
 import { showMasterStatus, showReplicaStatus, type MasterStatus } from './queries.js';
+import { guardedSocket, type GuardedSocket } from './guarded-socket.js';
 
 const CHECK = 'mysql';
 
@@ -15,19 +16,25 @@ export function displayHost(hp: HostPort): string {
   return hp.port === 3306 ? hp.host : hp.text;
 }
 
-/** One reusable connection per server: reconnects after any error, destroyed on abort. */
+/**
+ * One reusable connection per server: reconnects after any error, destroyed on abort. Its socket
+ * is guarded (guarded-socket.ts): at most `max_reply_bytes` per run, and a parse error of mysql2
+ * destroys this connection instead of the agent.
+ */
 class ServerConnection {
   private conn: Connection | undefined;
+  private socket: GuardedSocket | undefined;
   constructor(private readonly hp: HostPort, private readonly inst: MysqlInstance) {}
 
   async use<T>(ctx: RunContext, fn: (c: Connection) => Promise<T>): Promise<T> {
     const onAbort = () => this.drop();
+    this.socket?.resetCount();
     try {
       if (!this.conn) {
+        const socket = (this.socket = guardedSocket(this.hp.host, this.hp.port, this.inst.max_reply_bytes));
         this.conn = await abortable(
           mysql.createConnection({
-            host: this.hp.host, port: this.hp.port, user: this.inst.user, password: this.inst.password,
-            connectTimeout: ctx.timeoutMs, enableKeepAlive: true,
+            user: this.inst.user, password: this.inst.password, connectTimeout: ctx.timeoutMs, stream: () => socket.socket,
           }),
           ctx.signal,
           onAbort,
@@ -37,8 +44,9 @@ class ServerConnection {
       const c = this.conn;
       return await abortable(fn(c), ctx.signal, onAbort);
     } catch (e) {
+      const cause = this.socket?.failure();
       this.drop();
-      throw e;
+      throw cause ?? e;
     }
   }
 
@@ -47,6 +55,9 @@ class ServerConnection {
     this.conn = undefined;
     // A late connect promise can still resolve after an abort: destroy() tolerates it.
     c?.destroy();
+    // The socket too: a connect that has not resolved yet has no connection to destroy.
+    this.socket?.socket.destroy();
+    this.socket = undefined;
   }
 }
 

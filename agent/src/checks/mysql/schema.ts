@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { hostPort, instanceBase, secret } from '../../config/types.js';
 
+/**
+ * 1 MiB: one run reads the handshake and one status row (SHOW REPLICA STATUS is about 2 KB with
+ * its error texts), so this is some 500 times what a healthy server sends.
+ */
+export const MYSQL_MAX_REPLY_BYTES = 1024 * 1024;
+
 export const mysqlSchema = z
   .object({
     ...instanceBase,
@@ -9,6 +15,12 @@ export const mysqlSchema = z
     master: hostPort.meta({ description: 'The primary, host:port' }),
     slaves: z.array(hostPort).default([]).meta({ description: 'Replicas, host:port each' }),
     max_seconds_behind_master: z.number().int().positive().default(30).meta({ description: 'A replica at or beyond this lag is ERROR' }),
+    max_reply_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(MYSQL_MAX_REPLY_BYTES)
+      .meta({ description: 'The most one run may read from a server, in bytes (1 MiB by default); past it the connection is dropped and the line says `reply over N bytes`' }),
   })
   .strict();
 

@@ -6,6 +6,7 @@ import { authorizationHeader } from '../../core/http-retry.js';
 import { reasonOf, redact } from '../../core/redact.js';
 import type { CheckResult } from '../../core/result.js';
 import type { SolrInstance, SolrUrl } from './schema.js';
+import { readCapped } from './body.js';
 
 const CHECK = 'solr';
 
@@ -99,12 +100,12 @@ function solrErrorMsg(body: string): string | undefined {
   return undefined;
 }
 
-/** One HTTP client per configured node, with basic auth when configured. */
+/** One HTTP client per configured node, with basic auth when configured; bodies read up to `maxReplyBytes`. */
 class SolrClient {
   private readonly agent = new Agent({ keepAliveTimeout: 5_000, connections: 2 });
   private readonly headers: Record<string, string>;
 
-  constructor(readonly url: SolrUrl, authHeader: string | undefined) {
+  constructor(readonly url: SolrUrl, authHeader: string | undefined, private readonly maxReplyBytes: number) {
     this.headers = { accept: 'application/json', ...(authHeader ? { authorization: authHeader } : {}) };
   }
 
@@ -117,7 +118,7 @@ class SolrClient {
       headersTimeout: ctx.timeoutMs,
       bodyTimeout: ctx.timeoutMs,
     });
-    const body = await res.body.text();
+    const body = await readCapped(res.body, res.headers, this.maxReplyBytes);
     if (res.statusCode < 200 || res.statusCode >= 300) throw new HttpStatusError(res.statusCode, solrErrorMsg(body));
     try {
       return JSON.parse(body);
@@ -148,7 +149,7 @@ export function solrTargets(inst: SolrInstance, _ctx: InstanceContext): Target[]
   const nodeOfUrl = new Map<string, string>();
 
   return inst.url.map((url): Target => {
-    const client = new SolrClient(url, authHeader);
+    const client = new SolrClient(url, authHeader, inst.max_reply_bytes);
     const self = url.hostPort;
     const answered = (ok: boolean) => lastAnswered.set(self, ok);
 

@@ -31,6 +31,12 @@ export function parseSolrUrl(text: string): SolrUrl | string {
   return { base: `${u.protocol}//${u.host}${path}`, hostPort: `${u.hostname}:${port}`, text: text.trim() };
 }
 
+/**
+ * 4 MiB: CLUSTERSTATUS costs about 350 bytes of JSON per replica, so this holds some 12,000
+ * replicas, and the parsed answer stays far under the agent's 80 MB.
+ */
+export const SOLR_MAX_REPLY_BYTES = 4 * 1024 * 1024;
+
 const urlText = z.string().meta({ description: 'Base URL of a Solr node', examples: ['http://10.100.41.69:8983/solr'] });
 
 /** One URL or a list of them → a list of parsed URLs; each problem names its list index. */
@@ -55,6 +61,12 @@ export const solrSchema = z
       .meta({ description: 'cloud: Collections API CLUSTERSTATUS; standalone: CoreAdmin STATUS' }),
     username: z.string().min(1).optional().meta({ description: 'Basic auth user (Solr BasicAuthPlugin)' }),
     password: secret.optional(),
+    max_reply_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(SOLR_MAX_REPLY_BYTES)
+      .meta({ description: 'The most one HTTP answer body may hold, in bytes (4 MiB by default); past it the connection is dropped and the line says `reply over N bytes`' }),
   })
   .strict()
   .superRefine((v, ctx) => {
