@@ -13,9 +13,8 @@ export function compileBlockMarkers(list: string[]): BlockMarkers {
   return { markers, firstBytes: new Set(markers.map((m) => m[0]!)) };
 }
 
-/** The message at `m` opening a block, or undefined. */
+/** The message at `m` opening a block, or undefined. The caller tests `firstBytes` first (inline: it rejects most lines). */
 export function matchBlockMarker(b: Buffer, m: number, e: number, bm: BlockMarkers): SqlStart | undefined {
-  if (!bm.firstBytes.has(b[m]!)) return undefined;
   for (const mk of bm.markers) {
     if (startsWith(b, m, e, mk)) {
       const sqlStart = skipSpaces(b, m + mk.length, e);

@@ -3,7 +3,7 @@
  * cut by a chunk boundary is carried (copied) into the next chunk; a line longer than `maxLine` is
  * handed over in pieces: its start as a line, then its rest as it arrives.
  */
-import { LF } from './bytes.js';
+import { Byte } from './bytes.js';
 
 /** What happens to the rest of a line longer than maxLine: it follows its start. */
 export type LongLineMode = 'pass' | 'swallow' | 'block';
@@ -49,13 +49,13 @@ export class LineFramer {
     const n = chunk.length;
     let pos = 0;
     if (this.midLine !== 'no') {
-      const nl = chunk.indexOf(LF);
+      const nl = chunk.indexOf(Byte.LF);
       const end = nl < 0 ? n : nl + 1;
       this.sink.longLineRest(chunk, 0, end, this.midLine);
       if (nl >= 0) this.midLine = 'no';
       pos = end;
     } else if (this.carryLen > 0) {
-      const nl = chunk.indexOf(LF);
+      const nl = chunk.indexOf(Byte.LF);
       if (nl < 0) {
         this.carry.push(Buffer.from(chunk));
         this.carryLen += n;
@@ -72,7 +72,7 @@ export class LineFramer {
     }
     this.sink.chunkStart(chunk, pos);
     while (pos < n) {
-      const nl = chunk.indexOf(LF, pos);
+      const nl = chunk.indexOf(Byte.LF, pos);
       if (nl < 0) {
         this.carry.push(Buffer.from(chunk.subarray(pos)));
         this.carryLen = n - pos;

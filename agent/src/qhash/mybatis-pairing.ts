@@ -28,19 +28,20 @@ export class PendingPreparing {
     return p;
   }
 
-  /** The thread's new Preparing; returns the ones it displaces (the thread's previous one, then the oldest over the limit), in that order. */
-  put(thread: string, p: Preparing): Preparing[] {
-    const displaced: Preparing[] = [];
+  /** The thread's new Preparing; returns the one it replaces. */
+  put(thread: string, p: Preparing): Preparing | undefined {
     const prev = this.byThread.get(thread);
-    if (prev) displaced.push(prev);
     this.byThread.delete(thread);
     this.byThread.set(thread, p);
-    if (this.byThread.size > PENDING_LIMIT) {
-      const [t, old] = this.byThread.entries().next().value!;
-      this.byThread.delete(t);
-      displaced.push(old);
-    }
-    return displaced;
+    return prev;
+  }
+
+  /** The oldest, when more threads than PENDING_LIMIT wait; it is no longer pending. */
+  evictOverLimit(): Preparing | undefined {
+    if (this.byThread.size <= PENDING_LIMIT) return undefined;
+    const [t, old] = this.byThread.entries().next().value!;
+    this.byThread.delete(t);
+    return old;
   }
 
   /** End of input: the ones still waiting for Parameters, oldest first; they are no longer pending. */

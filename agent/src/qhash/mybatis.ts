@@ -2,7 +2,7 @@
  * MyBatis: `==>  Preparing: <sql>` opens a statement, `==> Parameters: 1(Long), a(String)` holds its
  * literals. Recognising both, reading the parameter list, and binding it into the `?` for `--example`.
  */
-import { BACKTICK, DOUBLE_QUOTE, EQUALS, GREATER, QUESTION, SINGLE_QUOTE } from './bytes.js';
+import { Byte } from './bytes.js';
 import { threadOf } from './record.js';
 import { skipSpaces, startsWith } from './scan.js';
 import type { SqlStart } from './sql-start.js';
@@ -11,13 +11,13 @@ const PREPARING = Buffer.from('Preparing:');
 const PARAMETERS = Buffer.from('Parameters:');
 
 /** The first byte of the `==>` arrow: the cheap test before matchMyBatis. */
-export const MYBATIS_FIRST_BYTE = EQUALS;
+export const MYBATIS_FIRST_BYTE = Byte.EQUALS;
 
 export type MyBatisLine = { sql: SqlStart } | { params: { thread: string; paramsStart: number } };
 
 /** Position after `==>` and spaces, when the message is a MyBatis request line. */
 function arrowEnd(b: Buffer, m: number, e: number): number {
-  if (b[m] !== EQUALS || b[m + 1] !== EQUALS || b[m + 2] !== GREATER) return -1;
+  if (b[m] !== Byte.EQUALS || b[m + 1] !== Byte.EQUALS || b[m + 2] !== Byte.GREATER) return -1;
   return skipSpaces(b, m + 3, e);
 }
 
@@ -68,10 +68,10 @@ export function bindMyBatis(sql: string, params: MyBatisParam[]): string {
     if (quote) {
       if (c === quote) quote = 0;
       out += sql[i];
-    } else if (c === SINGLE_QUOTE || c === DOUBLE_QUOTE || c === BACKTICK) {
+    } else if (c === Byte.SINGLE_QUOTE || c === Byte.DOUBLE_QUOTE || c === Byte.BACKTICK) {
       quote = c;
       out += sql[i];
-    } else if (c === QUESTION && k < params.length) {
+    } else if (c === Byte.QUESTION && k < params.length) {
       const p = params[k++]!;
       out += p.value === null ? 'NULL' : NUMERIC.has(p.type) ? p.value : `'${p.value.replace(/'/g, "''")}'`;
     } else out += sql[i];

@@ -2,7 +2,7 @@
  * p6spy custom `logMessageFormat` patterns (`%(currentTime)|%(executionTime)|%(category)|%(sqlSingleLine)`),
  * compiled to a cheap first-byte test and a regex; `…\n%(sql)` puts the SQL on the following lines.
  */
-import { DASH } from './bytes.js';
+import { Byte } from './bytes.js';
 import { isDigit, startsWith } from './scan.js';
 import type { SqlStart } from './sql-start.js';
 
@@ -64,7 +64,7 @@ export function compileCustomFormat(pattern: string, allowEmpty = false): Custom
     pattern,
     quick(b, m, e) {
       if (firstLit) return startsWith(b, m, e, firstLit);
-      return numericStart ? isDigit(b[m]) || b[m] === DASH : true;
+      return numericStart ? isDigit(b[m]) || b[m] === Byte.DASH : true;
     },
     match(b, m, e) {
       const text = b.toString('utf8', m, e);

@@ -2,7 +2,7 @@
  * p6spy's default SingleLineFormat: `now|elapsed|category|connection N|url U|prepared|sql`, bare or
  * as the message of a logback line. `commit`/`rollback` lines carry no SQL and are not matched.
  */
-import { PIPE } from './bytes.js';
+import { Byte } from './bytes.js';
 import { indexIn, isDigit, isLetter, startsWith } from './scan.js';
 import type { SqlStart } from './sql-start.js';
 
@@ -29,14 +29,14 @@ function epochEnd(b: Buffer, s: number, e: number): number {
 /** Epoch-millisecond p6spy `now` at the start of the line: digits then `|`. */
 export function startsWithEpochPipe(b: Buffer, s: number, e: number): boolean {
   const j = epochEnd(b, s, e);
-  return j > s && b[j] === PIPE;
+  return j > s && b[j] === Byte.PIPE;
 }
 
 /** A bare p6spy line's `now` as ISO-8601, when the line starts with epoch millis and `|`. */
 export function epochFirstSeen(b: Buffer, s: number, e: number): string | undefined {
   const j = epochEnd(b, s, e);
   const digits = j - s;
-  if (digits >= EPOCH_MS_DIGITS_MIN && digits <= EPOCH_MS_DIGITS_MAX && b[j] === PIPE) return new Date(Number(b.toString('latin1', s, j))).toISOString();
+  if (digits >= EPOCH_MS_DIGITS_MIN && digits <= EPOCH_MS_DIGITS_MAX && b[j] === Byte.PIPE) return new Date(Number(b.toString('latin1', s, j))).toISOString();
   return undefined;
 }
 
@@ -45,18 +45,18 @@ export function matchP6spyDefault(b: Buffer, m: number, e: number): SqlStart | u
   // `now` is epoch millis or a short formatted date: look for its `|` in the first bytes only.
   let p1 = m;
   const lim = Math.min(e, m + NOW_SCAN);
-  while (p1 < lim && b[p1] !== PIPE) p1++;
+  while (p1 < lim && b[p1] !== Byte.PIPE) p1++;
   if (p1 >= lim) return undefined;
   let j = p1 + 1;
   const elapsedStart = j;
   while (j < e && isDigit(b[j])) j++;
-  if (j === elapsedStart || b[j] !== PIPE) return undefined;
+  if (j === elapsedStart || b[j] !== Byte.PIPE) return undefined;
   j++;
   while (j < e && isLetter(b[j])) j++;
-  if (b[j] !== PIPE || !startsWith(b, j + 1, e, CONNECTION)) return undefined;
-  const p3 = indexIn(b, PIPE, j + 1 + CONNECTION.length, e);
+  if (b[j] !== Byte.PIPE || !startsWith(b, j + 1, e, CONNECTION)) return undefined;
+  const p3 = indexIn(b, Byte.PIPE, j + 1 + CONNECTION.length, e);
   if (p3 < 0 || !startsWith(b, p3 + 1, e, URL)) return undefined;
-  const p4 = indexIn(b, PIPE, p3 + 1 + URL.length, e);
+  const p4 = indexIn(b, Byte.PIPE, p3 + 1 + URL.length, e);
   if (p4 < 0) return undefined;
   const rest = b.toString('utf8', p4 + 1, e);
   const split = splitPreparedSql(rest);

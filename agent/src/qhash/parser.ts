@@ -12,7 +12,7 @@
  *   the message of a logback line (p6spy.ts), and custom `logMessageFormat` patterns (p6spy-custom.ts).
  */
 import { compileBlockMarkers, matchBlockMarker, type BlockMarkers } from './block-marker.js';
-import { COLON, DASH, PIPE, SPACE, TAB } from './bytes.js';
+import { Byte } from './bytes.js';
 import { matchMyBatis, MYBATIS_FIRST_BYTE } from './mybatis.js';
 import { compileCustomFormat, type CustomFormat } from './p6spy-custom.js';
 import { matchP6spyDefault, startsWithEpochPipe } from './p6spy.js';
@@ -57,15 +57,15 @@ export interface Classified {
 export function classify(b: Buffer, s: number, e: number, tsEnd: number, p: CompiledParser): Classified | undefined {
   if (tsEnd >= 0) {
     // The message follows " : " (Spring Boot) or, when there is none, " - " (logback's common pattern).
-    const c1 = findSep(b, tsEnd, e, COLON);
-    const c = c1 >= 0 ? c1 : findSep(b, tsEnd, e, DASH);
+    const c1 = findSep(b, tsEnd, e, Byte.COLON);
+    const c = c1 >= 0 ? c1 : findSep(b, tsEnd, e, Byte.DASH);
     if (c >= 0) {
       const r = classifyMessage(b, s, e, c + 2, c - 1, p);
       if (r) return r;
     }
   }
   // A bare p6spy line; with p6spy's `dateformat` set, its `now` is a timestamp right before the `|`.
-  if (tsEnd >= 0 && b[tsEnd] !== PIPE) return undefined;
+  if (tsEnd >= 0 && b[tsEnd] !== Byte.PIPE) return undefined;
   return classifyMessage(b, s, e, s, -1, p, true);
 }
 
@@ -77,10 +77,12 @@ function classifyMessage(b: Buffer, s: number, e: number, m0: number, sepAt: num
   if (!bare) {
     // A message that starts like a MyBatis arrow is MyBatis or nothing.
     if (c === MYBATIS_FIRST_BYTE) return matchMyBatis(b, s, sepAt, m, e);
-    const blk = matchBlockMarker(b, m, e, p.blocks);
-    if (blk) return { sql: blk };
+    if (p.blocks.firstBytes.has(c)) {
+      const blk = matchBlockMarker(b, m, e, p.blocks);
+      if (blk) return { sql: blk };
+    }
   }
-  if (isDigit(c) || (bare && c !== TAB && c !== SPACE)) {
+  if (isDigit(c) || (bare && c !== Byte.TAB && c !== Byte.SPACE)) {
     const d = matchP6spyDefault(b, m, e);
     if (d) return { sql: d };
   }

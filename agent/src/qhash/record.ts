@@ -2,7 +2,7 @@
  * The shape of a Spring Boot / logback record line: its timestamp, the separator before the
  * message, the thread, and the stack-trace lines that end a SQL block without a timestamp.
  */
-import { CLOSE_BRACKET, COLON, COMMA, DASH, DOT, LOWER_A, LOWER_Z, OPEN_BRACKET, PLUS, SPACE, TAB, UPPER_T, UPPER_Z } from './bytes.js';
+import { Byte } from './bytes.js';
 import { isDigit, startsWith } from './scan.js';
 
 /** `yyyy-MM-dd HH:mm:ss` is 19 bytes; `HH:mm:ss` is 8. */
@@ -16,15 +16,15 @@ const TIME_LENGTH = 8;
 export function timestampEnd(b: Buffer, s: number, e: number): number {
   if (e - s < TIME_LENGTH || !isDigit(b[s]) || !isDigit(b[s + 1])) return -1;
   let j: number;
-  if (b[s + 4] === DASH && b[s + 7] === DASH && isDigit(b[s + 2]) && isDigit(b[s + 3]) && (b[s + 10] === SPACE || b[s + 10] === UPPER_T) && isDigit(b[s + 11]) && b[s + 13] === COLON && b[s + 16] === COLON) {
+  if (b[s + 4] === Byte.DASH && b[s + 7] === Byte.DASH && isDigit(b[s + 2]) && isDigit(b[s + 3]) && (b[s + 10] === Byte.SPACE || b[s + 10] === Byte.UPPER_T) && isDigit(b[s + 11]) && b[s + 13] === Byte.COLON && b[s + 16] === Byte.COLON) {
     j = s + DATE_TIME_LENGTH;
-  } else if (b[s + 2] === COLON && b[s + 5] === COLON && isDigit(b[s + 3]) && isDigit(b[s + 6])) {
+  } else if (b[s + 2] === Byte.COLON && b[s + 5] === Byte.COLON && isDigit(b[s + 3]) && isDigit(b[s + 6])) {
     j = s + TIME_LENGTH;
   } else return -1;
   // Fraction and zone: .SSS, ,SSS, +09:00, Z
   while (j < e) {
     const c = b[j]!;
-    if (isDigit(c) || c === DOT || c === COMMA || c === PLUS || c === COLON || c === UPPER_Z || (c === DASH && j > s + DATE_TIME_LENGTH)) j++;
+    if (isDigit(c) || c === Byte.DOT || c === Byte.COMMA || c === Byte.PLUS || c === Byte.COLON || c === Byte.UPPER_Z || (c === Byte.DASH && j > s + DATE_TIME_LENGTH)) j++;
     else break;
   }
   return j;
@@ -34,9 +34,9 @@ export function timestampEnd(b: Buffer, s: number, e: number): number {
 export function threadOf(b: Buffer, s: number, sep: number): string {
   if (sep <= s) return '';
   const v = b.subarray(s, sep);
-  const close = v.lastIndexOf(CLOSE_BRACKET);
+  const close = v.lastIndexOf(Byte.CLOSE_BRACKET);
   if (close <= 0) return '';
-  const open = v.lastIndexOf(OPEN_BRACKET, close);
+  const open = v.lastIndexOf(Byte.OPEN_BRACKET, close);
   if (open < 0) return '';
   return v.toString('latin1', open + 1, close).trim();
 }
@@ -47,7 +47,7 @@ export function findSep(b: Buffer, from: number, e: number, ch: number): number 
   while (i < e) {
     const c = b.indexOf(ch, i);
     if (c < 0 || c + 1 >= e) return -1;
-    if (b[c - 1] === SPACE && b[c + 1] === SPACE) return c;
+    if (b[c - 1] === Byte.SPACE && b[c + 1] === Byte.SPACE) return c;
     i = c + 1;
   }
   return -1;
@@ -65,14 +65,14 @@ const EXCEPTION_HEAD_SCAN = 300;
 /** Stack-trace lines end a SQL block even without a timestamp, so they pass through untouched. */
 export function isStackTraceLine(b: Buffer, s: number, e: number): boolean {
   let i = s;
-  while (i < e && (b[i] === TAB || b[i] === SPACE)) i++;
+  while (i < e && (b[i] === Byte.TAB || b[i] === Byte.SPACE)) i++;
   if (i > s) {
     if (i + STACK_AT.length < e && startsWith(b, i, e, STACK_AT)) return true;
-    if (b[s] === TAB && b[i] === DOT && b[i + 1] === DOT && b[i + 2] === DOT) return true; // "\t... 12 more"
+    if (b[s] === Byte.TAB && b[i] === Byte.DOT && b[i + 1] === Byte.DOT && b[i + 2] === Byte.DOT) return true; // "\t... 12 more"
     return startsWith(b, i, e, CAUSED) || startsWith(b, i, e, SUPPRESSED);
   }
   if (startsWith(b, s, e, CAUSED)) return true;
   const c = b[s]!;
-  if (c < LOWER_A || c > LOWER_Z || e - s > EXCEPTION_LINE_MAX) return false;
+  if (c < Byte.LOWER_A || c > Byte.LOWER_Z || e - s > EXCEPTION_LINE_MAX) return false;
   return EXCEPTION_HEAD.test(b.toString('latin1', s, Math.min(e, s + EXCEPTION_HEAD_SCAN)));
 }

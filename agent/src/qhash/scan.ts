@@ -1,10 +1,10 @@
 /** Byte tests over a line [s, e) of a Buffer, shared by the recognisers. */
-import { DIGIT_0, DIGIT_9, LOWER_A, LOWER_CASE_BIT, LOWER_Z, SPACE } from './bytes.js';
+import { Byte } from './bytes.js';
 
-export const isDigit = (c: number | undefined): boolean => c !== undefined && c >= DIGIT_0 && c <= DIGIT_9;
+export const isDigit = (c: number | undefined): boolean => c !== undefined && c >= Byte.DIGIT_0 && c <= Byte.DIGIT_9;
 
 /** An ASCII letter of either case. */
-export const isLetter = (c: number | undefined): boolean => c !== undefined && (c | LOWER_CASE_BIT) >= LOWER_A && (c | LOWER_CASE_BIT) <= LOWER_Z;
+export const isLetter = (c: number | undefined): boolean => c !== undefined && (c | Byte.LOWER_CASE_BIT) >= Byte.LOWER_A && (c | Byte.LOWER_CASE_BIT) <= Byte.LOWER_Z;
 
 export function startsWith(b: Buffer, at: number, e: number, lit: Buffer): boolean {
   if (at + lit.length > e || at + lit.length > b.length) return false;
@@ -13,7 +13,7 @@ export function startsWith(b: Buffer, at: number, e: number, lit: Buffer): boole
 }
 
 export function skipSpaces(b: Buffer, i: number, e: number): number {
-  while (i < e && b[i] === SPACE) i++;
+  while (i < e && b[i] === Byte.SPACE) i++;
   return i;
 }
 

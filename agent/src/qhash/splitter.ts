@@ -12,7 +12,7 @@
  * The splitter is deterministic given its snapshot and the input from `safeOffset()`: `follow`
  * relies on that to resume after a crash without losing or repeating a line.
  */
-import { CR, LF } from './bytes.js';
+import { Byte } from './bytes.js';
 import { ConsoleOut } from './console-out.js';
 import { FingerprintCache } from './fingerprint-cache.js';
 import { LineFramer, type LineSink, type LongLineMode } from './framing.js';
@@ -96,8 +96,8 @@ class RecordHandler implements LineSink {
 
   line(b: Buffer, s: number, end: number, abs: number): void {
     let e = end;
-    if (e > s && b[e - 1] === LF) e--;
-    if (e > s && b[e - 1] === CR) e--;
+    if (e > s && b[e - 1] === Byte.LF) e--;
+    if (e > s && b[e - 1] === Byte.CR) e--;
     const tsEnd = timestampEnd(b, s, e);
     const start = isRecordStart(b, s, e, tsEnd, this.opts.parser.custom);
     if (this.block) {
@@ -171,7 +171,10 @@ class RecordHandler implements LineSink {
     if (st.kind === 'mybatis') {
       const p: Preparing = { qhash: fp.qhash, fingerprint: fp.fingerprint };
       if (isNew && this.opts.example) p.awaiting = { sql: raw, firstSeen: blk.firstSeen };
-      for (const displaced of this.preparing.put(st.thread, p)) this.writeAwaiting(displaced);
+      const prev = this.preparing.put(st.thread, p);
+      if (prev) this.writeAwaiting(prev);
+      const evicted = this.preparing.evictOverLimit();
+      if (evicted) this.writeAwaiting(evicted);
       // With --example the entry waits for the Parameters line, which fills in the literals.
       if (isNew && this.opts.example) return;
     }

@@ -2,12 +2,12 @@
  * One SQL record being collected: its kept console prefix and its SQL bytes, as views into the
  * current input chunk until detach() copies them (the caller reuses its read buffer).
  */
-import { CR, LF } from './bytes.js';
+import { Byte } from './bytes.js';
 import type { SqlStart } from './sql-start.js';
 
 const NO_EOL = Buffer.alloc(0);
-const LF_EOL = Buffer.from([LF]);
-const CRLF_EOL = Buffer.from([CR, LF]);
+const LF_EOL = Buffer.from([Byte.LF]);
+const CRLF_EOL = Buffer.from([Byte.CR, Byte.LF]);
 
 export class SqlBlock {
   /** SQL bytes kept (at most maxSql). */
@@ -77,7 +77,7 @@ export class SqlBlock {
     if (!this.start.multiline || this.truncated || !this.spanBuf) return this.eol;
     const sb = this.spanBuf;
     const end = this.spanEnd;
-    if (sb[end - 1] !== LF || end <= this.spanStart) return NO_EOL;
-    return sb[end - 2] === CR && end - 2 >= this.spanStart ? CRLF_EOL : LF_EOL;
+    if (sb[end - 1] !== Byte.LF || end <= this.spanStart) return NO_EOL;
+    return sb[end - 2] === Byte.CR && end - 2 >= this.spanStart ? CRLF_EOL : LF_EOL;
   }
 }
