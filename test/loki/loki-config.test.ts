@@ -52,6 +52,8 @@ test('verify-config is strict: an unknown field fails (so the checks above mean 
     writeFileSync(bad, 'limits_config:\n  retention_periodd: 1h\n');
     const r = await run(LOKI, ['-config.file', bad, '-verify-config'], { allowFail: true });
     assert.notEqual(r.code, 0);
+    // The failure must be the misspelt key, not some other reason Loki could not start.
+    assert.ok(r.stderr.includes(`failed parsing config: ${bad}: yaml: unmarshal errors:\n  line 2: field retention_periodd not found in type `), r.stderr);
   } finally {
     removeDir(dir);
   }
