@@ -13,13 +13,12 @@ const CHECK = 'redis';
 /** Reads INFO <section> over the node's one reusable connection; a dead node fails fast, by its cause. */
 async function readInfo(conn: NodeConnection, ctx: RunContext, section: string): Promise<string> {
   const onAbort = () => conn.drop();
-  conn.forgetError();
   try {
     const c = await abortable(conn.open(ctx.timeoutMs), ctx.signal, onAbort);
-    return await abortable(c.info(section), ctx.signal, onAbort);
+    return await abortable(c.text(['INFO', section]), ctx.signal, onAbort);
   } catch (e) {
     conn.drop();
-    throw ctx.signal.aborted || !conn.lastError ? e : conn.lastError;
+    throw e;
   }
 }
 
@@ -33,7 +32,7 @@ export function redisTargets(inst: RedisInstance, _ctx: InstanceContext): Target
     ...inst.slaves.map((hp): [HostPort, Role] => [hp, 'slave']),
   ];
   return expected.map(([hp, want]): Target => {
-    const conn = new NodeConnection({ host: hp.host, port: hp.port, username: inst.username, password: inst.password });
+    const conn = new NodeConnection({ host: hp.host, port: hp.port, username: inst.username, password: inst.password }, inst.max_reply_bytes);
     const node = hp.text;
     return {
       id: `${CHECK}/${inst.name}/${node}`,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hostPort, instanceBase, secret } from '../../config/types.js';
+import { maxReplyBytes } from '../../common/redis/limits.js';
 
 export const redisSchema = z
   .object({
@@ -8,6 +9,7 @@ export const redisSchema = z
     password: secret.optional(),
     masters: z.array(hostPort).default([]).meta({ description: 'Nodes expected to be master, ip:port' }),
     slaves: z.array(hostPort).default([]).meta({ description: 'Nodes expected to be slave (replica), ip:port' }),
+    max_reply_bytes: maxReplyBytes,
   })
   .strict();
 

@@ -9,8 +9,9 @@ import type { CheckResult } from '../../core/result.js';
 import { addrKey, type RedisClusterInstance } from './schema.js';
 import { layoutPath, legacyLayoutPath, moveLegacyLayout, readLayout, writeLayout } from './layout.js';
 import { ClusterReader } from './probe.js';
-import { evaluate, unreachable, type LayoutSource } from './rules.js';
-import { buildView, type ClusterSettings } from './view.js';
+import { evaluate, overLimit, unreachable, type LayoutSource } from './rules.js';
+import { buildView, overNodeLimit, type ClusterSettings } from './view.js';
+import { formatLine } from '../../core/format.js';
 
 const CHECK = 'redis_cluster';
 
@@ -25,6 +26,20 @@ export function settingsOf(inst: RedisClusterInstance): ClusterSettings {
     name: inst.name, target: inst.nodes.map((n) => n.text).join(','), serverOf, serverOrder,
     maxMasterSkew: inst.max_master_skew, maxMemoryRatio: inst.max_memory_ratio,
   };
+}
+
+/**
+ * Each line once per cycle, the first kept: a view listing one address under two ids (a
+ * confused or hostile node) would otherwise say the same thing about it twice.
+ */
+function distinct(lines: readonly CheckResult[]): CheckResult[] {
+  const seen = new Set<string>();
+  return lines.filter((l) => {
+    const key = formatLine(l);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 export function redisClusterTargets(inst: RedisClusterInstance, instCtx: InstanceContext): Target[] {
@@ -58,6 +73,8 @@ export function redisClusterTargets(inst: RedisClusterInstance, instCtx: Instanc
     target,
     async run(ctx: RunContext) {
       const probe = await reader.probe(ctx);
+      const oversized = overNodeLimit(probe.snaps);
+      if (oversized) return overLimit(settings, oversized);
       const view = buildView(settings, probe);
       if (!view) return unreachable(settings, probe);
       const layoutLines: CheckResult[] = [];
@@ -69,7 +86,7 @@ export function redisClusterTargets(inst: RedisClusterInstance, instCtx: Instanc
           layoutLines.push(r.message(target, 'ERROR', `Cluster ${name} layout could not be saved to ${path} (${reasonOf(e, secrets)})`));
         }
       }
-      return [...head, ...layoutLines, ...tail];
+      return distinct([...head, ...layoutLines, ...tail]);
     },
     failure(reason, time) {
       return [r.message(target, 'CRITICAL', `Cluster ${name} is unreachable (${reasonOf(reason, secrets)})`, time)];

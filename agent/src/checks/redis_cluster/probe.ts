@@ -8,7 +8,7 @@ import { reasonOf } from '../../core/redact.js';
 import { NodeConnection } from '../../common/redis/connection.js';
 import { addrKey, type RedisClusterInstance } from './schema.js';
 import { hostOf } from './parse.js';
-import { snapshotOf, type Probe, type Snapshot } from './view.js';
+import { MAX_NODES, snapshotOf, type Probe, type Snapshot } from './view.js';
 
 /**
  * Share of the target's timeout that reading the nodes may take: a dead or hung node is then
@@ -18,25 +18,25 @@ const IO_SHARE = 0.8;
 /** Rounds of following CLUSTER NODES to nodes not dialled yet: seeds, their peers, and so on. */
 const MAX_ROUNDS = 5;
 
-/** RESP2 and no CLIENT SETINFO: the only handshake is AUTH, and old (Redis 5 based) nodes answer the same. */
-const HANDSHAKE = { protocol: 2, disableClientInfo: true } as const;
-
-/** CLUSTER NODES, CLUSTER INFO and INFO memory from one node, within `ms`, abandoned when the run aborts. */
-async function readNode(conn: NodeConnection, signal: AbortSignal, ms: number): Promise<{ nodes: string; info: string; memory: string }> {
+/**
+ * CLUSTER NODES, CLUSTER INFO and INFO memory from one node, within `ms`. The run's abort is
+ * watched once for all nodes, by `probe()`: one listener per node would put more than ten on
+ * one AbortSignal in a cluster of ten nodes or more (MaxListenersExceededWarning).
+ */
+async function readNode(conn: NodeConnection, ms: number): Promise<{ nodes: string; info: string; memory: string }> {
   const drop = () => conn.drop();
-  // The cause (ECONNREFUSED, WRONGPASS) of a connection opened by this read; the promise only says "Connection is closed."
-  const opens = !conn.isOpen;
   const work = (async () => {
     const c = await conn.open(ms);
-    const [nodes, info, memory] = await Promise.all([c.call('CLUSTER', 'NODES'), c.call('CLUSTER', 'INFO'), c.info('memory')]);
-    return { nodes: String(nodes), info: String(info), memory: String(memory) };
+    // One command at a time on one connection: a reply nobody asked for is then told apart from the next one.
+    const nodes = await c.text(['CLUSTER', 'NODES']);
+    const info = await c.text(['CLUSTER', 'INFO']);
+    const memory = await c.text(['INFO', 'memory']);
+    return { nodes, info, memory };
   })();
   try {
-    return await abortable(withTimeout(work, ms, drop), signal, drop);
+    return await withTimeout(work, ms, drop);
   } catch (e) {
     conn.drop();
-    const cause = opens ? conn.lastError : undefined;
-    if (cause && /Connection is closed/i.test((e as Error).message)) throw cause;
     throw e;
   }
 }
@@ -65,13 +65,13 @@ export class ClusterReader {
     const readOne = async (host: string, port: number, via: string) => {
       let conn = this.pool.get(via);
       if (!conn) {
-        conn = new NodeConnection({ host, port, username: this.inst.username, password: this.inst.password }, HANDSHAKE);
+        conn = new NodeConnection({ host, port, username: this.inst.username, password: this.inst.password }, this.inst.max_reply_bytes);
         this.pool.set(via, conn);
       }
       const left = deadline - Date.now();
       try {
         if (left <= 0) throw new Error(`timed out after ${humanMs(budget)}`);
-        snaps.push(snapshotOf(via, await readNode(conn, ctx.signal, left)));
+        snaps.push(snapshotOf(via, await readNode(conn, left)));
       } catch (e) {
         if (ctx.signal.aborted) throw e;
         failed.set(via, reasonOf(e, this.secrets));
@@ -86,6 +86,8 @@ export class ClusterReader {
       for (const s of snaps) seen.add(s.addr);
       todo = [];
       for (const s of snaps) {
+        // An oversized view is refused by the caller: its peers are not dialled.
+        if (s.nodes.length > MAX_NODES) continue;
         for (const l of s.nodes) {
           if (l.addr && !l.flags.has('noaddr') && !l.flags.has('handshake') && !seen.has(l.addr)) {
             todo.push({ host: hostOf(l.addr), port: l.port, via: l.addr });

@@ -7,7 +7,7 @@ import { resultFactory } from '../../core/check.js';
 import type { CheckResult, Field, Status } from '../../core/result.js';
 import { compareAddr, hostOf, type NodeLine } from './parse.js';
 import type { LayoutFile, Role } from './layout.js';
-import type { ClusterSettings, ClusterView, Probe } from './view.js';
+import { MAX_NODES, type ClusterSettings, type ClusterView, type Probe, type Snapshot } from './view.js';
 
 const CHECK = 'redis_cluster';
 
@@ -27,6 +27,12 @@ export function unreachable(settings: ClusterSettings, probe: Probe): CheckResul
   const reasons = [...new Set(probe.tried.map((t) => probe.failed.get(t)).filter((x) => x !== undefined))].join('; ');
   return [resultFactory(CHECK, settings.name).message(settings.target, 'CRITICAL',
     `Cluster ${settings.name} is unreachable, tried ${probe.tried.join(', ')} (${reasons})`)];
+}
+
+/** A node lists more than MAX_NODES nodes: the cluster is not evaluated, in one line. */
+export function overLimit(settings: ClusterSettings, snap: Snapshot): CheckResult[] {
+  return [resultFactory(CHECK, settings.name).message(settings.target, 'CRITICAL',
+    `Cluster ${settings.name} is not checked: CLUSTER NODES of ${snap.via} lists ${snap.nodes.length} nodes, over the limit of ${MAX_NODES}`)];
 }
 
 /** 1. cluster_state on every reachable member (runbook: cli-all cluster info | grep state:ok | wc -l). */
@@ -56,12 +62,18 @@ export const outsiders: Rule = (view) => view.outsiders.map((s) => results(view)
 export const nodeStates: Rule = (view) => {
   const r = results(view);
   const out: CheckResult[] = [];
+  // The first answer per address, dialled or own (as a search over the answers in order found it).
+  const answerAt = new Map<string, Snapshot>();
+  for (const s of view.snaps) {
+    if (!answerAt.has(s.via)) answerAt.set(s.via, s);
+    if (!answerAt.has(s.addr)) answerAt.set(s.addr, s);
+  }
   for (const l of view.sorted) {
     const o = view.observed.get(l.id);
     const sev: Status = isMaster(l) && l.slots > 0 ? 'CRITICAL' : 'ERROR';
     if (o?.fail) { out.push(r.message(l.addr, sev, `Node ${l.addr} is in fail state`)); continue; }
     if (!view.answers.has(l.id)) {
-      const other = view.snaps.find((s) => s.via === l.addr || s.addr === l.addr);
+      const other = answerAt.get(l.addr);
       const reason = other ? `it answers as another node, ${other.self?.id ?? 'unknown id'}` : view.failed.get(l.addr) ?? 'not read';
       out.push(r.message(l.addr, sev, `Node ${l.addr} is unreachable (${reason})`));
       continue;
@@ -83,9 +95,11 @@ export const distribution: Rule = (view) => {
   const { serverOf, serverOrder, maxMasterSkew, name, target } = view.settings;
   const server = (addr: string) => serverOf.get(addr) ?? hostOf(addr);
   const servers = new Map<string, { masters: number; slaves: number; pairs: string[] }>();
-  const derived = [...new Set(view.sorted.map((l) => server(l.addr)).filter((s) => !serverOrder.includes(s)))].sort();
+  const present = new Set(view.sorted.map((l) => server(l.addr)));
+  const configured = new Set(serverOrder);
+  const derived = [...present].filter((s) => !configured.has(s)).sort();
   for (const s of [...serverOrder, ...derived]) {
-    if (view.sorted.some((l) => server(l.addr) === s)) servers.set(s, { masters: 0, slaves: 0, pairs: [] });
+    if (present.has(s)) servers.set(s, { masters: 0, slaves: 0, pairs: [] });
   }
   for (const l of view.alive) {
     const row = servers.get(server(l.addr))!;
@@ -107,9 +121,12 @@ export const distribution: Rule = (view) => {
 };
 
 /** 5. Masters serving slots with no working replica (runbook: find-masters no-slave). */
-export const noSlave: Rule = (view) => aliveMasters(view)
-  .filter((m) => m.slots > 0 && !view.alive.some((l) => isSlave(l) && l.masterId === m.id))
-  .map((m) => results(view).message(m.addr, 'ERROR', `Master ${m.addr} has no slave`));
+export const noSlave: Rule = (view) => {
+  const served = new Set(view.alive.filter(isSlave).map((l) => l.masterId));
+  return aliveMasters(view)
+    .filter((m) => m.slots > 0 && !served.has(m.id))
+    .map((m) => results(view).message(m.addr, 'ERROR', `Master ${m.addr} has no slave`));
+};
 
 /** 6. Masters without slots (runbook: find-masters no-slot). */
 export const noSlot: Rule = (view) => aliveMasters(view)

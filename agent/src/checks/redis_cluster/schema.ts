@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hostPort, instanceBase, secret } from '../../config/types.js';
+import { maxReplyBytes } from '../../common/redis/limits.js';
 
 /** `host:port` as CLUSTER NODES prints it (IPv6 without brackets), for matching config entries to nodes. */
 export const addrKey = (hp: { host: string; port: number }): string => `${hp.host}:${hp.port}`;
@@ -23,6 +24,7 @@ export const redisClusterSchema = z
     max_master_skew: z.number().int().min(0).default(1).meta({
       description: 'How many masters a server may hold above (or below) its even share (masters / servers, rounded up or down) before its distribution line is ERROR',
     }),
+    max_reply_bytes: maxReplyBytes,
   })
   .strict()
   .superRefine((inst, ctx) => {

@@ -6,6 +6,21 @@
 import { parseInfo } from '../../common/redis/info.js';
 import { compareAddr, parseClusterNodes, type NodeLine } from './parse.js';
 
+/**
+ * The most nodes one CLUSTER NODES may list: Redis Cluster is designed for up to 1,000 nodes
+ * (its specification). A larger view is refused with one line instead of being evaluated, so a
+ * run's work stays bounded (the rules are linear in nodes; following and merging every peer's
+ * view is not).
+ */
+export const MAX_NODES = 1000;
+
+/** The answer listing the most nodes, when that is over `MAX_NODES`. */
+export function overNodeLimit(snaps: readonly Snapshot[]): Snapshot | undefined {
+  let worst: Snapshot | undefined;
+  for (const s of snaps) if (s.nodes.length > MAX_NODES && (!worst || s.nodes.length > worst.nodes.length)) worst = s;
+  return worst;
+}
+
 /** What one node answered. */
 export interface Snapshot {
   /** The address that was dialled. */

@@ -1,9 +1,9 @@
 /**
- * One reusable ioredis connection to one node, set up the way both Redis checks need it:
- * no auto-reconnect, no offline queue, no retries and no ready check, so a dead node fails
- * fast and the next run dials it afresh.
+ * One reusable connection to one node, set up the way both Redis checks need it: dialled on
+ * first use, authenticated with AUTH, never reconnected by itself (a dead node fails fast, by
+ * its cause, and the next run dials it afresh), every reply capped at `maxReplyBytes`.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { RespClient } from './client.js';
 
 export interface NodeAddress {
   readonly host: string;
@@ -12,57 +12,63 @@ export interface NodeAddress {
   readonly password?: string | undefined;
 }
 
-/** What one check adds to the shared setup (e.g. RESP2 and no CLIENT SETINFO for Redis Cluster). */
-export type HandshakeOptions = Pick<RedisOptions, 'protocol' | 'disableClientInfo'>;
+/**
+ * AUTH errors that still leave the connection usable, as ioredis treated them: a password
+ * given to a node that needs none, and a username given to Redis 5 or older.
+ */
+const HARMLESS_AUTH_ERRORS = ['no password is set', 'without any password configured for the default user', "wrong number of arguments for 'auth' command"];
 
 export class NodeConnection {
-  private client: Redis | undefined;
-  private error: Error | undefined;
-  /** Counts clients opened: only the newest one's events are its error (a dropped one may still report). */
-  private opened = 0;
+  private client: RespClient | undefined;
+  /** Settles when `client` has connected and authenticated. */
+  private opened: Promise<RespClient> | undefined;
+  /** A protocol fault of the last connection while it was idle: the next `open()` reports it once. */
+  private fault: Error | undefined;
 
-  constructor(private readonly node: NodeAddress, private readonly handshake: HandshakeOptions = {}) {}
+  constructor(private readonly node: NodeAddress, private readonly maxReplyBytes: number) {}
 
-  /**
-   * The last 'error' event of the newest client since it was opened or `forgetError()` was called.
-   * ioredis rejects with "Connection is closed." and reports the cause (ECONNREFUSED, WRONGPASS)
-   * only as that event.
-   */
-  get lastError(): Error | undefined {
-    return this.error;
-  }
-
-  forgetError(): void {
-    this.error = undefined;
-  }
-
-  /** Whether a client is open (or opening): `open()` would not dial. */
+  /** Whether a connection is up (or being opened): `open()` would not dial. */
   get isOpen(): boolean {
-    return this.client !== undefined;
+    return this.client !== undefined && !this.client.failed;
   }
 
-  /** The open client, or a new one once it has connected within `connectTimeoutMs`. */
-  async open(connectTimeoutMs: number): Promise<Redis> {
-    if (this.client) return this.client;
-    const c = new Redis({
-      host: this.node.host, port: this.node.port, username: this.node.username, password: this.node.password,
-      ...this.handshake,
-      lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null,
-      connectTimeout: connectTimeoutMs, enableReadyCheck: false,
+  /** The open connection, or a new one once it has connected (within `connectTimeoutMs`) and authenticated. */
+  async open(connectTimeoutMs: number): Promise<RespClient> {
+    if (this.fault) {
+      const f = this.fault;
+      this.fault = undefined;
+      throw f;
+    }
+    if (this.isOpen && this.opened) return this.opened;
+    const { host, port } = this.node;
+    const c = RespClient.open({
+      host, port, connectTimeoutMs, maxReplyBytes: this.maxReplyBytes,
+      onIdleFault: (e) => { if (this.client === c) this.fault = e; },
     });
-    const nth = ++this.opened;
-    this.error = undefined;
-    // Kept after 'end' too: ioredis may report the cause after the connection is already gone.
-    c.on('error', (e: Error) => { if (this.opened === nth) this.error = e; });
-    c.on('end', () => { if (this.client === c) this.client = undefined; });
     this.client = c;
-    await c.connect();
+    this.opened = this.authenticate(c);
+    return this.opened;
+  }
+
+  private async authenticate(c: RespClient): Promise<RespClient> {
+    await c.ready;
+    const { username, password } = this.node;
+    if (password === undefined) return c;
+    try {
+      await c.command(username !== undefined ? ['AUTH', username, password] : ['AUTH', password], 'simple');
+    } catch (e) {
+      if (c.failed || !HARMLESS_AUTH_ERRORS.some((m) => (e as Error).message.includes(m))) {
+        c.close();
+        throw e;
+      }
+    }
     return c;
   }
 
   drop(): void {
     const c = this.client;
     this.client = undefined;
-    c?.disconnect(false);
+    this.opened = undefined;
+    c?.close();
   }
 }
