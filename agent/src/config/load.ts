@@ -10,16 +10,36 @@ import { ConfigError, formatPath } from './errors.js';
  * since they may be secrets.
  */
 export function loadConfigFile<S extends z.ZodType>(file: string, schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+  const source = readConfigSource(file, env);
+  return validateConfig(source.value, schema, source.locate);
+}
+
+export function parseConfigText<S extends z.ZodType>(text: string, file: string, schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+  const source = parseConfigSource(text, file, env);
+  return validateConfig(source.value, schema, source.locate);
+}
+
+/** One config file, parsed and substituted but not validated: what conf.d merging works on. */
+export interface ConfigSource {
+  readonly file: string;
+  readonly value: unknown;
+  /** `FILE:LINE: ` of the node at `path` in this file (or its nearest existing ancestor). */
+  locate(path: readonly PropertyKey[]): string;
+}
+
+/** Reads one file into a ConfigSource; an unreadable file is a ConfigError naming it. */
+export function readConfigSource(file: string, env: NodeJS.ProcessEnv = process.env): ConfigSource {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new ConfigError(`${file}: cannot read config: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return parseConfigText(text, file, schema, env);
+  return parseConfigSource(text, file, env);
 }
 
-export function parseConfigText<S extends z.ZodType>(text: string, file: string, schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+/** YAML problems and ${VAR} substitution, each reported as `FILE:LINE: ...`. */
+export function parseConfigSource(text: string, file: string, env: NodeJS.ProcessEnv = process.env): ConfigSource {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   // A warning (an unknown !tag) is an error too: yaml would turn `password: !Xy9…` into an empty
@@ -35,17 +55,22 @@ export function parseConfigText<S extends z.ZodType>(text: string, file: string,
     throw new ConfigError(problems.join('\n'), problems);
   }
   const raw = toPlain(doc, file, lineCounter);
+  const locateIn = (path: readonly PropertyKey[]) => locate(file, doc, lineCounter, path);
   const problems: string[] = [];
-  const substituted = substituteEnv(raw, [], env, (path, msg) => problems.push(`${locate(file, doc, lineCounter, path)}${formatPath(path)}: ${msg}`));
+  const value = substituteEnv(raw, [], env, (path, msg) => problems.push(`${locateIn(path)}${formatPath(path)}: ${msg}`));
   if (problems.length) throw new ConfigError(problems.join('\n'), problems);
+  return { file, value, locate: locateIn };
+}
 
-  const parsed = schema.safeParse(substituted);
+/** Validates `value` against `schema`; every issue is `FILE:LINE: path: problem`, located by `locateAt`. */
+export function validateConfig<S extends z.ZodType>(value: unknown, schema: S, locateAt: (path: readonly PropertyKey[]) => string): z.output<S> {
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const out = parsed.error.issues.map((issue) => {
       // Unknown keys are reported at their parent; point at the key itself.
       const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
       const path = keys.length === 1 ? [...issue.path, keys[0]!] : issue.path;
-      return `${locate(file, doc, lineCounter, path)}${formatPath(path)}: ${describe(issue, substituted, (p) => locate(file, doc, lineCounter, p))}`;
+      return `${locateAt(path)}${formatPath(path)}: ${describe(issue, value, locateAt)}`;
     });
     throw new ConfigError(out.join('\n'), out);
   }
