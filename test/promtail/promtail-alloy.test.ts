@@ -2,9 +2,10 @@
  * promtail/alloy/imom.alloy mirrors promtail/promtail.yaml. No Alloy binary or parser runs
  * here: the Go module proxy, the only Go source this network reaches, refuses
  * github.com/grafana/alloy, alloy/syntax, grafana/river and grafana/agent (404/403 "not
- * available"), and npm and PyPI have no Alloy parser. So this checks the two files cannot drift:
- * every regex, multiline start, timestamp format, label and environment variable of the
- * Promtail pipeline appears in the Alloy file.
+ * available"), and npm and PyPI have no Alloy parser. So the Alloy file is read into its blocks
+ * (alloy-reader.ts) and each Promtail scrape job is compared with its own Alloy components:
+ * the same labels and variables in its local.file_match, the same stages in the same order with
+ * the same strings inside its own loki.process, and the same client settings in loki.write.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,42 +13,103 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '../harness/proc.js';
+import { readAlloy, theBlock, type AlloyValue } from './alloy-reader.js';
 
 const promtailText = readFileSync(join(REPO_ROOT, 'promtail', 'promtail.yaml'), 'utf8');
-const alloy = readFileSync(join(REPO_ROOT, 'promtail', 'alloy', 'imom.alloy'), 'utf8');
+const alloy = readAlloy(readFileSync(join(REPO_ROOT, 'promtail', 'alloy', 'imom.alloy'), 'utf8'));
 
-interface Job { job_name: string; static_configs: { labels: Record<string, string> }[]; pipeline_stages: Record<string, any>[] }
-const cfg = parse(promtailText) as { scrape_configs: Job[] };
+type PromtailValue = string | number | boolean | null | PromtailValue[] | { [key: string]: PromtailValue };
+interface Job { job_name: string; static_configs: { labels: Record<string, string> }[]; pipeline_stages: Record<string, PromtailValue>[] }
+interface Client { url: string; batchwait: string; batchsize: number; timeout: string; backoff_config: { min_period: string; max_period: string; max_retries: number } }
+const cfg = parse(promtailText) as { clients: Client[]; scrape_configs: Job[] };
 
-test('every pipeline stage of promtail.yaml has its twin in imom.alloy', () => {
-  const stageName: Record<string, string> = { regex: 'stage.regex', labels: 'stage.labels', timestamp: 'stage.timestamp', labeldrop: 'stage.label_drop', multiline: 'stage.multiline', json: 'stage.json', structured_metadata: 'stage.structured_metadata' };
-  for (const job of cfg.scrape_configs) {
-    for (const stage of job.pipeline_stages) {
-      const [kind, body] = Object.entries(stage)[0]!;
-      assert.ok(stageName[kind], `${job.job_name}: stage ${kind} has an Alloy mapping`);
-      assert.ok(alloy.includes(`${stageName[kind]} {`), `${job.job_name}: ${stageName[kind]} present`);
-      const strings: string[] = [];
-      if (kind === 'regex') strings.push(body.expression);
-      if (kind === 'multiline') strings.push(body.firstline);
-      if (kind === 'timestamp') strings.push(body.format, ...(body.fallback_formats ?? []));
-      for (const s of strings) assert.ok(alloy.includes(s), `${job.job_name}: ${kind} string ${s} appears verbatim in imom.alloy`);
-      if (kind === 'labels' || kind === 'structured_metadata') for (const k of Object.keys(body)) assert.match(alloy, new RegExp(`\\b${k} = ""`));
-      if (kind === 'json') for (const [k, v] of Object.entries(body.expressions as Record<string, string>)) assert.ok(alloy.includes(`${k} = "${v}"`));
-    }
+/**
+ * A Promtail value as imom.alloy writes it: `${VAR:-default}` becomes
+ * `coalesce(sys.env("VAR"), "default")`, joined to literal text with `+`. Promtail's default
+ * `localhost` becomes `constants.hostname`: Promtail can only name a fixed default, Alloy has the
+ * host's own name, and that is what the Promtail default stands for.
+ */
+function alloyOf(v: PromtailValue): AlloyValue {
+  if (Array.isArray(v)) return v.map(alloyOf);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, alloyOf(x)]));
+  if (typeof v !== 'string') {
+    assert.notEqual(v, null, 'a Promtail value is null');
+    return v as number | boolean;
   }
+  if (!v.includes('${')) return v;
+  const parts: string[] = [];
+  let last = 0;
+  for (const m of v.matchAll(/\$\{([A-Z_]+):-([^}]*)\}/g)) {
+    if (m.index > last) parts.push(JSON.stringify(v.slice(last, m.index)));
+    parts.push(`coalesce(sys.env("${m[1]}"), ${m[2] === 'localhost' ? 'constants.hostname' : JSON.stringify(m[2])})`);
+    last = m.index + m[0].length;
+  }
+  if (last < v.length) parts.push(JSON.stringify(v.slice(last)));
+  assert.ok(!parts.some((p) => p.includes('${')), `a variable in ${v} that is not \${VAR:-default}`);
+  return { expr: parts.join(' + ') };
+}
+
+/** Each Promtail stage: its Alloy block, and the attributes that block must have (no more, no fewer). */
+const STAGES: Record<string, { block: string; attrs: (body: PromtailValue) => AlloyValue }> = {
+  regex: { block: 'stage.regex', attrs: alloyOf },
+  multiline: { block: 'stage.multiline', attrs: alloyOf },
+  timestamp: { block: 'stage.timestamp', attrs: alloyOf },
+  json: { block: 'stage.json', attrs: alloyOf },
+  labels: { block: 'stage.labels', attrs: (b) => ({ values: alloyOf(b) }) },
+  structured_metadata: { block: 'stage.structured_metadata', attrs: (b) => ({ values: alloyOf(b) }) },
+  labeldrop: { block: 'stage.label_drop', attrs: (b) => ({ values: alloyOf(b) }) },
+};
+
+/** A Promtail job_name's Alloy component label: imom-checks → imom_checks. */
+const componentOf = (job: Job) => job.job_name.replaceAll('-', '_');
+
+test('the file is read as blocks: a component for every job, and nothing the reader skipped', () => {
+  const names = alloy.map((b) => `${b.name} "${b.label}"`);
+  const want = ['loki.write "default"', ...cfg.scrape_configs.flatMap((j) => ['local.file_match', 'loki.source.file', 'loki.process'].map((n) => `${n} "${componentOf(j)}"`))];
+  assert.deepEqual(names, want);
 });
 
-test('the same labels and environment variables (with the same defaults) drive both', () => {
-  for (const job of cfg.scrape_configs) {
-    for (const [k, v] of Object.entries(job.static_configs[0]!.labels)) {
-      assert.match(alloy, new RegExp(`\\b${k}\\s+= `), `label ${k} set in imom.alloy`);
-      // Promtail: ${VAR:-default}; Alloy: coalesce(sys.env("VAR"), "default")
-      for (const m of v.matchAll(/\$\{([A-Z_]+):-([^}]*)\}/g)) {
-        if (m[2] === 'localhost') assert.ok(alloy.includes(`sys.env("${m[1]}")`), `${m[1]} used`);
-        else assert.ok(alloy.includes(`coalesce(sys.env("${m[1]}"), "${m[2]}")`), `${m[1]} with default ${m[2]}`);
-      }
-      if (!v.includes('${')) assert.ok(alloy.includes(`"${v}"`), `constant label ${k}="${v}"`);
-    }
-  }
-  for (const m of promtailText.matchAll(/\$\{(LOKI_PUSH_URL|IMOM_TZ):-([^}]*)\}/g)) assert.ok(alloy.includes(`coalesce(sys.env("${m[1]}"), "${m[2]}")`));
+for (const job of cfg.scrape_configs) {
+  const name = componentOf(job);
+
+  test(`${job.job_name}: each pipeline stage has its twin, in order and with the same strings, inside loki.process "${name}"`, () => {
+    const process = theBlock(alloy, 'loki.process', name);
+    const stages = process.blocks.filter((b) => b.name.startsWith('stage.'));
+    assert.deepEqual(process.blocks.map((b) => b.name), stages.map((b) => b.name), 'loki.process holds only stages');
+    const want = job.pipeline_stages.map((stage) => {
+      const entries = Object.entries(stage);
+      assert.equal(entries.length, 1, `${job.job_name}: one kind per stage`);
+      const [kind, body] = entries[0]!;
+      const mapping = STAGES[kind];
+      assert.ok(mapping, `${job.job_name}: stage ${kind} has an Alloy mapping`);
+      return { block: mapping.block, attrs: mapping.attrs(body) };
+    });
+    assert.deepEqual(stages.map((s) => ({ block: s.name, attrs: s.attrs })), want);
+    assert.deepEqual(process.attrs, { forward_to: [{ expr: 'loki.write.default.receiver' }] });
+  });
+
+  test(`${job.job_name}: the same labels and environment variables (with the same defaults) in local.file_match "${name}", read into loki.process "${name}"`, () => {
+    assert.equal(job.static_configs.length, 1, `${job.job_name}: one static config`);
+    const match = theBlock(alloy, 'local.file_match', name);
+    assert.deepEqual(match.attrs, { path_targets: [alloyOf(job.static_configs[0]!.labels)] });
+    const source = theBlock(alloy, 'loki.source.file', name);
+    assert.deepEqual(source.attrs, { targets: { expr: `local.file_match.${name}.targets` }, forward_to: [{ expr: `loki.process.${name}.receiver` }] });
+  });
+}
+
+test('loki.write "default" has the client settings of promtail.yaml', () => {
+  assert.equal(cfg.clients.length, 1);
+  const c = cfg.clients[0]!;
+  const write = theBlock(alloy, 'loki.write', 'default');
+  assert.deepEqual(write.attrs, {});
+  // Not mirrored: promtail.yaml's tenant_id (${LOKI_TENANT:-}); imom.alloy sets no tenant_id.
+  assert.deepEqual(theBlock(write.blocks, 'endpoint').attrs, {
+    url: alloyOf(c.url),
+    batch_wait: c.batchwait,
+    batch_size: `${c.batchsize / 1_048_576}MiB`,
+    remote_timeout: c.timeout,
+    min_backoff_period: c.backoff_config.min_period,
+    max_backoff_period: c.backoff_config.max_period,
+    max_backoff_retries: c.backoff_config.max_retries,
+  });
 });
