@@ -1,9 +1,20 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Agent } from '../app/agent.js';
 import { CHECK_NAMES } from '../checks/all.js';
 import { ConfigError } from '../config/errors.js';
 import { action, EXIT, exitWhenDrained, type CommandModule } from '../command/command.js';
 import { loadAgentConfig } from './config-commands.js';
+import type { AgentConfig } from '../app/config-schema.js';
+
+/** The outputs the agent writes to, named as in the config (the same tests as OutputPipeline's). */
+function outputNames(outputs: AgentConfig['outputs']): string[] {
+  const names: string[] = [];
+  if (outputs.file) names.push('file');
+  if (outputs.syslog?.enabled) names.push('syslog');
+  if (outputs.loki) names.push('loki');
+  return names;
+}
 
 function parseOnly(only: string | undefined): string[] | undefined {
   if (!only) return undefined;
@@ -41,7 +52,9 @@ export const checkCommands: CommandModule = (program: Command) => {
       const agent = await Agent.create(cfg, { only: parseOnly(opts.only) });
       process.on('SIGHUP', () => agent.outputs.reopen());
       agent.scheduler.start();
-      process.stderr.write(`imom: agent started: ${agent.scheduler.size} targets, host ${agent.host}, env ${cfg.env}\n`);
+      // Which build, which file and where its lines go: the first things asked of a running agent.
+      process.stderr.write(`imom: agent started: ${agent.scheduler.size} targets, host ${agent.host}, env ${cfg.env}, `
+        + `version ${program.version() ?? 'unknown'}, config ${resolve(opts.config)}, outputs ${outputNames(cfg.outputs).join(',') || 'none'}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGTERM', stop);
