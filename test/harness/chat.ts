@@ -1,7 +1,9 @@
 /**
  * A stand-in for chat services in tests: a local HTTP server that records every request
  * (path, headers, body) and answers with a status the test chooses (200 by default).
- * It can be stopped and started again on the same port, to play a chat outage.
+ * It can be stopped and started again on the same port, to play a chat outage, and it can
+ * answer per message as a real service would (e.g. 400 and the platform's error text for a
+ * message over its limits) through an `answer` function.
  */
 import { createServer, type Server } from 'node:http';
 import { freePort, waitFor } from './proc.js';
@@ -18,6 +20,12 @@ export interface ChatRequest {
   at: number;
 }
 
+/** A request as the answer function sees it. */
+export type ChatMessage = Pick<ChatRequest, 'method' | 'path' | 'headers' | 'body' | 'json'>;
+
+/** What to answer one message; undefined means the status set with setStatus and the usual body. */
+export type ChatAnswer = (m: ChatMessage) => { status: number; body: string } | undefined;
+
 export interface ChatServer {
   readonly url: string;
   readonly port: number;
@@ -26,15 +34,18 @@ export interface ChatServer {
   delivered(path?: string): ChatRequest[];
   /** The status to answer from now on (e.g. 503 for an outage that still accepts connections). */
   setStatus(code: number): void;
+  /** Answers each message with `answer` from now on (undefined: back to setStatus alone). */
+  setAnswer(answer: ChatAnswer | undefined): void;
   waitForDelivered(n: number, timeoutMs: number, path?: string): Promise<ChatRequest[]>;
   /** Closes the listener: connections are refused until start(). */
   stop(): Promise<void>;
   start(): Promise<void>;
 }
 
-export async function startChat(opts: { port?: number; status?: number } = {}): Promise<ChatServer> {
+export async function startChat(opts: { port?: number; status?: number; answer?: ChatAnswer } = {}): Promise<ChatServer> {
   const port = opts.port ?? (await freePort());
   let status = opts.status ?? 200;
+  let answer = opts.answer;
   const requests: ChatRequest[] = [];
   let server: Server | undefined;
   const listen = () =>
@@ -46,10 +57,12 @@ export async function startChat(opts: { port?: number; status?: number } = {}): 
           const body = Buffer.concat(chunks).toString('utf8');
           let json: unknown;
           try { json = JSON.parse(body); } catch { json = undefined; }
-          const code = status;
-          requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, json, status: code, at: Date.now() });
+          const message = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, json };
+          const custom = answer?.(message);
+          const code = custom?.status ?? status;
+          requests.push({ ...message, status: code, at: Date.now() });
           resp.writeHead(code, { 'content-type': 'application/json' });
-          resp.end(code >= 200 && code < 300 ? '{"ok":true}' : '{"ok":false,"error":"unavailable"}');
+          resp.end(custom?.body ?? (code >= 200 && code < 300 ? '{"ok":true}' : '{"ok":false,"error":"unavailable"}'));
         });
       });
       s.once('error', rej);
@@ -63,6 +76,7 @@ export async function startChat(opts: { port?: number; status?: number } = {}): 
     requests,
     delivered,
     setStatus: (c) => { status = c; },
+    setAnswer: (a) => { answer = a; },
     waitForDelivered: (n, timeoutMs, path) => waitFor(() => (delivered(path).length >= n ? delivered(path) : undefined), timeoutMs, `${n} chat message(s)${path ? ` on ${path}` : ''}`, 100),
     stop: () => new Promise<void>((res) => { if (!server) return res(); const s = server; server = undefined; s.close(() => res()); s.closeAllConnections(); }),
     start: listen,

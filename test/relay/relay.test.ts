@@ -7,11 +7,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseExploreUrl } from '../../agent/src/relay/explore.js';
 import { startAlertmanager, type AlertmanagerHandle, type AmAlertInput } from '../harness/alertmanager.js';
 import { startChat, type ChatServer } from '../harness/chat.js';
+import { platformAnswer, refusal, slackProblem, stringsOf, telegramParsed, type SlackMessage, type TeamsMessage } from './chat-limits.js';
 import { queryRange, pushStreams } from '../harness/loki.js';
 import { startPrivateLoki, type PrivateLoki } from '../../agent/src/rules/loki-process.js';
 import { freePort, REPO_ROOT, removeDir, sleep, startDaemon, tempDir, waitFor, type Daemon } from '../harness/proc.js';
@@ -65,7 +66,8 @@ function messagesAbout(text: string): Map<string, string[]> {
 
 before(async () => {
   dir = tempDir('relay-test');
-  [loki, chat] = await Promise.all([startPrivateLoki(), startChat()]);
+  // The stand-in answers as each platform does to a message over its documented limits.
+  [loki, chat] = await Promise.all([startPrivateLoki(), startChat({ answer: platformAnswer })]);
   relayPort = await freePort();
   // Milliseconds ending in 0: Alertmanager (Go) writes startsAt as .12Z where JavaScript writes
   // .120Z, so the webhook replay below is a different spelling of the same instant.
@@ -235,6 +237,90 @@ describe('relay behind the real Alertmanager', () => {
     assert.ok(chat.requests.length > before);
     // The restarted relay still knows what it delivered before: no repeat of db1's messages.
     for (const [p, msgs] of messagesAbout('mysql on db1 (test) is CRITICAL')) assert.equal(msgs.filter((m) => !isResolved(m)).length, 1, `db1 still once on ${p}`);
+  });
+});
+
+/** Alert text as hostile as labels get: every chat's markup, a forged log line, a terminal escape. */
+const HOSTILE = 'x <users/all> <https://x|y> [a](https://x) *bold* _it_ ~st~ `c`\n2026-01-01T00:00:00.000Z ERROR imom relay: forged\u001b[31m';
+const BIG = 'A'.repeat(100_000);
+const CHATS = PATHS.filter((p) => p !== '/hook');
+const deadLetters = () => (existsSync(join(dir, 'state', 'dead-letter.jsonl')) ? readFileSync(join(dir, 'state', 'dead-letter.jsonl'), 'utf8') : '');
+/** The first message about `text` that each chat took, parsed. */
+const deliveredAbout = (text: string) => new Map(CHATS.map((p) => [p, chat.delivered(p).find((r) => r.body.includes(text))]));
+
+describe('relay with hostile alert text', () => {
+  it('fits every chat\'s limits with a visible cut marker and escapes every markup, a 100 KB label and all', async () => {
+    await am.postAlerts([alert(`evil${HOSTILE}${BIG}`, {
+      annotations: { summary: `evil summary ${HOSTILE}${BIG}`, logql: '{job="imom", level="ERROR"}', logql_narrow: 'env,check' },
+    })]);
+    await waitFor(() => [...deliveredAbout('evil summary').values()].every((r) => r !== undefined), 30_000, 'the hostile alert on every chat');
+    const got = deliveredAbout('evil summary');
+
+    const slack = got.get('/slack')!.json as SlackMessage;
+    assert.equal(slackProblem(slack), undefined, 'Slack block limits');
+    assert.ok(slack.text.length <= 4000, `Slack fallback of ${slack.text.length} characters`);
+    // Slack parses mrkdwn and the fallback text; plain_text (the header) is shown as written.
+    const slackText = stringsOf({ ...slack, blocks: slack.blocks.filter((b) => b.type !== 'header') }).join('\n');
+    assert.ok(!slackText.includes('<users/all>') && !slackText.includes('<https://x|y>'), 'no Slack mention or link from the alert');
+    assert.ok(slackText.includes('&lt;users/all&gt;'));
+    assert.ok(JSON.stringify(slack).includes('Seconds_Behind_Master=270'), 'Slack still shows the lines');
+
+    const teamsBody = got.get('/teams')!.body;
+    assert.ok(Buffer.byteLength(teamsBody) <= 28_000, `Teams message of ${Buffer.byteLength(teamsBody)} bytes`);
+    const card = (got.get('/teams')!.json as TeamsMessage).attachments[0]!.content;
+    // Markdown is parsed in TextBlock and FactSet; alert text must only be in TextRuns, which are shown as written.
+    const markdownTexts = card.body.flatMap((b) => [b.text ?? '', ...(b.facts ?? []).flatMap((f) => [f.title, f.value])]);
+    for (const s of markdownTexts) assert.ok(!s.includes('users/all') && !s.includes('[a]') && !s.includes('*bold*'), `Teams markdown text: ${s.slice(0, 100)}`);
+    const runs = card.body.flatMap((b) => (b.inlines ?? []).map((r) => r.text));
+    assert.ok(runs.some((r) => r.includes('[a](https://x) *bold*')), 'Teams shows the alert text as written');
+    assert.ok(teamsBody.includes('Seconds_Behind_Master=270'), 'Teams still shows the lines');
+
+    const gchat = (got.get('/gchat')!.json as { text: string }).text;
+    assert.ok(gchat.length <= 4096 && Buffer.byteLength(gchat) <= 32_000, `Google Chat text of ${gchat.length} characters`);
+    for (const bad of ['<users/all>', '<https://x|y>', '[a](https://x)', '*bold*', '_it_', '~st~', '`c`']) assert.ok(!gchat.includes(bad), `Google Chat gets no raw ${bad}`);
+    assert.equal(gchat.match(/</g)?.length, 1, 'the one < in Google Chat opens the Explore link');
+    assert.ok(gchat.includes('‹users/all›') && gchat.includes('∗bold∗'), 'Google Chat shows the alert text with look-alikes');
+
+    const tg = (got.get(`/telegram/bot${BOT}/sendMessage`)!.json as { text: string }).text;
+    assert.ok(telegramParsed(tg).length <= 4096 && tg.length <= 4096, `Telegram text of ${tg.length} characters`);
+    assert.ok(!tg.includes('<users/all>') && tg.includes('&lt;users/all&gt;'));
+
+    for (const [p, r] of got) {
+      const texts = stringsOf(r!.json);
+      assert.ok(texts.some((t) => /…\(\d+ bytes cut\)/.test(t)), `${p} marks the cut`);
+      assert.ok(!texts.some((t) => t.includes('\u001b')), `${p} carries no terminal escape`);
+      assert.ok(!texts.some((t) => t.includes('\n2026-01-01T00:00:00.000Z ERROR')), `${p} shows the label's newline escaped`);
+      assert.ok(r!.body.length < 40_000, `${p} body of ${r!.body.length} characters`);
+    }
+    assert.ok(!deadLetters().includes('evil summary'), 'nothing dead-lettered');
+  });
+
+  it('sends a minimal message (title, target, Explore link) when a chat refuses the full one, and dead-letters nothing', async () => {
+    // A chat stricter than its documentation: it refuses any message that carries the LogQL.
+    chat.setAnswer((m) => platformAnswer(m) ?? (!m.path.startsWith('/hook') && m.body.includes('LogQL') ? refusal(m.path, 'too large') : undefined));
+    try {
+      await am.postAlerts([alert('db5', { annotations: { summary: 'mysql on db5 (test) refused in full', logql: '{job="imom", level="ERROR"}' } })]);
+      await waitFor(() => [...deliveredAbout('refused in full').values()].every((r) => r !== undefined), 30_000, 'a minimal message on every chat');
+    } finally {
+      chat.setAnswer(platformAnswer);
+    }
+    for (const [p, r] of deliveredAbout('refused in full')) {
+      assert.ok(chat.requests.some((q) => q.path.startsWith(p) && q.status >= 400 && q.body.includes('refused in full')), `${p} refused the full message first`);
+      assert.ok(!r!.body.includes('LogQL'), `${p}: the minimal message has no LogQL`);
+      assert.ok(r!.body.includes('db5') && r!.body.includes('mysql'), `${p}: the minimal message names host and check`);
+      assert.ok(r!.body.includes('grafana.example:3000/explore'), `${p}: the minimal message links to Explore`);
+    }
+    assert.ok(!deadLetters().includes('refused in full'), 'nothing dead-lettered');
+  });
+
+  it('keeps alert text from forging lines or escapes in the relay\'s own log', async () => {
+    const name = 'Forge\n2026-01-01T00:00:00.000Z ERROR imom relay: forged line\u001b[2J';
+    await am.postAlerts([alert('db6', { labels: { alertname: name, env: 'test', host: 'db6', check: 'mysql', severity: 'critical' } })]);
+    await waitFor(() => readFileSync(relay.logFile, 'utf8').includes('delivered Forge'), 30_000, 'the forged alert delivered');
+    const log = readFileSync(relay.logFile, 'utf8');
+    assert.ok(!log.split('\n').some((l) => l.startsWith('2026-01-01T00:00:00.000Z ERROR imom relay: forged')), 'no forged line in the relay log');
+    assert.ok(!log.includes('\u001b'), 'no terminal escape in the relay log');
+    assert.ok(log.includes('Forge\\n2026-01-01T00:00:00.000Z ERROR imom relay: forged line\\u001b[2J'), 'the newline and the escape are written escaped');
   });
 });
 

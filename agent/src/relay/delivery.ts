@@ -1,15 +1,21 @@
 /**
  * Delivery: one worker per target posts its queued notifications in order. A 2xx marks the job
- * delivered; a permanent refusal, or failing past retry.max_age, dead-letters it; anything else
- * is retried with backoff (the target's Retry-After wins when longer). State writes are retried
+ * delivered. A chat that refuses the message itself (400, 413, 422) gets a minimal one (title,
+ * target, Explore link) at once; a permanent refusal of that, any other permanent refusal, or
+ * failing past retry.max_age dead-letters the job; anything else is retried with backoff (the target's Retry-After wins when longer). State writes are retried
  * too, so a full disk delays a delivery instead of losing track of it.
  */
 import { backoffMs, type BackoffPolicy } from '../core/http-retry.js';
 import { reasonOf } from '../core/redact.js';
 import type { RelayConfig, TargetConfig } from './config.js';
+import type { MessageShape } from './formatters/index.js';
 import type { Log } from './log.js';
 import { postNotification } from './post.js';
 import type { Job, Store } from './store.js';
+import { fit } from './text.js';
+
+/** An alert's name or label in a log line: enough to tell alerts apart; a 100 KB label stays out of the log. */
+const short = (s: string) => fit(s, 200);
 
 interface Worker {
   readonly target: TargetConfig;
@@ -17,6 +23,10 @@ interface Worker {
   wake?: (() => void) | undefined;
   /** Failed attempts of the job at the head, 0 before the first. */
   attempt: number;
+  /** What is sent for the job at the head: `minimal` once the chat refused the full message. */
+  shape: MessageShape;
+  /** Why the chat refused the full message, while `shape` is minimal. */
+  refusal?: string | undefined;
 }
 
 /** Retrying a state write: from 0.5 s, doubling, up to 30 s; no jitter (one local disk, no crowd to spread). */
@@ -32,7 +42,7 @@ export class Delivery {
 
   constructor(private readonly cfg: RelayConfig, private readonly store: Store, private readonly secrets: readonly string[], private readonly log: Log) {
     this.retry = { minMs: cfg.retry.initial, maxMs: cfg.retry.max };
-    for (const t of cfg.targets) this.workers.set(t.name, { target: t, jobs: [], attempt: 0 });
+    for (const t of cfg.targets) this.workers.set(t.name, { target: t, jobs: [], attempt: 0, shape: 'full' });
   }
 
   get targets(): TargetConfig[] {
@@ -77,20 +87,25 @@ export class Delivery {
         w.wake = undefined;
         continue;
       }
-      const r = await postNotification(w.target, job.notification, this.secrets);
+      const r = await postNotification(w.target, job.notification, this.secrets, w.shape);
       if (this.stopped && !r.ok) return;
       const n = job.notification;
-      const what = `${n.alertname} ${n.status} host=${n.host || '-'} check=${n.check || '-'} to ${w.target.name}`;
+      const what = `${short(n.alertname)} ${n.status} host=${short(n.host || '-')} check=${short(n.check || '-')} to ${w.target.name}`;
       if (r.ok) {
         await this.durably(() => this.store.markDelivered(job));
-        this.log('INFO', `delivered ${what}${w.attempt ? ` after ${w.attempt + 1} attempts` : ''}`);
-        w.jobs.shift();
-        w.attempt = 0;
+        const how = w.shape === 'minimal' ? ` as a minimal message (the full one was refused: ${w.refusal})` : '';
+        this.log('INFO', `delivered ${what}${how}${w.attempt ? ` after ${w.attempt + 1} attempts` : ''}`);
+        this.next(w);
+      } else if (r.refused && r.permanent && w.shape === 'full' && w.target.type !== 'webhook') {
+        // The JSON webhook has no smaller form: its receiver gets the notification whole or not at all.
+        this.log('WARN', `${what}: the chat refused the message (${r.reason}); sending a minimal one`);
+        w.shape = 'minimal';
+        w.refusal = r.reason;
       } else if (r.permanent || Date.now() - job.createdAt > this.cfg.retry.max_age) {
-        await this.durably(() => this.store.deadLetter(job, r.reason));
-        this.log('ERROR', `gave up on ${what}: ${r.reason}; kept in ${this.cfg.state_dir}/dead-letter.jsonl`);
-        w.jobs.shift();
-        w.attempt = 0;
+        const reason = w.shape === 'minimal' ? `${r.reason}; the minimal message after the full one was refused (${w.refusal})` : r.reason;
+        await this.durably(() => this.store.deadLetter(job, reason));
+        this.log('ERROR', `gave up on ${what}: ${reason}; kept in ${this.cfg.state_dir}/dead-letter.jsonl`);
+        this.next(w);
       } else {
         const delay = backoffMs(this.retry, w.attempt + 1, r.retryAfterMs);
         this.log('WARN', `${what} failed (${r.reason}); retry ${w.attempt + 1} in ${Math.round(delay)}ms`);
@@ -98,6 +113,14 @@ export class Delivery {
         await this.sleep(delay);
       }
     }
+  }
+
+  /** Done with the job at the head (delivered or dead-lettered): the next starts afresh. */
+  private next(w: Worker): void {
+    w.jobs.shift();
+    w.attempt = 0;
+    w.shape = 'full';
+    w.refusal = undefined;
   }
 
   /** Retries a state write (a full disk, say) rather than losing track of a delivery. */

@@ -1,4 +1,5 @@
 /** What one chat message says about one alert; each target's formatter renders it. */
+import { fit, printableLines, type FitOptions } from './text.js';
 import type { AmAlert } from './webhook.js';
 
 export interface NotificationLine {
@@ -62,14 +63,24 @@ export function icon(n: Notification): string {
   return n.severity === 'critical' ? '🔴' : n.severity === 'warning' ? '🟡' : '🟠';
 }
 
-/** The lines as one text block, cut to `max` characters from the newest end. */
-export function linesText(n: Notification, max: number): string {
-  const all = n.lines.map((l) => `${l.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z')} ${l.line}`);
-  let text = all.join('\n');
-  if (text.length <= max) return text;
-  while (all.length > 1 && all.join('\n').length + 20 > max) all.shift();
-  text = all.join('\n');
-  return text.length + 20 > max ? `${text.slice(0, Math.max(0, max - 20))}… (cut)` : `…(older lines cut)\n${text}`;
+/**
+ * The lines as one text block, escaped, in at most `max` units (see FitOptions): the newest
+ * lines are kept, the older ones give way to a `…(K older lines cut)` line, and a single line
+ * still too long keeps its head and a `…(N bytes cut)` marker.
+ */
+export function linesText(n: Notification, max: number, o: FitOptions = {}): string {
+  const escape = o.escape ?? ((s: string) => s);
+  const measure = o.measure ?? ((s: string) => s.length);
+  const all = n.lines.map((l) => `${l.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z')} ${printableLines(l.line)}`);
+  // Every escape works per character, so sizes add up: measure each line once.
+  const sizes = all.map((l) => measure(escape(l)) + 1);
+  let total = sizes.reduce((a, b) => a + b, 0) - 1;
+  let dropped = 0;
+  const prefix = () => (dropped ? escape(`…(${dropped} older lines cut)\n`) : '');
+  while (dropped < all.length - 1 && total + measure(prefix()) > max) total -= sizes[dropped++]!;
+  const kept = all.slice(dropped);
+  if (total + measure(prefix()) <= max) return prefix() + kept.map(escape).join(escape('\n'));
+  return prefix() + fit(kept[0] ?? '', max - measure(prefix()), o);
 }
 
 export function facts(n: Notification): [string, string][] {

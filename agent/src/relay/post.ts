@@ -3,35 +3,49 @@ import { request } from 'undici';
 import { retryAfterMs } from '../core/http-retry.js';
 import { reasonOf, redact } from '../core/redact.js';
 import type { TargetConfig } from './config.js';
-import { formatFor } from './formatters/index.js';
+import { formatFor, type MessageShape } from './formatters/index.js';
 import type { Notification } from './notification.js';
 
 export type PostResult =
   | { readonly ok: true }
-  | { readonly ok: false; readonly permanent: boolean; readonly reason: string; readonly retryAfterMs?: number | undefined };
+  | {
+      readonly ok: false;
+      readonly permanent: boolean;
+      /** The chat refused this message (its size or content), not the request: a smaller message may pass. */
+      readonly refused: boolean;
+      readonly reason: string;
+      readonly retryAfterMs?: number | undefined;
+    };
 
 /** Characters of a target's answer kept in a reason: enough for an error message, not a whole HTML page. */
 const ANSWER_CHARS = 300;
 
-export async function postNotification(t: TargetConfig, n: Notification, secrets: readonly string[]): Promise<PostResult> {
+/**
+ * Answers that refuse the message itself: 400 (Slack invalid_blocks, Telegram "message is too
+ * long", Google Chat INVALID_ARGUMENT), 413 (Teams "Request Entity too large"), 422. Other 4xx
+ * (401, 403, 404, 410) are about the URL or credentials: no other message would pass.
+ */
+const REFUSES_MESSAGE = new Set([400, 413, 422]);
+
+export async function postNotification(t: TargetConfig, n: Notification, secrets: readonly string[], shape: MessageShape = 'full'): Promise<PostResult> {
   let out;
   try {
-    out = formatFor(n, t);
+    out = formatFor(n, t, shape);
   } catch (e) {
-    return { ok: false, permanent: true, reason: `cannot format: ${reasonOf(e, secrets)}` };
+    return { ok: false, permanent: true, refused: true, reason: `cannot format: ${reasonOf(e, secrets)}` };
   }
   try {
     const res = await request(out.url, { method: 'POST', headers: out.headers, body: out.body, headersTimeout: t.timeout, bodyTimeout: t.timeout });
     const text = (await res.body.text()).slice(0, ANSWER_CHARS);
     if (res.statusCode >= 200 && res.statusCode < 300) {
       // Telegram answers 200 with ok:false on some errors; Slack answers "ok".
-      if (t.type === 'telegram' && /"ok"\s*:\s*false/.test(text)) return { ok: false, permanent: true, reason: `telegram: ${redact(text, secrets)}` };
+      if (t.type === 'telegram' && /"ok"\s*:\s*false/.test(text)) return { ok: false, permanent: true, refused: true, reason: `telegram: ${redact(text, secrets)}` };
       return { ok: true };
     }
     const reason = `HTTP ${res.statusCode}: ${redact(text.replace(/\s+/g, ' ').trim(), secrets)}`;
     const retryable = res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500;
-    return { ok: false, permanent: !retryable, reason, retryAfterMs: retryAfterMs(res.headers['retry-after'], text) };
+    return { ok: false, permanent: !retryable, refused: REFUSES_MESSAGE.has(res.statusCode), reason, retryAfterMs: retryAfterMs(res.headers['retry-after'], text) };
   } catch (e) {
-    return { ok: false, permanent: false, reason: reasonOf(e, secrets) };
+    return { ok: false, permanent: false, refused: false, reason: reasonOf(e, secrets) };
   }
 }

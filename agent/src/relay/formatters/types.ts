@@ -7,6 +7,12 @@ export interface OutgoingRequest {
   body: string;
 }
 
-export type Formatter<T extends TargetConfig = TargetConfig> = (n: Notification, target: T) => OutgoingRequest;
+/**
+ * `full`: everything the notification says, cut to the platform's limits.
+ * `minimal`: title, target (host and check) and Explore link only, sent when a chat refused the full one.
+ */
+export type MessageShape = 'full' | 'minimal';
+
+export type Formatter<T extends TargetConfig = TargetConfig> = (n: Notification, target: T, shape: MessageShape) => OutgoingRequest;
 
 export const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
