@@ -31,6 +31,12 @@ export interface RespClientOptions {
 
 /** The reason every pending command gets when the socket goes away without an error (ioredis's wording). */
 const CLOSED = 'Connection is closed.';
+/**
+ * A node that closes a connection we are writing to sends FIN, then RST for what we wrote:
+ * whether the socket reports the FIN ('end') or the RST (ECONNRESET, EPIPE) first is a race,
+ * so both are the one reason above.
+ */
+const PEER_CLOSED = new Set(['ECONNRESET', 'EPIPE']);
 
 export class RespClient {
   private readonly queue: Pending[] = [];
@@ -51,7 +57,7 @@ export class RespClient {
     client.ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => client.fail(new Error('connect ETIMEDOUT')), opts.connectTimeoutMs);
       client.connectWaiter = (e) => { clearTimeout(timer); reject(e); };
-      socket.once('connect', () => { clearTimeout(timer); client.connectWaiter = undefined; resolve(); });
+      socket.once('connect', () => { clearTimeout(timer); client.connected = true; client.connectWaiter = undefined; resolve(); });
     });
     // Whoever dialled awaits it; this keeps a failure nobody waits for from being an unhandled rejection.
     client.ready.catch(() => undefined);
@@ -62,7 +68,7 @@ export class RespClient {
         client.fail(e instanceof Error ? e : new ProtocolError(String(e)));
       }
     });
-    socket.on('error', (e) => client.fail(e));
+    socket.on('error', (e: NodeJS.ErrnoException) => client.fail(client.connected && PEER_CLOSED.has(e.code ?? '') ? new Error(CLOSED) : e));
     socket.on('end', () => client.fail(new Error(CLOSED)));
     socket.on('close', () => client.fail(new Error(CLOSED)));
     return client;
@@ -70,6 +76,7 @@ export class RespClient {
 
   /** Resolves once the TCP connection is up; rejects with the cause when it fails first. */
   ready: Promise<void> = Promise.resolve();
+  private connected = false;
   /** Rejects `ready` when the connection fails before it is up. */
   private connectWaiter: ((e: Error) => void) | undefined;
 

@@ -34,6 +34,7 @@ const LF = 0x0a;
 
 /** The reply type bytes of RESP2. */
 export const TYPE = { simple: 0x2b, error: 0x2d, integer: 0x3a, bulk: 0x24, array: 0x2a } as const;
+const TYPES: ReadonlySet<number> = new Set(Object.values(TYPE));
 
 /**
  * Parses one reply at `start`. A bulk string or array announcing more than `maxBytes` throws
@@ -42,7 +43,8 @@ export const TYPE = { simple: 0x2b, error: 0x2d, integer: 0x3a, bulk: 0x24, arra
 export function parseReply(buf: Buffer, start: number, maxBytes: number, depth = 0): Parsed {
   if (start >= buf.length) return { need: start + 1 };
   const type = buf[start]!;
-  const lineEnd = lineEndOf(buf, start + 1);
+  if (!TYPES.has(type)) throw new ProtocolError('unexpected reply type');
+  const lineEnd = lineEndOf(buf, start + 1, type === TYPE.integer || type === TYPE.bulk || type === TYPE.array);
   if (lineEnd < 0) return { need: buf.length + 1 };
   const line = buf.toString('latin1', start + 1, lineEnd);
   const next = lineEnd + 2;
@@ -50,7 +52,7 @@ export function parseReply(buf: Buffer, start: number, maxBytes: number, depth =
     case TYPE.simple: return { value: line, end: next };
     case TYPE.error: return { value: new ReplyError(line), end: next };
     case TYPE.integer: {
-      if (!/^-?\d{1,15}$/.test(line)) throw new ProtocolError('bad integer');
+      if (!/^-?\d{1,15}$/.test(line)) throw new ProtocolError('bad number');
       return { value: Number(line), end: next };
     }
     case TYPE.bulk: {
@@ -84,10 +86,11 @@ export function parseReply(buf: Buffer, start: number, maxBytes: number, depth =
 
 /**
  * The offset of the CR of the CRLF ending the line at `from`, or -1 while it is incomplete. A
- * line holds printable text only: a control byte (what random bytes hold within a few bytes)
- * is refused as soon as it arrives, without waiting for a CRLF that may never come.
+ * line holds printable text only, and a number line only digits and '-': anything else (what
+ * random bytes hold within a few bytes) is refused as soon as it arrives, without waiting for a
+ * CRLF that may never come.
  */
-function lineEndOf(buf: Buffer, from: number): number {
+function lineEndOf(buf: Buffer, from: number, numeric: boolean): number {
   for (let i = from; i < buf.length; i++) {
     const b = buf[i]!;
     if (b === CR) {
@@ -95,6 +98,7 @@ function lineEndOf(buf: Buffer, from: number): number {
       if (buf[i + 1] === LF) return i;
       throw new ProtocolError('control byte in a line');
     }
+    if (numeric && !(b >= 0x30 && b <= 0x39) && b !== 0x2d) throw new ProtocolError('bad number');
     if (b < 0x20 || b === 0x7f) throw new ProtocolError('control byte in a line');
   }
   return -1;
@@ -103,7 +107,7 @@ function lineEndOf(buf: Buffer, from: number): number {
 /** A bulk or array length: -1 (null) or 0..999999999 (10 digits would pass every cap anyway). */
 function lengthOf(line: string): number {
   if (line === '-1') return -1;
-  if (!/^\d{1,10}$/.test(line)) throw new ProtocolError('bad length');
+  if (!/^\d{1,10}$/.test(line)) throw new ProtocolError('bad number');
   return Number(line);
 }
 
