@@ -10,7 +10,11 @@ import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import winston from 'winston';
+import { z } from 'zod';
 import { tempDirs } from '../../../../test/harness/proc.js';
+import { ConfigError } from '../../config/errors.js';
+import { parseConfigText } from '../../config/load.js';
+import { outputsSchema } from '../registry.js';
 import { inProcess } from '../../../../test/loki-push/util.js';
 import { encodePushRequest } from '../../../../test/loki-push/proto.js';
 import { PushEncoder } from './encode.js';
@@ -35,6 +39,17 @@ function logN(logger: winston.Logger, n: number, prefix = 'line', extra: Record<
   for (let i = 0; i < n; i++) logger.info({ message: `Status=OK, ${prefix}=${i}`, check: 'redis', status: 'OK', time, ...extra });
 }
 
+/** The problem `imom config validate` reports for `outputs: { loki: <body> }` (body indented under loki:). */
+function lokiConfigProblem(body: string): string {
+  try {
+    parseConfigText(`outputs:\n  loki:\n${body.replace(/^/gm, '    ')}\n`, 'imom.yaml', z.object({ outputs: outputsSchema }), {});
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e.message;
+  }
+  assert.fail('the config validated');
+}
+
 describe('outputs.loki schema', () => {
   it('fills defaults and is strict', () => {
     const c = lokiOutputSchema.parse({ url: 'http://loki:3100' });
@@ -42,26 +57,31 @@ describe('outputs.loki schema', () => {
     assert.deepEqual(c.batch, { max_lines: 10_000, max_bytes: 1_048_576, max_wait: 1000 });
     assert.equal(c.spool_full_policy, 'drop_oldest');
     assert.equal(c.spool_fsync, 1000);
-    assert.equal(lokiOutputSchema.safeParse({ url: 'http://loki:3100', nope: 1 }).success, false);
+    assert.equal(lokiConfigProblem('url: http://loki:3100\nnope: 1'), 'imom.yaml:4: outputs.loki.nope: unknown key "nope"');
     assert.equal(lokiOutputSchema.parse({ url: 'grpc://loki:9095', transport: 'grpc', spool_fsync: 'always' }).spool_fsync, 'always');
   });
 
   it('rejects credentials in the URL, both auth kinds, reserved labels and a scheme that does not match the transport', () => {
-    const bad: LokiOutputInput[] = [
-      { url: 'http://u:p@loki:3100' },
-      { url: 'http://loki:3100', basic_auth: { username: 'u', password: 'p' }, bearer_token: 't' },
-      { url: 'http://loki:3100', labels: { level: 'x' } },
-      { url: 'http://loki:3100', labels: { 'bad-name': 'x' } },
-      { url: 'http://loki:3100', transport: 'grpc' },
-      { url: 'grpc://loki', transport: 'grpc' },
+    // [config under outputs.loki (its first line is line 3 of imom.yaml), FILE:LINE: path: message]
+    const bad: [string, string][] = [
+      ['url: http://u:p@loki:3100', 'imom.yaml:3: outputs.loki.url: credentials in the URL are not allowed; use basic_auth or bearer_token'],
+      ['url: http://loki:3100\nbasic_auth: { username: u, password: p }\nbearer_token: t', 'imom.yaml:5: outputs.loki.bearer_token: use either basic_auth or bearer_token, not both'],
+      ['url: http://loki:3100\nlabels: { level: x }', 'imom.yaml:4: outputs.loki.labels.level: label "level" is set by the agent and cannot be overridden'],
+      ['url: http://loki:3100\nlabels: { bad-name: x }', 'imom.yaml:4: outputs.loki.labels.bad-name: expected a Loki label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)'],
+      ['url: http://loki:3100\ntransport: grpc', 'imom.yaml:3: outputs.loki.url: transport grpc expects a grpc:// or grpcs:// URL'],
+      ['url: grpc://loki\ntransport: grpc', 'imom.yaml:3: outputs.loki.url: a grpc URL needs a port (Loki serves gRPC on 9095 by default)'],
     ];
-    for (const b of bad) assert.equal(lokiOutputSchema.safeParse(b).success, false, JSON.stringify(b));
+    for (const [body, problem] of bad) assert.equal(lokiConfigProblem(body), problem, body);
   });
 
   it('never echoes a secret in a validation error', () => {
     const r = lokiOutputSchema.safeParse({ url: 'ftp://loki', bearer_token: 'tok-SUPERSECRET', basic_auth: { username: 'u', password: 'pw-SUPERSECRET' } });
     assert.equal(r.success, false);
     assert.doesNotMatch(JSON.stringify(r.error) + String(r.error), /SUPERSECRET/);
+    assert.equal(lokiConfigProblem('url: ftp://loki\nbearer_token: tok-SUPERSECRET\nbasic_auth: { username: u, password: pw-SUPERSECRET }'), [
+      'imom.yaml:4: outputs.loki.bearer_token: use either basic_auth or bearer_token, not both',
+      'imom.yaml:3: outputs.loki.url: transport http expects a http:// or https:// URL',
+    ].join('\n'));
   });
 });
 
