@@ -39,24 +39,45 @@ export const qhashConfigSchema = z
     example: z.boolean().default(false).meta({ description: 'Write the SQL with its literals to the query log (customer data: off by default)' }),
     max_shapes: z.number().int().min(100).max(10_000_000).default(100_000).meta({ description: 'Bound on the remembered shapes (LRU, persisted)' }),
     idle_flush: duration.prefault('500ms').meta({ description: '--follow: a SQL block at the end of the file is complete after this long without input' }),
+    // The paths, so one file per application describes a splitter instance (imom-split@<app>.service
+    // reads /etc/imom/split/<app>.yaml); a command-line flag wins over its key.
+    input: z.string().min(1).optional().meta({ description: 'Log file to read (the [input] argument)' }),
+    console: z.string().min(1).optional().meta({ description: 'Console output (--console)' }),
+    query: z.string().min(1).optional().meta({ description: 'Query log output (--query)' }),
+    state_dir: z.string().min(1).optional().meta({ description: 'Position and seen-shape set (--state)' }),
   })
   .strict();
 
 export type QhashConfig = z.output<typeof qhashConfigSchema>;
 
 interface SplitFlags {
-  console: string;
-  query: string;
+  console?: string;
+  query?: string;
   follow?: boolean;
   state?: string;
   example?: boolean;
   format: string[];
   config?: string;
+  checkConfig?: boolean;
   stats?: boolean;
 }
 
-function splitOptions(flags: SplitFlags): { split: SplitOptions; idleMs: number } {
-  const cfg: QhashConfig = flags.config ? loadConfigFile(flags.config, qhashConfigSchema) : qhashConfigSchema.parse({});
+interface SplitPaths {
+  input: string;
+  console: string;
+  query: string;
+  state?: string;
+}
+
+function splitPaths(input: string | undefined, flags: SplitFlags, cfg: QhashConfig): SplitPaths {
+  const console = flags.console ?? cfg.console;
+  const query = flags.query ?? cfg.query;
+  if (console === undefined) throw new ConfigError('--console (or console: in --config) is required');
+  if (query === undefined) throw new ConfigError('--query (or query: in --config) is required');
+  return { input: input ?? cfg.input ?? '-', console, query, state: flags.state ?? cfg.state_dir };
+}
+
+function splitOptions(flags: SplitFlags, cfg: QhashConfig): { split: SplitOptions; idleMs: number } {
   const formats = [...cfg.p6spy_formats];
   for (const f of flags.format) {
     try {
@@ -99,33 +120,40 @@ export const qhashCommands: CommandModule = (program) => {
 
   q.command('split')
     .description('Split a console log: SQL becomes "QHash":"<md5>" on the console, each new shape goes once to the query log')
-    .argument('[input]', 'log file to read, or - for stdin', '-')
-    .requiredOption('--console <file>', 'console output (- for stdout)')
-    .requiredOption('--query <file>', 'query log output: one JSON line per new shape')
+    .argument('[input]', 'log file to read, or - for stdin (default: input: in --config, else -)')
+    .option('--console <file>', 'console output (- for stdout); required here or as console: in --config')
+    .option('--query <file>', 'query log output: one JSON line per new shape; required here or as query: in --config')
     .option('--follow', 'tail the input through rotation; resume from --state after a restart')
     .option('--state <dir>', 'folder for the position and the seen-shape set (default with --follow: .qhash-state next to --console)')
     .option('--example', 'include the SQL with its literals in the query log (off: literals are customer data)')
     .addOption(new Option('--format <pattern>', 'a p6spy customLogMessageFormat pattern to recognise (repeatable)').argParser((v: string, prev: string[]) => [...prev, v]).default([]))
-    .option('--config <file>', 'YAML with p6spy_formats, block_markers, example, max_shapes, idle_flush')
+    .option('--config <file>', 'YAML with p6spy_formats, block_markers, example, max_shapes, idle_flush, input, console, query, state_dir')
+    .option('--check-config', 'validate --config and the paths, then exit')
     .option('--stats', 'print counts, seconds and peak RSS to stderr as JSON when done')
     .action(
-      action(async (input: string, flags: SplitFlags) => {
+      action(async (inputArg: string | undefined, flags: SplitFlags) => {
         const start = process.hrtime.bigint();
-        const { split, idleMs } = splitOptions(flags);
+        const cfg: QhashConfig = flags.config ? loadConfigFile(flags.config, qhashConfigSchema) : qhashConfigSchema.parse({});
+        const { split, idleMs } = splitOptions(flags, cfg);
+        const { input, ...paths } = splitPaths(inputArg, flags, cfg);
+        if (flags.checkConfig) {
+          process.stdout.write(`${flags.config ?? 'qhash split'}: OK\n`);
+          return EXIT.OK;
+        }
         if (!flags.follow) {
-          const stats = await splitOnce({ input, console: flags.console, query: flags.query, split, stateDir: flags.state });
+          const stats = await splitOnce({ input, console: paths.console, query: paths.query, split, stateDir: paths.state });
           if (flags.stats) printStats(stats, start);
           return EXIT.OK;
         }
         if (input === '-') throw new ConfigError('--follow needs a file to tail, not stdin');
-        if (flags.console === '-' || flags.query === '-') throw new ConfigError('--follow writes to files: --console and --query cannot be -');
-        const stateDir = flags.state ?? join(dirname(flags.console), '.qhash-state');
+        if (paths.console === '-' || paths.query === '-') throw new ConfigError('--follow writes to files: --console and --query cannot be -');
+        const stateDir = paths.state ?? join(dirname(paths.console), '.qhash-state');
         const ac = new AbortController();
         const stop = () => ac.abort();
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
         try {
-          await follow({ input, console: flags.console, query: flags.query, split, stateDir, signal: ac.signal, idleMs });
+          await follow({ input, console: paths.console, query: paths.query, split, stateDir, signal: ac.signal, idleMs });
         } finally {
           process.off('SIGTERM', stop);
           process.off('SIGINT', stop);
