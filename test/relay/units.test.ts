@@ -13,6 +13,9 @@ import { Relay } from '../../agent/src/relay/relay.js';
 import { bearerOk } from '../../agent/src/relay/server.js';
 import { relayConfigSchema } from '../../agent/src/relay/config.js';
 import { Store } from '../../agent/src/relay/store.js';
+import { fit, oneLine } from '../../agent/src/relay/text.js';
+import type { TargetConfig } from '../../agent/src/relay/config.js';
+import { stringsOf, withinLimits, type TeamsMessage } from './chat-limits.js';
 import { imom } from '../harness/cli.js';
 import { freePort, REPO_ROOT, removeDir, run, tempDir } from '../harness/proc.js';
 
@@ -80,6 +83,58 @@ describe('formatters', () => {
     const long = { ...note, lines: Array.from({ length: 100 }, (_, i) => ({ time: note.lines[0]!.time, line: `${'x'.repeat(90)} ${i}` })) };
     const tg2 = JSON.parse(formatFor(long, { type: 'telegram', name: 't', bot_token: 'T0K', chat_id: '1', api_url: 'https://api.telegram.org', send_resolved: true, timeout: 1000 }).body) as { text: string };
     assert.ok(tg2.text.length <= 4096 && tg2.text.includes(' 99\n') === false && tg2.text.includes('x 99'), 'Telegram keeps the newest lines within 4096 characters');
+  });
+});
+
+const TARGETS: TargetConfig[] = [
+  { type: 'slack', name: 's', url: 'https://hooks.slack.com/x', send_resolved: true, timeout: 1000 },
+  { type: 'teams', name: 'm', url: 'https://teams.example/x', send_resolved: true, timeout: 1000 },
+  { type: 'google_chat', name: 'g', url: 'https://chat.googleapis.com/x?key=k', send_resolved: true, timeout: 1000 },
+  { type: 'telegram', name: 't', bot_token: 'T0K', chat_id: '1', api_url: 'https://api.telegram.org', send_resolved: true, timeout: 1000 },
+];
+/** The stand-in's path for each target type, as in relay.test.ts. */
+const PATH_OF: Record<string, string> = { slack: '/slack', teams: '/teams', google_chat: '/gchat', telegram: '/telegram' };
+const MARKUP = 'x <users/all> <https://x|y> [a](https://x) *bold* _it_ ~st~ `c`';
+
+describe('formatters with hostile alert text', () => {
+  it('Google Chat and Teams escape their markup: mentions, <url|text> and Markdown links, emphasis', () => {
+    const n = { ...note, summary: MARKUP, host: MARKUP };
+    const g = (JSON.parse(formatFor(n, TARGETS[2]!).body) as { text: string }).text;
+    for (const bad of ['<users/all>', '<https://x|y>', '[a](https://x)', '*bold*', '_it_', '~st~', '`c`']) assert.ok(!g.includes(bad), `Google Chat: raw ${bad}`);
+    const card = (JSON.parse(formatFor(n, TARGETS[1]!).body) as TeamsMessage).attachments[0]!.content;
+    for (const b of card.body) {
+      const markdown = [b.text ?? '', ...(b.facts ?? []).flatMap((f) => [f.title, f.value])];
+      assert.ok(markdown.every((t) => !t.includes('users/all') && !t.includes('[a]')), `Teams: alert text in a ${b.type}, whose Markdown is parsed`);
+    }
+  });
+
+  it('every formatter keeps to its limits with a 100 KB label, 100 KB lines and a 300 KB Explore link, and says what it cut', () => {
+    const big = `${MARKUP}\n\u001b${'é'.repeat(100_000)}`;
+    const n = {
+      ...note, summary: big, host: big, check: big, env: big, alertname: big, logql: big, exploreUrl: `https://g/explore?q=${'a'.repeat(300_000)}`,
+      lines: Array.from({ length: 100 }, (_, i) => ({ time: note.lines[0]!.time, line: `${i} ${big}` })),
+    };
+    for (const t of TARGETS) {
+      for (const shape of ['full', 'minimal'] as const) {
+        const out = formatFor(n, t, shape);
+        const json = JSON.parse(out.body) as unknown;
+        assert.ok(withinLimits({ method: 'POST', path: PATH_OF[t.type]!, headers: {}, body: out.body, json }), `${t.type} ${shape} within limits`);
+        const texts = stringsOf(json);
+        assert.ok(texts.some((s) => /…\(\d+ bytes cut\)/.test(s)), `${t.type} ${shape} marks the cut`);
+        assert.ok(texts.some((s) => s.includes('Explore link left out: 300020 bytes')), `${t.type} ${shape} says the link is left out`);
+        assert.ok(!texts.some((s) => s.includes('\u001b')), `${t.type} ${shape}: no terminal escape`);
+      }
+    }
+  });
+
+  it('fit cuts at a character boundary with the marker, within the limit; oneLine escapes control characters', () => {
+    assert.equal(fit('short', 10), 'short');
+    const cut = fit(`${'😀'.repeat(50)}`, 40);
+    assert.ok(cut.length <= 40 && cut.endsWith('bytes cut)') && !/[\ud800-\udbff]…/.test(cut), cut);
+    assert.match(cut, /^(😀)+…\(\d+ bytes cut\)$/);
+    const escaped = fit('a&'.repeat(100), 50, { escape: (s) => s.replace(/&/g, '&amp;') });
+    assert.ok(escaped.length <= 50 && !/&(a|am|amp)?…/.test(escaped), escaped);
+    assert.equal(oneLine('a\nb\r\tc\u001b[0m\u2028'), 'a\\nb\\r\\tc\\u001b[0m\\u2028');
   });
 });
 
