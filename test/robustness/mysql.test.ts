@@ -11,15 +11,17 @@ import { tempDirs } from '../harness/proc.js';
 import { AGENT_RSS_LIMIT, MODES, agentUntil, startHostile, type HostileServer, type Mode } from './hostile.js';
 import { mysqlProtocol } from './mysql-server.js';
 
-const MAX_REPLY_BYTES = 1048576;
+/** The check's default cap (MYSQL_MAX_REPLY_BYTES), and the one `imom check --once` is configured with here. */
+const DEFAULT_MAX = 1048576;
+const CONFIGURED_MAX = 65536;
 
 /** The line of the hostile primary in each mode; random bytes give whatever reason mysql2 finds, or none (a timeout). */
-function expected(mode: Mode, address: string): string | RegExp {
+function expected(mode: Mode, address: string, max: number): string | RegExp {
   const line = (error: string) => `Status=ERROR, Master=${address}, Error=${error}`;
   switch (mode) {
     case 'random': return new RegExp(`^Status=ERROR, Master=${address.replace(/\./g, '\\.')}, Error=.+$`);
     case 'truncated': return line('Connection lost: The server closed the connection.');
-    case 'oversized': return line(`reply over ${MAX_REPLY_BYTES} bytes`);
+    case 'oversized': return line(`reply over ${max} bytes`);
     // mysql2 reads the one-byte ERR packet with no command waiting, outside its try/catch: it throws Node's RangeError.
     case 'extra': return line('malformed reply (The value of "offset" is out of range. It must be >= 0 and <= 14. Received 16)');
     case 'silent': return line('timeout after 1s');
@@ -47,21 +49,21 @@ describe('mysql check against a hostile server', () => {
     hostiles.push(h);
     return h;
   };
-  const hostileEntry = (h: HostileServer) => `
+  const hostileEntry = (h: HostileServer, extra = '') => `
     - name: hostile
       user: ${MONITOR_USER}
       password: "${MONITOR_PASSWORD}"
       master: ${h.address}
-      timeout: 1s`;
+      timeout: 1s${extra}`;
 
   for (const mode of MODES) {
     test(`${mode}: imom check --once writes the primary's ERROR line and exits 1`, async () => {
       const h = await hostile(mode);
       const dir = dirs.make();
-      const r = await checkOnce(checkConfig(dir, `  mysql:${hostileEntry(h)}`));
+      const r = await checkOnce(checkConfig(dir, `  mysql:${hostileEntry(h, `\n      max_reply_bytes: ${CONFIGURED_MAX}`)}`));
       assert.equal(r.code, 1, r.stderr);
       assert.equal(r.lines.length, 1, r.stdout);
-      assert.ok(matches(r.lines[0]!, expected(mode, h.address)), `${r.lines[0]} should be ${expected(mode, h.address)}`);
+      assert.ok(matches(r.lines[0]!, expected(mode, h.address, CONFIGURED_MAX)), `${r.lines[0]} should be ${expected(mode, h.address, CONFIGURED_MAX)}`);
     });
 
     test(`${mode}: under imom agent, the hostile primary gets its line every cycle, the real pair keeps reporting, the agent lives and stays under its RSS bound`, async () => {
@@ -80,7 +82,7 @@ describe('mysql check against a hostile server', () => {
         return first >= 0 && lines.filter(isHostile).length >= 2 && lines.slice(first).filter(healthy).length >= 2;
       }, 60_000, `two cycles of the hostile (${mode}) and the healthy primary`);
       assert.equal(out.code, 0, out.stderr);
-      for (const l of out.lines.filter(isHostile)) assert.ok(matches(l, expected(mode, h.address)), `${l} should be ${expected(mode, h.address)}`);
+      for (const l of out.lines.filter(isHostile)) assert.ok(matches(l, expected(mode, h.address, DEFAULT_MAX)), `${l} should be ${expected(mode, h.address, DEFAULT_MAX)}`);
       assert.ok(out.peakRss < AGENT_RSS_LIMIT, `peak RSS ${out.peakRss} bytes`);
       process.stdout.write(`# mysql ${mode}: peak agent RSS ${(out.peakRss / 1024 ** 2).toFixed(1)} MB, ${h.bytesSent()} bytes sent by the hostile server\n`);
     });
