@@ -23,7 +23,7 @@ const MAX_ROUNDS = 5;
  * watched once for all nodes, by `probe()`: one listener per node would put more than ten on
  * one AbortSignal in a cluster of ten nodes or more (MaxListenersExceededWarning).
  */
-async function readNode(conn: NodeConnection, ms: number): Promise<{ nodes: string; info: string; memory: string }> {
+async function readNode(conn: NodeConnection, ms: number, budget: number): Promise<{ nodes: string; info: string; memory: string }> {
   const drop = () => conn.drop();
   const work = (async () => {
     const c = await conn.open(ms);
@@ -34,16 +34,17 @@ async function readNode(conn: NodeConnection, ms: number): Promise<{ nodes: stri
     return { nodes, info, memory };
   })();
   try {
-    return await withTimeout(work, ms, drop);
+    return await withTimeout(work, ms, budget, drop);
   } catch (e) {
     conn.drop();
     throw e;
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+/** Rejects after `ms`, saying the run's whole `budget` ran out (what `ms` was left of it varies by a millisecond or so). */
+function withTimeout<T>(p: Promise<T>, ms: number, budget: number, onTimeout: () => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => { onTimeout(); reject(new Error(`timed out after ${humanMs(ms)}`)); }, ms);
+    const t = setTimeout(() => { onTimeout(); reject(new Error(`timed out after ${humanMs(budget)}`)); }, ms);
     p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
   });
 }
@@ -71,7 +72,7 @@ export class ClusterReader {
       const left = deadline - Date.now();
       try {
         if (left <= 0) throw new Error(`timed out after ${humanMs(budget)}`);
-        snaps.push(snapshotOf(via, await readNode(conn, left)));
+        snaps.push(snapshotOf(via, await readNode(conn, left, budget)));
       } catch (e) {
         if (ctx.signal.aborted) throw e;
         failed.set(via, reasonOf(e, this.secrets));
