@@ -62,15 +62,23 @@ export function parseConfigSource(text: string, file: string, env: NodeJS.Proces
   return { file, value, locate: locateIn };
 }
 
-/** Validates `value` against `schema`; every issue is `FILE:LINE: path: problem`, located by `locateAt`. */
-export function validateConfig<S extends z.ZodType>(value: unknown, schema: S, locateAt: (path: readonly PropertyKey[]) => string): z.output<S> {
+/**
+ * Validates `value` against `schema`; every issue is `FILE:LINE: path: problem`, located by
+ * `locateAt`, its path as `pathInFile` gives it (merged files: the path in the file that wrote it).
+ */
+export function validateConfig<S extends z.ZodType>(
+  value: unknown,
+  schema: S,
+  locateAt: (path: readonly PropertyKey[]) => string,
+  pathInFile: (path: readonly PropertyKey[]) => readonly PropertyKey[] = (path) => path,
+): z.output<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const out = parsed.error.issues.map((issue) => {
       // Unknown keys are reported at their parent; point at the key itself.
       const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
       const path = keys.length === 1 ? [...issue.path, keys[0]!] : issue.path;
-      return `${locateAt(path)}${formatPath(path)}: ${describe(issue, value, locateAt)}`;
+      return `${locateAt(path)}${formatPath(pathInFile(path))}: ${describe(issue, value, locateAt, pathInFile)}`;
     });
     throw new ConfigError(out.join('\n'), out);
   }
@@ -165,7 +173,12 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean;
   return { found: true, value: v };
 }
 
-function describe(issue: z.core.$ZodIssue, input: unknown, locateAt: (path: readonly PropertyKey[]) => string): string {
+function describe(
+  issue: z.core.$ZodIssue,
+  input: unknown,
+  locateAt: (path: readonly PropertyKey[]) => string,
+  pathInFile: (path: readonly PropertyKey[]) => readonly PropertyKey[],
+): string {
   switch (issue.code) {
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
@@ -178,7 +191,7 @@ function describe(issue: z.core.$ZodIssue, input: unknown, locateAt: (path: read
     default: {
       // A refinement that names another place (the same node twice) points at its line too.
       const other = (issue as { params?: { also?: readonly PropertyKey[] } }).params?.also;
-      return other ? `${issue.message} ${formatPath(other)} (${locateAt(other).replace(/: $/, '')})` : issue.message;
+      return other ? `${issue.message} ${formatPath(pathInFile(other))} (${locateAt(other).replace(/: $/, '')})` : issue.message;
     }
   }
 }
