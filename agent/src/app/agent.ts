@@ -4,36 +4,98 @@
  */
 import { mkdirSync } from 'node:fs';
 import { resolveHost } from '../config/load.js';
+import type { ScheduledTarget } from '../core/scheduler.js';
 import { Scheduler } from '../core/scheduler.js';
-import { OutputPipeline } from '../outputs/pipeline.js';
+import { OutputPipeline, type PipelineConfig } from '../outputs/pipeline.js';
 import type { AgentConfig } from './config-schema.js';
-import { buildTargets } from './targets.js';
+import { instancePlans, type InstancePlan } from './targets.js';
 
 export interface AgentOptions {
   /** Only these checks (`--only mysql,redis`). */
   only?: readonly string[];
   /** Also print LOG_FILE lines to stdout (`imom check`). */
   stdout?: boolean;
+  /** stdout and nothing else: no file, syslog or Loki output is built (`imom check --test`). */
+  stdoutOnly?: boolean;
+}
+
+/** What a reload changed. */
+export interface ReloadSummary {
+  readonly added: number;
+  readonly removed: number;
+  readonly changed: number;
+  readonly outputsReopened: boolean;
+}
+
+interface RunningInstance {
+  readonly fingerprint: string;
+  readonly targets: readonly ScheduledTarget[];
+}
+
+/** What the outputs are built from: a change in any of it reopens them. */
+const pipelineConfig = (cfg: AgentConfig): PipelineConfig => ({ outputs: cfg.outputs, env: cfg.env, time_zone: cfg.time_zone });
+
+async function buildAll(plans: readonly InstancePlan[]): Promise<Map<string, RunningInstance>> {
+  const out = new Map<string, RunningInstance>();
+  for (const p of plans) out.set(p.key, { fingerprint: p.fingerprint, targets: await p.build() });
+  return out;
 }
 
 export class Agent {
   readonly outputs: OutputPipeline;
   readonly scheduler: Scheduler;
-  readonly host: string;
 
   static async create(cfg: AgentConfig, opts: AgentOptions = {}): Promise<Agent> {
     const host = resolveHost(cfg.host);
     mkdirSync(cfg.state_dir, { recursive: true });
     // Targets first: a check that cannot be built leaves no output (a spool lock) open.
-    const targets = await buildTargets(cfg, opts.only);
-    const outputs = new OutputPipeline({ outputs: cfg.outputs, env: cfg.env, time_zone: cfg.time_zone }, host, { stdout: opts.stdout });
-    return new Agent(host, outputs, new Scheduler(targets, (results) => outputs.write(results)));
+    const running = await buildAll(instancePlans(cfg, opts.only));
+    const outputs = new OutputPipeline(pipelineConfig(cfg), host, { stdout: opts.stdout, stdoutOnly: opts.stdoutOnly });
+    return new Agent(cfg, host, opts, running, outputs);
   }
 
-  private constructor(host: string, outputs: OutputPipeline, scheduler: Scheduler) {
-    this.host = host;
+  private constructor(
+    private cfg: AgentConfig,
+    private hostName: string,
+    private readonly opts: AgentOptions,
+    private readonly running: Map<string, RunningInstance>,
+    outputs: OutputPipeline,
+  ) {
     this.outputs = outputs;
-    this.scheduler = scheduler;
+    this.scheduler = new Scheduler([...running.values()].flatMap((r) => r.targets), (results) => this.outputs.write(results));
+  }
+
+  get host(): string {
+    return this.hostName;
+  }
+
+  /**
+   * Applies a new, validated config without a restart. New instances' targets are built first
+   * (a check that cannot be built changes nothing), then the outputs are replaced if what they
+   * are built from changed, then removed and changed instances stop (a run in flight finishes
+   * and reports) and new and changed ones start on their own timers. Unchanged instances keep
+   * running untouched. Callers serialise reloads.
+   */
+  async reload(next: AgentConfig): Promise<ReloadSummary> {
+    const host = resolveHost(next.host);
+    mkdirSync(next.state_dir, { recursive: true });
+    const plans = instancePlans(next, this.opts.only);
+    const wanted = new Set(plans.map((p) => p.key));
+    const toStart = plans.filter((p) => this.running.get(p.key)?.fingerprint !== p.fingerprint);
+    const toStop = [...this.running.keys()].filter((key) => !wanted.has(key) || toStart.some((p) => p.key === key));
+    const started = await buildAll(toStart);
+
+    const outputsReopened = host !== this.hostName || JSON.stringify(pipelineConfig(next)) !== JSON.stringify(pipelineConfig(this.cfg));
+    if (outputsReopened) await this.outputs.replace(pipelineConfig(next), host);
+    this.cfg = next;
+    this.hostName = host;
+
+    await this.scheduler.remove(toStop.flatMap((key) => this.running.get(key)!.targets));
+    const changed = toStop.filter((key) => wanted.has(key)).length;
+    for (const key of toStop) this.running.delete(key);
+    for (const [key, r] of started) this.running.set(key, r);
+    this.scheduler.add([...started.values()].flatMap((r) => r.targets));
+    return { added: toStart.length - changed, removed: toStop.length - changed, changed, outputsReopened };
   }
 
   /** Graceful stop: in-flight checks finish, every output is flushed. */

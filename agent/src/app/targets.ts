@@ -5,29 +5,42 @@ import type { CheckDefinition } from '../core/check.js';
 import type { ScheduledTarget } from '../core/scheduler.js';
 import type { AgentConfig } from './config-schema.js';
 
+/** One configured instance, before its targets are built: what a reload compares. */
+export interface InstancePlan {
+  /** `check/instance`: unique, since instance names are unique within a check. */
+  readonly key: string;
+  /** Everything its targets are built from; equal fingerprints build equal targets. */
+  readonly fingerprint: string;
+  build(): Promise<ScheduledTarget[]>;
+}
+
+/** Every configured instance of every check (or of `only`). */
+export function instancePlans(cfg: AgentConfig, only?: readonly string[]): InstancePlan[] {
+  return CHECK_NAMES.filter((name) => !only || only.includes(name)).flatMap((name) => checkPlans(name, cfg));
+}
+
 /** Every configured target of every check (or of `only`), each with its interval and timeout. */
 export async function buildTargets(cfg: AgentConfig, only?: readonly string[]): Promise<ScheduledTarget[]> {
   const out: ScheduledTarget[] = [];
-  for (const name of CHECK_NAMES) {
-    if (only && !only.includes(name)) continue;
-    out.push(...(await checkTargets(name, cfg)));
-  }
+  for (const plan of instancePlans(cfg, only)) out.push(...(await plan.build()));
   return out;
 }
 
-async function checkTargets<K extends CheckName>(name: K, cfg: AgentConfig): Promise<ScheduledTarget[]> {
+function checkPlans<K extends CheckName>(name: K, cfg: AgentConfig): InstancePlan[] {
   type Schema = (typeof CHECKS)[K]['schema'];
   const def: CheckDefinition<Schema> = CHECKS[name];
   // TypeScript cannot correlate cfg.checks[K] with CHECKS[K] for a generic K (a union on each
   // side); zod validated these instances against exactly CHECKS[K].schema.
   const instances = (cfg.checks[name] ?? []) as z.output<Schema>[];
-  const out: ScheduledTarget[] = [];
-  for (const inst of instances) {
+  return instances.map((inst) => {
     // One folder per instance, so two instances (or two checks) never share a state file.
     const stateDir = join(cfg.state_dir, name, inst.name);
-    for (const target of await def.targets(inst, { stateDir })) {
-      out.push({ check: name, instance: inst.name, target, intervalMs: inst.interval ?? cfg.interval, timeoutMs: inst.timeout ?? cfg.timeout });
-    }
-  }
-  return out;
+    const intervalMs = inst.interval ?? cfg.interval;
+    const timeoutMs = inst.timeout ?? cfg.timeout;
+    return {
+      key: `${name}/${inst.name}`,
+      fingerprint: JSON.stringify({ inst, stateDir, intervalMs, timeoutMs }),
+      build: async () => (await def.targets(inst, { stateDir })).map((target) => ({ check: name, instance: inst.name, target, intervalMs, timeoutMs })),
+    };
+  });
 }

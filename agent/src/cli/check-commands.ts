@@ -4,7 +4,8 @@ import { Agent } from '../app/agent.js';
 import { CHECK_NAMES } from '../checks/all.js';
 import { ConfigError } from '../config/errors.js';
 import { action, EXIT, exitWhenDrained, type CommandModule } from '../command/command.js';
-import { loadAgentConfig } from './config-commands.js';
+import { Reloader } from '../app/reload.js';
+import { CONF_D_OPTION, loadAgentConfig } from './config-commands.js';
 import type { AgentConfig } from '../app/config-schema.js';
 
 /** The outputs the agent writes to, named as in the config (the same tests as OutputPipeline's). */
@@ -30,11 +31,13 @@ export const checkCommands: CommandModule = (program: Command) => {
     .command('check')
     .description('Run one cycle of every check and exit: 0 all OK, 1 any ERROR or CRITICAL, 2 usage or config error')
     .requiredOption('-c, --config <file>', 'agent config (YAML)')
-    .option('--once', 'accepted and ignored: imom check always runs one cycle and prints its lines to stdout', true)
+    .option('--once', 'the default, as before: one cycle, its lines to stdout AND to every configured output (file, syslog, Loki; takes the Loki spool lock)', true)
+    .option('--test', 'one cycle, its lines to stdout only: no file, syslog or Loki output is opened and no spool lock taken, so it is safe beside a running agent')
     .option('--only <checks>', 'comma-separated check names, e.g. mysql,redis')
-    .action(action(async (opts: { config: string; only?: string }) => {
-      const cfg = loadAgentConfig(opts.config);
-      const agent = await Agent.create(cfg, { only: parseOnly(opts.only), stdout: true });
+    .option(...CONF_D_OPTION)
+    .action(action(async (opts: { config: string; only?: string; test?: boolean; confD?: string }) => {
+      const cfg = loadAgentConfig(opts.config, opts.confD);
+      const agent = await Agent.create(cfg, { only: parseOnly(opts.only), stdout: true, stdoutOnly: opts.test === true });
       await agent.scheduler.runOnce();
       await agent.stop();
       const c = agent.outputs.counts;
@@ -44,13 +47,17 @@ export const checkCommands: CommandModule = (program: Command) => {
 
   program
     .command('agent')
-    .description('Run the checks every interval until SIGTERM; SIGHUP reopens the log files')
+    .description('Run the checks every interval until SIGTERM; SIGHUP reopens the log files and reloads the config and conf.d, SIGUSR1 only reopens the log files')
     .requiredOption('-c, --config <file>', 'agent config (YAML)')
     .option('--only <checks>', 'comma-separated check names')
-    .action(action(async (opts: { config: string; only?: string }) => {
-      const cfg = loadAgentConfig(opts.config);
-      const agent = await Agent.create(cfg, { only: parseOnly(opts.only) });
-      process.on('SIGHUP', () => agent.outputs.reopen());
+    .option(...CONF_D_OPTION)
+    .action(action(async (opts: { config: string; only?: string; confD?: string }) => {
+      const only = parseOnly(opts.only);
+      const cfg = loadAgentConfig(opts.config, opts.confD);
+      const agent = await Agent.create(cfg, { only });
+      const reloader = new Reloader(agent, { load: () => loadAgentConfig(opts.config, opts.confD), file: opts.config, say: (l) => process.stderr.write(`${l}\n`) });
+      process.on('SIGHUP', () => reloader.hangup());
+      process.on('SIGUSR1', () => reloader.reopen());
       agent.scheduler.start();
       // Which build, which file and where its lines go: the first things asked of a running agent.
       process.stderr.write(`imom: agent started: ${agent.scheduler.size} targets, host ${agent.host}, env ${cfg.env}, `
@@ -59,7 +66,8 @@ export const checkCommands: CommandModule = (program: Command) => {
         const stop = () => {
           process.off('SIGTERM', stop);
           process.off('SIGINT', stop);
-          void agent.stop().then(() => {
+          // A reload under way finishes first: its targets are then stopped like the others.
+          void reloader.close().then(() => agent.stop()).then(() => {
             const c = agent.outputs.counts;
             process.stderr.write(`imom: agent stopped: ${c.OK + c.ERROR + c.CRITICAL} lines written (OK=${c.OK}, ERROR=${c.ERROR}, CRITICAL=${c.CRITICAL})\n`);
             resolve();

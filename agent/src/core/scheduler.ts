@@ -15,43 +15,70 @@ export interface ScheduledTarget {
  * Runs every target on its own timer under its own timeout, so a hung target never
  * delays another. A tick that finds the previous run of the same target still going
  * is skipped and said so in an ERROR line, instead of piling up connections.
+ * Targets can be added and removed while it runs (a config reload).
  */
 export class Scheduler {
   private readonly inFlight = new Map<string, Promise<void>>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly targets = new Set<ScheduledTarget>();
+  private readonly timers = new Map<ScheduledTarget, NodeJS.Timeout>();
+  private started = false;
   private stopped = false;
 
   constructor(
-    private readonly targets: readonly ScheduledTarget[],
+    targets: readonly ScheduledTarget[],
     private readonly emit: (results: CheckResult[]) => void,
-  ) {}
+  ) {
+    for (const t of targets) this.targets.add(t);
+  }
 
   get size(): number {
-    return this.targets.length;
+    return this.targets.size;
   }
 
   /** Runs every target once, concurrently; resolves when each has reported or timed out. */
   async runOnce(): Promise<void> {
-    await Promise.all(this.targets.map((t) => this.tick(t)));
+    await Promise.all([...this.targets].map((t) => this.tick(t)));
   }
 
   /** Starts the loop: a first run now, then one per interval, per target. */
   start(): void {
-    for (const t of this.targets) {
-      void this.tick(t);
-      const timer = setInterval(() => void this.tick(t), t.intervalMs);
-      this.timers.add(timer);
+    this.started = true;
+    for (const t of this.targets) this.begin(t);
+  }
+
+  /** Adds targets; once started, each runs now and then on its own interval. */
+  add(targets: readonly ScheduledTarget[]): void {
+    if (this.stopped) return;
+    for (const t of targets) {
+      this.targets.add(t);
+      if (this.started) this.begin(t);
     }
+  }
+
+  /** Removes targets: no further tick; a run in flight finishes and reports, then each is closed. */
+  async remove(targets: readonly ScheduledTarget[]): Promise<void> {
+    for (const t of targets) {
+      clearInterval(this.timers.get(t));
+      this.timers.delete(t);
+      this.targets.delete(t);
+    }
+    await Promise.allSettled(targets.map((t) => this.inFlight.get(t.target.id)));
+    await Promise.allSettled(targets.map((t) => t.target.close?.()));
   }
 
   /** Stops ticking, lets in-flight runs finish (each bounded by its timeout), then closes targets. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers.values()) clearInterval(t);
     this.timers.clear();
     await Promise.allSettled([...this.inFlight.values()]);
-    await Promise.allSettled(this.targets.map((t) => t.target.close?.()));
+    await Promise.allSettled([...this.targets].map((t) => t.target.close?.()));
+  }
+
+  private begin(t: ScheduledTarget): void {
+    void this.tick(t);
+    this.timers.set(t, setInterval(() => void this.tick(t), t.intervalMs));
   }
 
   private tick(t: ScheduledTarget): Promise<void> {

@@ -24,29 +24,52 @@ const isFlushable = (t: unknown): t is Flushable => typeof (t as Flushable).flus
 /** The check name of the agent's own lines (an output in trouble), so they land in imom.log and in Loki as check="imom". */
 export const AGENT_CHECK = 'imom';
 
+export interface PipelineOptions {
+  /** Also print LOG_FILE lines to stdout (`imom check`). */
+  readonly stdout?: boolean;
+  /**
+   * stdout only (`imom check --test`): no file, syslog or Loki output is constructed, so nothing
+   * is appended, sent or pushed and no spool lock is taken beside a running agent.
+   */
+  readonly stdoutOnly?: boolean;
+}
+
+/** One set of outputs: a winston logger and its transports, built from one config. */
+interface Sinks {
+  readonly logger: winston.Logger;
+  readonly transports: TransportStream[];
+}
+
 /**
  * check → result → one formatter → every output. The outputs are winston transports,
  * so they stay one family; each receives the same entry and decides what to keep.
  */
 export class OutputPipeline {
-  private readonly logger: winston.Logger;
-  private readonly transports: TransportStream[];
+  private sinks: Sinks;
+  /** Lines written while the outputs are being replaced, in order (see replace()). */
+  private held: CheckResult[] | undefined;
   counts = { OK: 0, ERROR: 0, CRITICAL: 0 };
 
-  constructor(cfg: PipelineConfig, host: string, opts: { stdout?: boolean } = {}) {
+  constructor(private cfg: PipelineConfig, private host: string, private readonly opts: PipelineOptions = {}) {
+    this.sinks = this.build(cfg, host);
+  }
+
+  private build(cfg: PipelineConfig, host: string): Sinks {
     const t: TransportStream[] = [];
-    if (cfg.outputs.file) t.push(new FileTransport(cfg.outputs.file, cfg.time_zone));
-    if (cfg.outputs.syslog?.enabled) t.push(new SyslogTransport(cfg.outputs.syslog, cfg.time_zone, host));
-    if (cfg.outputs.loki) {
-      const url = cfg.outputs.loki.url;
-      t.push(new LokiTransport(cfg.outputs.loki, { env: cfg.env, host, onReport: (r) => this.report(url, r) }));
+    if (!this.opts.stdoutOnly) {
+      if (cfg.outputs.file) t.push(new FileTransport(cfg.outputs.file, cfg.time_zone));
+      if (cfg.outputs.syslog?.enabled) t.push(new SyslogTransport(cfg.outputs.syslog, cfg.time_zone, host));
+      if (cfg.outputs.loki) {
+        const url = cfg.outputs.loki.url;
+        t.push(new LokiTransport(cfg.outputs.loki, { env: cfg.env, host, onReport: (r) => this.report(url, r) }));
+      }
     }
-    if (opts.stdout) t.push(new StdoutTransport(cfg.time_zone));
-    this.transports = t;
+    if (this.opts.stdout || this.opts.stdoutOnly) t.push(new StdoutTransport(cfg.time_zone));
     // No logger-level format: every transport writes info.message (entry.ts). winston's default,
     // format.json(), would serialise each entry into info[MESSAGE] for nobody: ~2 KB of garbage
     // and half the CPU per line in the Loki push bench.
-    this.logger = winston.createLogger({ levels: LEVELS, level: 'OK', transports: t, exitOnError: false, format: winston.format((info) => info)() });
+    const logger = winston.createLogger({ levels: LEVELS, level: 'OK', transports: t, exitOnError: false, format: winston.format((info) => info)() });
+    return { logger, transports: t };
   }
 
   /**
@@ -65,34 +88,71 @@ export class OutputPipeline {
   write(results: readonly CheckResult[]): void {
     for (const r of results) {
       this.counts[r.status]++;
-      this.logger.log(toEntry(r));
+      if (this.held) this.held.push(r);
+      else this.sinks.logger.log(toEntry(r));
     }
   }
 
   /** After logrotate: files are reopened by path. */
   reopen(): void {
-    for (const t of this.transports) if (t instanceof FileTransport) t.reopen();
-  }
-
-  async flush(): Promise<void> {
-    const flushable: unknown[] = this.transports;
-    await Promise.all(flushable.filter(isFlushable).map((t) => t.flush()));
+    for (const t of this.sinks.transports) if (t instanceof FileTransport) t.reopen();
   }
 
   /**
-   * Ends the logger, waits until every transport has taken every entry (winston's own
-   * 'finish' fires too early, winstonjs/winston#1504), then flushes and closes them.
+   * A reload changed the outputs: the old ones are closed (flushed; the Loki spool and its lock
+   * released) before the new ones open, since both may use the same spool. Lines written
+   * meanwhile are held in memory, in order, and go to the new outputs: none lost, none twice.
+   * When the new outputs cannot be built (a path that cannot be opened), the old config's are
+   * built again and the error is thrown.
    */
-  async close(): Promise<void> {
-    const finished = this.transports.map((t) => new Promise<void>((res) => {
-      if (t.writableFinished) res();
-      else t.once('finish', () => res());
-    }));
-    this.logger.end();
-    await Promise.all(finished);
-    await this.flush();
-    // The Loki output flushes what Loki will take within its shutdown timeout; the rest stays spooled.
-    await Promise.all(this.transports.map((t) => (t instanceof LokiTransport ? t.shutdown() : undefined)));
-    for (const t of this.transports) t.close?.();
+  async replace(cfg: PipelineConfig, host: string): Promise<void> {
+    this.held ??= [];
+    try {
+      await closeSinks(this.sinks);
+      let failure: unknown;
+      try {
+        this.sinks = this.build(cfg, host);
+        this.cfg = cfg;
+        this.host = host;
+      } catch (e) {
+        failure = e;
+        this.sinks = this.build(this.cfg, this.host);
+      }
+      if (failure !== undefined) throw failure;
+    } finally {
+      const held = this.held;
+      this.held = undefined;
+      for (const r of held) this.sinks.logger.log(toEntry(r));
+    }
   }
+
+  async flush(): Promise<void> {
+    await flushSinks(this.sinks);
+  }
+
+  async close(): Promise<void> {
+    await closeSinks(this.sinks);
+  }
+}
+
+async function flushSinks(sinks: Sinks): Promise<void> {
+  const flushable: unknown[] = sinks.transports;
+  await Promise.all(flushable.filter(isFlushable).map((t) => t.flush()));
+}
+
+/**
+ * Ends the logger, waits until every transport has taken every entry (winston's own
+ * 'finish' fires too early, winstonjs/winston#1504), then flushes and closes them.
+ */
+async function closeSinks(sinks: Sinks): Promise<void> {
+  const finished = sinks.transports.map((t) => new Promise<void>((res) => {
+    if (t.writableFinished) res();
+    else t.once('finish', () => res());
+  }));
+  sinks.logger.end();
+  await Promise.all(finished);
+  await flushSinks(sinks);
+  // The Loki output flushes what Loki will take within its shutdown timeout; the rest stays spooled.
+  await Promise.all(sinks.transports.map((t) => (t instanceof LokiTransport ? t.shutdown() : undefined)));
+  for (const t of sinks.transports) t.close?.();
 }
