@@ -9,16 +9,15 @@ import type { SqlStart } from './sql-start.js';
 
 const PREPARING = Buffer.from('Preparing:');
 const PARAMETERS = Buffer.from('Parameters:');
-
-/** The first byte of the `==>` arrow: the cheap test before matchMyBatis. */
-export const MYBATIS_FIRST_BYTE = Byte.EQUALS;
+/** MyBatis's request arrow, checked byte by byte below. */
+const ARROW = '==>';
 
 export type MyBatisLine = { sql: SqlStart } | { params: { thread: string; paramsStart: number } };
 
 /** Position after `==>` and spaces, when the message is a MyBatis request line. */
 function arrowEnd(b: Buffer, m: number, e: number): number {
   if (b[m] !== Byte.EQUALS || b[m + 1] !== Byte.EQUALS || b[m + 2] !== Byte.GREATER) return -1;
-  return skipSpaces(b, m + 3, e);
+  return skipSpaces(b, m + ARROW.length, e);
 }
 
 /**

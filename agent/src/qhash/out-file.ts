@@ -9,6 +9,8 @@ const IOV_MAX = 1024;
 /** A full non-blocking stdout pipe is retried after this long: short next to --follow's 200 ms poll, and no busy loop. */
 const EAGAIN_RETRY_MS = 5;
 const STDOUT_FD = 1;
+/** stdin, stdout, stderr: not ours to close. */
+const LAST_STDIO_FD = 2;
 
 export class OutFile {
   private fd: number;
@@ -65,7 +67,7 @@ export class OutFile {
   }
 
   close(): void {
-    if (this.fd > 2) closeSync(this.fd);
+    if (this.fd > LAST_STDIO_FD) closeSync(this.fd);
   }
 }
 

@@ -13,7 +13,7 @@
  */
 import { compileBlockMarkers, matchBlockMarker, type BlockMarkers } from './block-marker.js';
 import { Byte } from './bytes.js';
-import { matchMyBatis, MYBATIS_FIRST_BYTE } from './mybatis.js';
+import { matchMyBatis } from './mybatis.js';
 import { compileCustomFormat, type CustomFormat } from './p6spy-custom.js';
 import { matchP6spyDefault, startsWithEpochPipe } from './p6spy.js';
 import { findSep } from './record.js';
@@ -75,8 +75,8 @@ function classifyMessage(b: Buffer, s: number, e: number, m0: number, sepAt: num
   if (m >= e) return undefined;
   const c = b[m]!;
   if (!bare) {
-    // A message that starts like a MyBatis arrow is MyBatis or nothing.
-    if (c === MYBATIS_FIRST_BYTE) return matchMyBatis(b, s, sepAt, m, e);
+    // A message that starts like MyBatis's `==>` is MyBatis or nothing.
+    if (c === Byte.EQUALS) return matchMyBatis(b, s, sepAt, m, e);
     if (p.blocks.firstBytes.has(c)) {
       const blk = matchBlockMarker(b, m, e, p.blocks);
       if (blk) return { sql: blk };

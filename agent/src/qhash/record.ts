@@ -16,6 +16,7 @@ const TIME_LENGTH = 8;
 export function timestampEnd(b: Buffer, s: number, e: number): number {
   if (e - s < TIME_LENGTH || !isDigit(b[s]) || !isDigit(b[s + 1])) return -1;
   let j: number;
+  // Offsets in `yyyy-MM-dd HH:mm:ss`: the dashes at 4 and 7, the T or space at 10, the colons at 13 and 16.
   if (b[s + 4] === Byte.DASH && b[s + 7] === Byte.DASH && isDigit(b[s + 2]) && isDigit(b[s + 3]) && (b[s + 10] === Byte.SPACE || b[s + 10] === Byte.UPPER_T) && isDigit(b[s + 11]) && b[s + 13] === Byte.COLON && b[s + 16] === Byte.COLON) {
     j = s + DATE_TIME_LENGTH;
   } else if (b[s + 2] === Byte.COLON && b[s + 5] === Byte.COLON && isDigit(b[s + 3]) && isDigit(b[s + 6])) {
