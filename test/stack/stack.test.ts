@@ -6,10 +6,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePorts, REPO_ROOT, removeDir, run, sleep, tempDir } from '../harness/proc.js';
+import { freePorts, REPO_ROOT, removeDir, run, tempDir, waitFor } from '../harness/proc.js';
 import { queryRange, waitForCount } from '../harness/loki.js';
 import { pidAlive } from '../../agent/src/stack/process.js';
-import type { StackState } from '../../agent/src/stack/stack.js';
+import { componentAlive, type StackState } from '../../agent/src/stack/stack.js';
 import { checkLine } from '../promtail/util.js';
 
 const dir = tempDir('stack');
@@ -79,7 +79,9 @@ test('stack status reports a component that died', async () => {
     assert.equal(up.code, 0, up.stderr);
     const state = JSON.parse(readFileSync(join(d, 'stack.json'), 'utf8')) as StackState;
     process.kill(state.components[0]!.pid, 'SIGKILL');
-    await sleep(300);
+    // Until the kernel has taken the process down (and it is reaped), it still runs: wait for
+    // that by status's own test, not for a fixed 300 ms.
+    await waitFor(() => !componentAlive(state.components[0]!), 10_000, 'the killed Loki gone');
     const st = await imom('stack', 'status', '--dir', d);
     assert.equal(st.code, 1);
     assert.match(st.stdout, /^loki +pid \d+ +\S+ +not running/m);
