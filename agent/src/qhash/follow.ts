@@ -7,7 +7,8 @@
  * checkpoint and the output writer skips the bytes that are already in the files, because the
  * replay produces the same bytes.
  *
- * Nothing here blocks the event loop: waits are timers, and each chunk yields to signals.
+ * No wait blocks the event loop: polling and a full stdout pipe wait on timers, and every chunk
+ * (also of a rotated file being finished) yields to signals before the next read.
  */
 import { setImmediate as yieldToEvents, setTimeout as sleep } from 'node:timers/promises';
 import { Checkpointer } from './checkpoint.js';
