@@ -199,3 +199,31 @@ export async function agentUntil(configFile: string, logFile: string, done: (lin
   }
   return { lines: read(), peakRss: run.peakRss(), code: run.agent.exitCode, stderr: run.stderr() };
 }
+
+/** Hostile servers of one test file: `start` hands the protocol the server's own port (for replies that name it); `closeAll` in its after(). */
+export function hostileServers() {
+  const all: HostileServer[] = [];
+  return {
+    async start(protocol: (ownPort: () => number) => Protocol, mode: Mode): Promise<HostileServer> {
+      let port = 0;
+      const h = await startHostile(protocol(() => port), mode);
+      port = h.port;
+      all.push(h);
+      return h;
+    },
+    async closeAll(): Promise<void> {
+      await Promise.allSettled(all.map((h) => h.close()));
+    },
+  };
+}
+
+/** A line is one of `wanted`: equal to a string, or matching a RegExp (random bytes give whichever reason a parser finds). */
+export const oneOf = (line: string, wanted: readonly (string | RegExp)[]): boolean => wanted.some((w) => (typeof w === 'string' ? line === w : w.test(line)));
+
+/** The wait of an agent test: the hostile target reported `cycles` times, and the healthy one `cycles` times since the hostile's first line. */
+export function bothReported(isHostile: (line: string) => boolean, isHealthy: (line: string) => boolean, cycles = 2): (lines: string[]) => boolean {
+  return (lines) => {
+    const first = lines.findIndex(isHostile);
+    return first >= 0 && lines.filter(isHostile).length >= cycles && lines.slice(first).filter(isHealthy).length >= cycles;
+  };
+}

@@ -10,7 +10,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { startKafka, type KafkaCluster } from '../harness/kafka.js';
 import { checkConfig, checkOnce } from '../harness/cli.js';
 import { tempDirs } from '../harness/proc.js';
-import { AGENT_RSS_LIMIT, MODES, agentUntil, startHostile, type HostileServer, type Mode, type Protocol } from './hostile.js';
+import { AGENT_RSS_LIMIT, MODES, agentUntil, bothReported, hostileServers, oneOf, type HostileServer, type Mode, type Protocol } from './hostile.js';
 import { kafkaProtocol } from './kafka-server.js';
 
 /** The check's default cap (KAFKA_MAX_REPLY_BYTES), and the one `imom check --once` is configured with here. */
@@ -35,8 +35,6 @@ function expected(mode: Mode, address: string, max: number): (string | RegExp)[]
   }
 }
 
-const oneOf = (line: string, wanted: (string | RegExp)[]) => wanted.some((w) => (typeof w === 'string' ? line === w : w.test(line)));
-
 /** A response frame: size, correlation id, body. */
 function frame(correlationId: number, body: Buffer): Buffer {
   const head = Buffer.alloc(8);
@@ -51,7 +49,7 @@ const requestId = (pending: Buffer) => pending.readInt32BE(8);
 describe('kafka check against a hostile broker', () => {
   let cluster: KafkaCluster;
   const dirs = tempDirs('robust-kafka');
-  const hostiles: HostileServer[] = [];
+  const hostiles = hostileServers();
   before(async () => {
     cluster = await startKafka('4', { brokers: 1 });
     const admin = new Kafka({ brokers: cluster.bootstrap, logLevel: logLevel.NOTHING }).admin();
@@ -63,18 +61,12 @@ describe('kafka check against a hostile broker', () => {
     }
   });
   after(async () => {
-    await Promise.allSettled(hostiles.map((h) => h.close()));
+    await hostiles.closeAll();
     await cluster?.stop();
     dirs.removeAll();
   });
 
-  const hostile = async (mode: Mode, change: Partial<Protocol> = {}) => {
-    let port = 0;
-    const h = await startHostile({ ...kafkaProtocol(() => port), ...change }, mode);
-    port = h.port;
-    hostiles.push(h);
-    return h;
-  };
+  const hostile = (mode: Mode, change: Partial<Protocol> = {}) => hostiles.start((port) => ({ ...kafkaProtocol(port), ...change }), mode);
   const hostileEntry = (h: HostileServer, extra = '') => `
     - name: hostile
       brokers: [${h.address}]
@@ -103,10 +95,7 @@ describe('kafka check against a hostile broker', () => {
       topics: [${TOPIC}]`, { interval: '2s', timeout: '5s' });
       const healthy = (l: string) => l === `Status=OK, Topic=${TOPIC}, Offline_Partitions=0, Partitions_without_Leader=0`;
       const isHostile = (l: string) => l.includes(`brokers tried: ${h.address} `);
-      const out = await agentUntil(config, `${dir}/check.log`, (lines) => {
-        const first = lines.findIndex(isHostile);
-        return first >= 0 && lines.filter(isHostile).length >= 2 && lines.slice(first).filter(healthy).length >= 2;
-      }, 90_000, `two cycles of the hostile (${mode}) and the healthy cluster`);
+      const out = await agentUntil(config, `${dir}/check.log`, bothReported(isHostile, healthy), 90_000, `two cycles of the hostile (${mode}) and the healthy cluster`);
       assert.equal(out.code, 0, out.stderr);
       for (const l of out.lines.filter(isHostile)) assert.ok(oneOf(l, expected(mode, h.address, DEFAULT_MAX)), `${l} should be one of ${expected(mode, h.address, DEFAULT_MAX).join(' | ')}`);
       assert.ok(out.peakRss < AGENT_RSS_LIMIT, `peak RSS ${out.peakRss} bytes`);

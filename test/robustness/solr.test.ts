@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { SolrStandalone } from '../harness/solr.js';
 import { checkConfig, checkOnce } from '../harness/cli.js';
 import { tempDirs } from '../harness/proc.js';
-import { AGENT_RSS_LIMIT, MODES, agentUntil, startHostile, type HostileServer, type Mode, type Protocol } from './hostile.js';
+import { AGENT_RSS_LIMIT, MODES, agentUntil, bothReported, hostileServers, oneOf, type HostileServer, type Mode, type Protocol } from './hostile.js';
 import { announcedLength, solrHttpProtocol } from './http-server.js';
 
 /** The check's default cap (SOLR_MAX_REPLY_BYTES), and the one `imom check --once` is configured with here. */
@@ -31,28 +31,20 @@ function expected(mode: Mode, address: string, max: number): (string | RegExp)[]
   }
 }
 
-const oneOf = (line: string, wanted: (string | RegExp)[]) => wanted.some((w) => (typeof w === 'string' ? line === w : w.test(line)));
-
 describe('solr check against a hostile server', () => {
   let solr: SolrStandalone;
   const dirs = tempDirs('robust-solr');
-  const hostiles: HostileServer[] = [];
+  const hostiles = hostileServers();
   before(async () => {
     solr = await SolrStandalone.start({ cores: ['main'] });
   });
   after(async () => {
-    await Promise.allSettled(hostiles.map((h) => h.close()));
+    await hostiles.closeAll();
     await solr?.stop();
     dirs.removeAll();
   });
 
-  const hostile = async (mode: Mode, change: Partial<Protocol> = {}) => {
-    let port = 0;
-    const h = await startHostile({ ...solrHttpProtocol(() => port), ...change }, mode);
-    port = h.port;
-    hostiles.push(h);
-    return h;
-  };
+  const hostile = (mode: Mode, change: Partial<Protocol> = {}) => hostiles.start((port) => ({ ...solrHttpProtocol(port), ...change }), mode);
   const hostileEntry = (h: HostileServer, extra = '') => `
     - name: hostile
       url: http://${h.address}/solr
@@ -81,10 +73,7 @@ describe('solr check against a hostile server', () => {
       url: ${solr.node.url}`, { interval: '2s', timeout: '5s' });
       const healthy = (l: string) => l === `Status=OK, Solr=${solr.node.address}, Cores=1`;
       const isHostile = (l: string) => l.includes(` ${h.address} `) || l.includes(`=${h.address},`);
-      const out = await agentUntil(config, `${dir}/check.log`, (lines) => {
-        const first = lines.findIndex(isHostile);
-        return first >= 0 && lines.filter(isHostile).length >= 2 && lines.slice(first).filter(healthy).length >= 2;
-      }, 60_000, `two cycles of the hostile (${mode}) and the healthy node`);
+      const out = await agentUntil(config, `${dir}/check.log`, bothReported(isHostile, healthy), 60_000, `two cycles of the hostile (${mode}) and the healthy node`);
       assert.equal(out.code, 0, out.stderr);
       for (const l of out.lines.filter(isHostile)) assert.ok(oneOf(l, expected(mode, h.address, DEFAULT_MAX)), `${l} should be one of ${expected(mode, h.address, DEFAULT_MAX).join(' | ')}`);
       assert.ok(out.peakRss < AGENT_RSS_LIMIT, `peak RSS ${out.peakRss} bytes`);
