@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, formatPath } from './errors.js';
+import { readCredential, readSecretFile, resolveSecretFiles } from './secret-file.js';
 
 /**
  * Reads a YAML config, substitutes ${VAR} from the environment, and validates it.
@@ -72,13 +73,16 @@ export function validateConfig<S extends z.ZodType>(
   locateAt: (path: readonly PropertyKey[]) => string,
   pathInFile: (path: readonly PropertyKey[]) => readonly PropertyKey[] = (path) => path,
 ): z.output<S> {
-  const parsed = schema.safeParse(value);
+  const secretProblems: string[] = [];
+  const resolved = resolveSecretFiles(value, schema, (path, msg) => secretProblems.push(`${locateAt(path)}${formatPath(pathInFile(path))}: ${msg}`));
+  if (secretProblems.length) throw new ConfigError(secretProblems.join('\n'), secretProblems);
+  const parsed = schema.safeParse(resolved);
   if (!parsed.success) {
     const out = parsed.error.issues.map((issue) => {
       // Unknown keys are reported at their parent; point at the key itself.
       const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
       const path = keys.length === 1 ? [...issue.path, keys[0]!] : issue.path;
-      return `${locateAt(path)}${formatPath(pathInFile(path))}: ${describe(issue, value, locateAt, pathInFile)}`;
+      return `${locateAt(path)}${formatPath(pathInFile(path))}: ${describe(issue, resolved, locateAt, pathInFile)}`;
     });
     throw new ConfigError(out.join('\n'), out);
   }
@@ -209,14 +213,23 @@ function locate(file: string, doc: Document, lc: LineCounter, path: readonly Pro
   return `${file}: `;
 }
 
-const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$/g;
+const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{(file|credential):([^}]*)\}|\$\$/g;
 
-/** Replaces ${VAR} and ${VAR:-default} inside string values; `$$` is a literal `$`. */
+/**
+ * Replaces ${VAR} and ${VAR:-default} inside string values, ${file:/path} and ${credential:NAME}
+ * by that file's content (secret-file.ts); `$$` is a literal `$`.
+ */
 function substituteEnv(value: unknown, path: PropertyKey[], env: NodeJS.ProcessEnv, problem: (path: PropertyKey[], msg: string) => void): unknown {
   if (typeof value === 'string') {
     if (!value.includes('$')) return value;
-    return value.replace(VAR, (whole, name: string | undefined, fallback: string | undefined) => {
+    return value.replace(VAR, (whole, name: string | undefined, fallback: string | undefined, source: string | undefined, ref: string | undefined) => {
       if (whole === '$$') return '$';
+      if (source !== undefined) {
+        const read = source === 'file' ? readSecretFile(ref!) : readCredential(ref!, env);
+        if ('value' in read) return read.value;
+        problem(path, read.problem);
+        return '';
+      }
       const v = env[name!];
       if (v !== undefined && v !== '') return v;
       if (fallback !== undefined) return fallback;

@@ -53,7 +53,7 @@ export const hostPort = z
   .meta({ description: 'host:port', examples: ['10.100.21.230:3306'] });
 
 /** A secret: its value never appears in an error, a line or a snapshot. */
-export const secret = z.string().meta({ description: 'A secret; use ${ENV_VAR} substitution', writeOnly: true });
+export const secret = z.string().meta({ description: 'A secret; use ${file:/path}, ${credential:NAME} or ${ENV_VAR} substitution, or <key>_file: /path in its place', writeOnly: true });
 
 export const hostPortList = z.array(hostPort);
 
