@@ -10,7 +10,8 @@ import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const WORK = join(ROOT, '.tmp', 'package');
+// IMOM_PACKAGE_WORK: another folder, so two builds (test/package's files) never share a stage.
+const WORK = process.env.IMOM_PACKAGE_WORK || join(ROOT, '.tmp', 'package');
 const STAGE = join(WORK, 'stage');
 const LIB = join(STAGE, 'usr/lib/imom');
 const DOC = join(STAGE, 'usr/share/doc/imom');
@@ -196,11 +197,14 @@ function packageAll(version, outDir) {
   // `imom --version` reads it: the packaged version, also under --reuse-stage.
   const pkgFile = join(LIB, 'package.json');
   writeFileSync(pkgFile, JSON.stringify({ ...JSON.parse(readFileSync(pkgFile, 'utf8')), version }, null, 2) + '\n');
+  // nfpm expands the environment in version: but not in a content's src:, so the stage is put in here.
+  const config = join(WORK, 'nfpm.yaml');
+  writeFileSync(config, readFileSync(join(ROOT, 'packaging/nfpm.yaml'), 'utf8').replaceAll('${IMOM_STAGE}', STAGE));
   const targets = { deb: `imom_${version}_amd64.deb`, rpm: `imom-${version}.x86_64.rpm` };
   for (const [packager, file] of Object.entries(targets)) {
     const target = join(outDir, file);
     rmSync(target, { force: true });
-    sh(NFPM, ['package', '--config', 'packaging/nfpm.yaml', '--packager', packager, '--target', target], { env: { ...process.env, IMOM_VERSION: version } });
+    sh(NFPM, ['package', '--config', config, '--packager', packager, '--target', target], { env: { ...process.env, IMOM_VERSION: version } });
     log(`${relative(process.cwd(), target) || target}`);
   }
 }
