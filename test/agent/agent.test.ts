@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { RedisPair, startBlackhole } from '../harness/redis.js';
 import { Rsyslog } from '../harness/rsyslog.js';
-import { removeDir, sleep, tempDir, waitFor } from '../harness/proc.js';
+import { removeDir, tempDir, waitFor } from '../harness/proc.js';
 import { imom, linesOf, spawnImom, stripStamp, writeConfig, STAMP } from '../harness/cli.js';
 
 let pair: RedisPair;
@@ -73,10 +73,16 @@ describe('agent lifecycle against real Redis and a real rsyslogd', () => {
     agent.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     await waitFor(() => fileLines().length >= 4, 20_000, 'first lines');
     for (let i = 1; i <= 5; i++) {
-      renameSync(`${dir}/hup.log`, `${dir}/hup.log.${i}`);
-      await sleep(150); // the agent keeps writing to the renamed file until the signal, as with logrotate
+      const rotated = `${dir}/hup.log.${i}`;
+      renameSync(`${dir}/hup.log`, rotated);
+      // As with logrotate, the agent keeps writing to the renamed file until the signal: wait
+      // until it has, rather than sleep and hope.
+      const atRename = fileLines(rotated).length;
+      await waitFor(() => fileLines(rotated).length > atRename, 10_000, 'a line in the renamed file');
       agent.kill('SIGHUP');
-      await waitFor(() => fileLines().length >= 2, 10_000, 'lines in the reopened file');
+      // 4 lines per reopened file: with the first 4 and one per renamed file, at least 29 lines
+      // in all, so `written > 20` below holds however slowly the machine runs.
+      await waitFor(() => fileLines().length >= 4, 10_000, 'lines in the reopened file');
     }
     agent.kill('SIGTERM');
     const [code] = (await once(agent, 'exit')) as [number];
@@ -93,15 +99,26 @@ describe('agent lifecycle against real Redis and a real rsyslogd', () => {
   test('SIGTERM lets the in-flight check finish and flushes before exit', async () => {
     const hole = await startBlackhole();
     const holeAddr = `127.0.0.1:${hole.port}`;
+    const unreachable = `CRITICAL: Node ${holeAddr} is unreachable (timeout after 3s)`;
     try {
-      const agent = spawnImom(['agent', '--config', config({ slaves: [holeAddr], timeout: '3s', log: 'term.log' })]);
-      await waitFor(() => fileLines().some((l) => l.endsWith(`Node=${pair.master.address}, Role=master`)), 20_000, 'the healthy line');
-      const before = fileLines().length;
-      agent.kill('SIGTERM'); // the blackholed run is still in flight
-      const [code] = (await once(agent, 'exit')) as [number];
-      assert.equal(code, 0);
-      const after = fileLines().slice(before - 1);
-      assert.ok(after.map(stripStamp).includes(`CRITICAL: Node ${holeAddr} is unreachable (timeout after 3s)`), after.join('\n'));
+      // SIGTERM has to arrive while the blackholed run is in flight, within its 3 s timeout of
+      // the healthy line. Whether it did is read from the file, not assumed: if a loaded machine
+      // let the timeout fire first, nothing was in flight, and the attempt is made again.
+      for (let attempt = 1; ; attempt++) {
+        const agent = spawnImom(['agent', '--config', config({ slaves: [holeAddr], timeout: '3s', log: `term-${attempt}.log` })]);
+        await waitFor(() => fileLines().some((l) => l.endsWith(`Node=${pair.master.address}, Role=master`)), 20_000, 'the healthy line');
+        const before = fileLines().map(stripStamp);
+        agent.kill('SIGTERM');
+        const [code] = (await once(agent, 'exit')) as [number];
+        assert.equal(code, 0);
+        if (before.includes(unreachable)) {
+          assert.ok(attempt < 5, 'in 5 attempts the 3 s timeout always fired before SIGTERM arrived');
+          continue;
+        }
+        const after = fileLines().map(stripStamp).slice(before.length);
+        assert.ok(after.includes(unreachable), after.join('\n'));
+        return;
+      }
     } finally {
       await hole.close();
     }
