@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RedisPair, startBlackhole } from '../harness/redis.js';
+import { queryAll, startLoki, waitForCount, waitForStableCount, type LokiHandle } from '../harness/loki.js';
 import { removeDir, tempDir, waitFor } from '../harness/proc.js';
 import { linesOf, spawnImom, stripStamp, STAMP } from '../harness/cli.js';
 
@@ -190,5 +191,45 @@ describe('reload: SIGHUP re-reads the config and conf.d, SIGUSR1 only reopens th
     } finally {
       if (a.proc.exitCode === null) a.proc.kill('SIGKILL');
     }
+  });
+
+  describe('with a Loki output', () => {
+    let loki: LokiHandle;
+    before(async () => {
+      loki = await startLoki();
+    });
+    after(async () => loki?.close());
+
+    test('a changed Loki output reopens on the same spool: the lock passes to the new output, every line in Loki exactly once', async () => {
+      freshCase();
+      const host = `reload-loki-${process.pid}`;
+      const spool = join(caseDir, 'spool');
+      const withLabel = (generation: string) => mainConfig(caseDir, 'check.log', `
+    - name: keep
+      masters: [${pair.master.address}]
+`).replace('host: reload-test', `host: ${host}`).replace(/(  file: .*\n)/, `$1  loki: { url: ${loki.url}, spool_dir: ${spool}, batch: { max_wait: 100ms }, labels: { generation: "${generation}" } }\n`);
+      writeFileSync(cfg, withLabel('one'));
+      const a = startAgent(cfg);
+      try {
+        await waitForCount(loki.url, `{host="${host}", generation="one"}`, 3, { timeoutMs: 30_000 });
+        writeFileSync(cfg, withLabel('two'));
+        a.proc.kill('SIGHUP');
+        await waitFor(() => a.stderr().includes('config reloaded'), 30_000, 'the reload');
+        assert.match(a.stderr(), /instances 0 added, 0 removed, 0 changed, outputs reopened/);
+        await waitForCount(loki.url, `{host="${host}", generation="two"}`, 3, { timeoutMs: 30_000 });
+        assert.equal(readFileSync(join(spool, 'lock'), 'utf8').trim(), String(a.proc.pid));
+        const written = await stopAgent(a);
+        assert.ok(!a.stderr().includes('in use by process'), a.stderr());
+        const selector = `{job="imom", host="${host}"}`;
+        await waitForStableCount(loki.url, selector, { quietMs: 2_000 });
+        const inLoki = await queryAll(loki.url, selector);
+        const inFile = fileLines(join(caseDir, 'check.log'));
+        assert.equal(inFile.length, written);
+        assert.equal(inLoki.length, written, 'every line in Loki once: none lost at the handover, none sent twice');
+        assert.deepEqual(inLoki.map((e) => e.line).sort(), inFile.map(stripStamp).sort());
+      } finally {
+        if (a.proc.exitCode === null) a.proc.kill('SIGKILL');
+      }
+    });
   });
 });
