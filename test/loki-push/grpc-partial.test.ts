@@ -20,13 +20,14 @@ import { tempDirs } from '../harness/proc.js';
 import { encodePushRequest } from './proto.js';
 import { countBySeq, linesOf, lossAndDup } from './util.js';
 
-// Each stream may take 2 KB/s with a 4 KB burst: one 3.5 KB line empties a stream's bucket.
+// Each stream may take 2 KB/s with a 4 KB burst: one 4 KB line empties a stream's bucket.
 const RATE = 2_048;
+const BURST = 2 * RATE;
 let loki: LokiHandle;
 const spools = tempDirs('loki-grpc');
 
 before(async () => {
-  loki = await startLoki({ extraArgs: [`-ingester.per-stream-rate-limit=${RATE}`, `-ingester.per-stream-rate-limit-burst=${2 * RATE}`] });
+  loki = await startLoki({ extraArgs: [`-ingester.per-stream-rate-limit=${RATE}`, `-ingester.per-stream-rate-limit-burst=${BURST}`] });
 });
 after(async () => {
   await loki?.close();
@@ -42,30 +43,36 @@ const entry = (line: string) => {
 };
 const signal = () => AbortSignal.timeout(10_000);
 
-/** Empties the rate bucket of stream `{host, level="OK"}` with one accepted 3.5 KB line. */
+/** Empties the rate bucket of stream `{host, level="OK"}` with one accepted line of all but ~100 bytes of the burst. */
 async function drain(sender: GrpcSender, host: string): Promise<void> {
-  const r = await sender.send(encodePushRequest([{ labels: labels(host, 'OK'), entries: [entry(`filler ${'f'.repeat(3_500)}`)] }]), 5_000, signal());
+  const r = await sender.send(encodePushRequest([{ labels: labels(host, 'OK'), entries: [entry(`filler ${'f'.repeat(BURST - 100)}`)] }]), 5_000, signal());
   assert.equal(r.kind, 'ok', JSON.stringify(r));
 }
 
-/** A batch whose first stream (OK, 2 KB) is over its limit and whose last (ERROR) is not. */
+/**
+ * A batch whose first stream (OK, 5 KB) is over its limit and whose last (ERROR) is not. The OK
+ * line is longer than the burst, so the ingester refuses it whatever its bucket holds, however
+ * long after any earlier push this one arrives.
+ */
 const batch = (host: string, tag: string) =>
   encodePushRequest([
-    { labels: labels(host, 'OK'), entries: [entry(`${tag}-ok ${'o'.repeat(2_000)}`)] },
+    { labels: labels(host, 'OK'), entries: [entry(`${tag}-ok ${'o'.repeat(BURST + 1_000)}`)] },
     { labels: labels(host, 'ERROR'), entries: [entry(`${tag}-err`)] },
   ]);
 
 /**
  * The same batch as the transport delivers it: spooled, read back and encoded (labels spelled
  * as `labels()` spells them, so the streams are the ones drain() emptied). The spool is closed
- * at once; the encoded request lives in the encoder until its next encode().
+ * at once; the encoded request lives in the encoder until its next encode(). Its OK line (~3.9 KB)
+ * fits the burst, so it is stored once the bucket has refilled, and after drain() the bucket needs
+ * ~1.9 s at 2 KB/s to take it: the first send, right after drain(), is refused with that margin.
  */
 function delivery(host: string, tag: string): BatchDelivery {
   const spool = new Spool({ dir: spools.make(), maxBytes: 1 << 20, policy: 'drop_oldest', fsync: 1000, frameMaxLines: 1000, frameMaxBytes: 1 << 20, report: () => undefined });
   spool.open();
   try {
     const line = (level: string, text: string) => ({ labels: JSON.stringify({ level }), ms: Date.now() - 10_000 + tick++, sub: 0, line: text });
-    spool.append([line('OK', `${tag}-ok ${'o'.repeat(2_000)}`), line('ERROR', `${tag}-err`)]);
+    spool.append([line('OK', `${tag}-ok ${'o'.repeat(BURST - 200)}`), line('ERROR', `${tag}-err`)]);
     const batch = spool.readBatch(1000, 1 << 20)!;
     return new BatchDelivery(new PushEncoder().encode(batch, (json) => labels(host, (JSON.parse(json) as { level: string }).level)));
   } finally {
@@ -83,7 +90,6 @@ describe('gRPC push to the real ingester, one stream refused', () => {
     const host = 'whole.example.com';
     const sender = new GrpcSender(grpcUrl(), {}, 'test');
     try {
-      await drain(sender, host);
       const r = await sender.send(batch(host, 'whole'), 5_000, signal());
       assert.equal(r.kind, 'ok', 'the last stream was accepted, so the request is answered OK');
       assert.deepEqual(await stored(host, 'whole'), ['whole-err'], 'the first stream is gone');
@@ -104,7 +110,7 @@ describe('gRPC push to the real ingester, one stream refused', () => {
       assert.match(first.kind === 'retry' ? first.reason : '', /rate limit/i);
       let outcome: SendOutcome = first;
       for (let i = 0; i < 10 && outcome.kind !== 'ok'; i++) {
-        await sleep(1_000); // the bucket refills at 2 KB/s
+        await sleep(1_000); // the bucket refills at 2 KB/s: ~2 s to take the OK line
         outcome = await batch.send(sender, 5_000, signal());
       }
       assert.equal(outcome.kind, 'ok');

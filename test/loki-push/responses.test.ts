@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startLoki, type LokiHandle } from '../harness/loki.js';
-import { tempDirs } from '../harness/proc.js';
+import { tempDirs, waitFor } from '../harness/proc.js';
 import { LokiTransport } from '../../agent/src/outputs/loki/index.js';
 import { countBySeq, inProcess, linesOf, lossAndDup } from './util.js';
 
@@ -72,10 +72,11 @@ describe('responses of a real Loki', () => {
     const base = Date.now() - 60_000;
     for (let i = 0; i < 500; i++) first.logger.info({ message: `s seq=${i} Status=OK`, check: 'redis', status: 'OK', time: new Date(base + i) });
     assert.equal(await first.t.spooled(5_000), true);
-    await first.t.forceFlush(100);
+    // Wait for the refused push itself: a fixed 100 ms flush before the 50 ms shutdown left it
+    // to chance whether a loaded machine had tried to send at all.
+    await waitFor(() => first.reports.some((r) => r.code === 'push_retry' && /ECONNREFUSED/.test(r.message)), 30_000, 'a push refused by port 1');
     await first.t.shutdown();
     assert.equal(first.t.stats().pending, 500);
-    assert.ok(first.reports.some((r) => r.code === 'push_retry' && /ECONNREFUSED/.test(r.message)));
 
     const second = new LokiTransport({ ...first.cfg, url: loki.url }, { env: 'test', host });
     assert.equal(await second.forceFlush(30_000), true);
