@@ -4,29 +4,18 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { RedisNode } from '../test/harness/redis.js';
-import { ReplicationPair, MONITOR_PASSWORD, MONITOR_USER } from '../test/harness/mariadb.js';
-import { freePorts, removeDir, tempDir, waitFor, REPO_ROOT } from '../test/harness/proc.js';
+import { MONITOR_PASSWORD, MONITOR_USER } from '../test/harness/mariadb.js';
+import { removeDir, tempDir, REPO_ROOT } from '../test/harness/proc.js';
 import { writeConfig } from '../test/harness/cli.js';
 import { launcherFlags } from './launcher-flags.js';
-
-
-const PAIRS = Number(process.env.IMOM_BENCH_REDIS_PAIRS ?? 25);
+import { REDIS_PAIRS as PAIRS, startBenchServers, type BenchServers } from './servers.js';
 
 export async function run(): Promise<void> {
   const dir = tempDir('bench-checks');
-  const nodes: RedisNode[] = [];
-  let mysql: ReplicationPair | undefined;
+  let servers: BenchServers | undefined;
   try {
-    process.stdout.write(`starting ${PAIRS * 2} redis-server processes and a MariaDB pair...\n`);
-    const ports = await freePorts(PAIRS * 2);
-    const masters = ports.slice(0, PAIRS).map((p, i) => new RedisNode(join(dir, `m${i}`), p));
-    await Promise.all(masters.map((n) => n.start()));
-    const replicas = ports.slice(PAIRS).map((p, i) => new RedisNode(join(dir, `r${i}`), p, ['--replicaof', '127.0.0.1', String(masters[i]!.port)]));
-    await Promise.all(replicas.map((n) => n.start()));
-    nodes.push(...masters, ...replicas);
-    mysql = await ReplicationPair.start();
-    await waitFor(async () => (await Promise.all(replicas.map((r) => r.cli('INFO', 'replication')))).every((i) => /master_link_status:up/.test(i)), 60_000, 'replicas linked');
+    servers = await startBenchServers(dir);
+    const { masters, replicas, mysql } = servers;
 
     const cfg = writeConfig(dir, `
 host: bench
@@ -87,7 +76,7 @@ mysql -h127.0.0.1 -P${mysql.replica.port} -u${MONITOR_USER} -p'${MONITOR_PASSWOR
       '',
     ].join('\n'));
   } finally {
-    await Promise.allSettled([...nodes.map((n) => n.stop()), mysql?.stop()]);
+    await servers?.stop();
     removeDir(dir);
   }
 }

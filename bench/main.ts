@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   qhash: () => import('./qhash.js'),
   push: () => import('./push.js'),
   'alert-latency': () => import('./alert-latency.js'),
+  footprint: () => import('./footprint.js'),
 };
 
 const names = process.argv.slice(2);

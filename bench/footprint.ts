@@ -1,0 +1,199 @@
+/**
+ * Footprint against Telegraf: Telegraf v1.37 (built by scripts/setup/telegraf.sh with only
+ * inputs.mysql, inputs.redis and outputs.file) and `imom agent` (bin/imom.js with the launcher's V8
+ * flags, on this project's Node) watch the same 50 redis-server processes and MariaDB pair at the
+ * same interval, one after the other, for the same number of cycles counted from the lines each
+ * writes. CPU is utime+stime from /proc; idle RSS is sampled half an interval after a cycle's line.
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MONITOR_PASSWORD, MONITOR_USER } from '../test/harness/mariadb.js';
+import { CACHE_BIN, removeDir, sleep, startDaemon, tempDir, REPO_ROOT } from '../test/harness/proc.js';
+import { writeConfig } from '../test/harness/cli.js';
+import { launcherFlags } from './launcher-flags.js';
+import { procUsage } from './proc-usage.js';
+import { startBenchServers, type BenchServers } from './servers.js';
+
+const INTERVAL_S = Number(process.env.IMOM_BENCH_FOOTPRINT_INTERVAL_S ?? 1);
+const CYCLES = Number(process.env.IMOM_BENCH_FOOTPRINT_CYCLES ?? 100);
+// Cycles let pass before measuring: the first opens every connection and both runtimes warm up.
+const WARMUP_CYCLES = 5;
+// How often the output file and /proc are read: 20 per 1 s interval, cheap for the bench process.
+const POLL_MS = 50;
+
+interface Contender {
+  name: string;
+  cmd: string;
+  args: string[];
+  /** The file its lines go to. */
+  out: string;
+  /** One line per cycle: the first Redis master's. */
+  cycleLine: RegExp;
+  /** The replica's replication line, to show it is checked too. */
+  replicaLine: RegExp;
+}
+
+interface Footprint {
+  cpuPer100: number;
+  startupCpu: number;
+  idleRssMb: number;
+  peakRssMb: number;
+  linesPerCycle: number;
+  replicaLines: number;
+  cycles: number;
+}
+
+/** New whole lines appended to a file since the last call. */
+function tailer(path: string): () => string[] {
+  let offset = 0;
+  let rest = '';
+  const buf = Buffer.alloc(1 << 20);
+  return () => {
+    let fd: number;
+    try { fd = openSync(path, 'r'); } catch { return []; } // not created yet
+    try {
+      for (let n; (n = readSync(fd, buf, 0, buf.length, offset)) > 0;) { offset += n; rest += buf.toString('utf8', 0, n); }
+    } finally { closeSync(fd); }
+    const lines = rest.split('\n');
+    rest = lines.pop()!;
+    return lines;
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function measure(c: Contender, dir: string): Promise<Footprint> {
+  const daemon = startDaemon(`footprint-${c.name}`, c.cmd, c.args, { logFile: join(dir, `${c.name}.stderr.log`) });
+  try {
+    const read = tailer(c.out);
+    const deadline = Date.now() + (WARMUP_CYCLES + CYCLES) * INTERVAL_S * 3_000 + 60_000;
+    let cycles = 0;
+    let lines = 0;
+    let replicaLines = 0;
+    let start: { cpu: number; lines: number } | undefined;
+    let idleAt: number | undefined;
+    const idle: number[] = [];
+    for (;;) {
+      if (!daemon.alive()) throw new Error(`${c.name} exited; see ${daemon.logFile}`);
+      if (Date.now() > deadline) throw new Error(`${c.name}: ${cycles} cycles by the deadline; see ${daemon.logFile}`);
+      for (const l of read()) {
+        lines++;
+        if (c.replicaLine.test(l)) replicaLines++;
+        if (!c.cycleLine.test(l)) continue;
+        cycles++;
+        if (cycles === WARMUP_CYCLES) start = { cpu: procUsage(daemon.pid).cpuSeconds, lines };
+        if (cycles > WARMUP_CYCLES) idleAt = Date.now() + (INTERVAL_S * 1000) / 2;
+      }
+      if (idleAt !== undefined && Date.now() >= idleAt) { idle.push(procUsage(daemon.pid).rssMb); idleAt = undefined; }
+      if (start && cycles >= WARMUP_CYCLES + CYCLES) {
+        const end = procUsage(daemon.pid);
+        if (replicaLines === 0) throw new Error(`${c.name} wrote no replica line: is the replica checked?`);
+        return {
+          cpuPer100: ((end.cpuSeconds - start.cpu) * 100) / (cycles - WARMUP_CYCLES),
+          startupCpu: start.cpu,
+          idleRssMb: median(idle),
+          peakRssMb: end.peakRssMb,
+          linesPerCycle: (lines - start.lines) / (cycles - WARMUP_CYCLES),
+          replicaLines,
+          cycles: cycles - WARMUP_CYCLES,
+        };
+      }
+      await sleep(POLL_MS);
+    }
+  } finally {
+    await daemon.stop();
+  }
+}
+
+function telegraf(dir: string, s: BenchServers): Contender {
+  const setup = spawnSync('bash', [join(REPO_ROOT, 'scripts/setup/telegraf.sh')], { stdio: 'inherit' });
+  if (setup.status !== 0) throw new Error('scripts/setup/telegraf.sh failed');
+  const dsn = (port: number) => `"${MONITOR_USER}:${MONITOR_PASSWORD}@tcp(127.0.0.1:${port})/?tls=false"`;
+  const out = join(dir, 'telegraf.out');
+  const conf = join(dir, 'telegraf.conf');
+  // Telegraf's defaults except: the bench's interval, flushed each interval (its default is 10 s)
+  // so a cycle's lines are in the file when it ends, no jitter, and the replica's status.
+  writeFileSync(conf, `
+[agent]
+  interval = "${INTERVAL_S}s"
+  flush_interval = "${INTERVAL_S}s"
+  collection_jitter = "0s"
+  flush_jitter = "0s"
+  hostname = "bench"
+  quiet = true
+[[inputs.mysql]]
+  servers = [${dsn(s.mysql.primary.port)}, ${dsn(s.mysql.replica.port)}]
+  metric_version = 2
+  gather_slave_status = true
+[[inputs.redis]]
+  servers = [${[...s.masters, ...s.replicas].map((n) => `"tcp://${n.address}"`).join(', ')}]
+[[outputs.file]]
+  files = ["${out}"]
+  data_format = "influx"
+`);
+  return {
+    name: 'telegraf', cmd: join(CACHE_BIN, 'telegraf'), args: ['--config', conf], out,
+    cycleLine: new RegExp(`^redis,.*\\bport=${s.masters[0]!.port}[, ]`),
+    replicaLine: new RegExp(`^mysql,.*\\bserver=127\\.0\\.0\\.1:${s.mysql.replica.port}[, ].*\\bslave_seconds_behind_master=`, 'i'),
+  };
+}
+
+function imom(dir: string, s: BenchServers): Contender {
+  const out = join(dir, 'imom.log');
+  const cfg = writeConfig(dir, `
+host: bench
+interval: ${INTERVAL_S}s
+state_dir: ${dir}/state
+outputs:
+  file: { path: ${out} }
+checks:
+  mysql:
+    - name: bench-db
+      user: ${MONITOR_USER}
+      password: ${MONITOR_PASSWORD}
+      master: ${s.mysql.primary.address}
+      slaves: [${s.mysql.replica.address}]
+  redis:
+    - name: bench
+      masters: [${s.masters.map((n) => n.address).join(', ')}]
+      slaves: [${s.replicas.map((n) => n.address).join(', ')}]
+`);
+  return {
+    name: 'imom', cmd: process.execPath, args: [...launcherFlags(), join(REPO_ROOT, 'bin/imom.js'), 'agent', '--config', cfg], out,
+    cycleLine: new RegExp(`Node=${s.masters[0]!.address.replace(/\./g, '\\.')},`),
+    replicaLine: new RegExp(`Slave=127\\.0\\.0\\.1:${s.mysql.replica.port},`),
+  };
+}
+
+export async function run(): Promise<void> {
+  const dir = tempDir('bench-footprint');
+  let servers: BenchServers | undefined;
+  try {
+    servers = await startBenchServers(dir);
+    const t = telegraf(dir, servers);
+    const i = imom(dir, servers);
+    const tv = spawnSync(t.cmd, ['--version'], { encoding: 'utf8' }).stdout.trim();
+    process.stdout.write(`${tv}; iMom on node ${process.version} ${launcherFlags().join(' ')}\n`);
+    process.stdout.write(`each runs alone, interval ${INTERVAL_S}s, ${WARMUP_CYCLES} warm-up cycles then ${CYCLES} measured...\n`);
+    const tf = await measure(t, dir);
+    const mf = await measure(i, dir);
+    const f = (n: number, d = 2) => n.toFixed(d);
+    const row = (what: string, a: number, b: number, unit: string, d = 2) =>
+      `${what.padEnd(34)}${`${f(a, d)} ${unit}`.padStart(12)}${`${f(b, d)} ${unit}`.padStart(12)}${`${f(a / b)}x`.padStart(9)}\n`;
+    process.stdout.write([
+      `targets: ${servers.masters.length + servers.replicas.length} redis nodes + MariaDB primary and replica`,
+      `lines per cycle: imom ${f(mf.linesPerCycle, 1)}, telegraf ${f(tf.linesPerCycle, 1)} (replica lines: ${mf.replicaLines} / ${tf.replicaLines})`,
+      `${''.padEnd(34)}${'imom'.padStart(12)}${'telegraf'.padStart(12)}${'imom/tg'.padStart(9)}`,
+      '',
+    ].join('\n'));
+    process.stdout.write(row(`CPU per 100 cycles (${mf.cycles}/${tf.cycles})`, mf.cpuPer100, tf.cpuPer100, 's'));
+    process.stdout.write(row('CPU to start + warm-up cycles', mf.startupCpu, tf.startupCpu, 's'));
+    process.stdout.write(row('idle RSS (median between cycles)', mf.idleRssMb, tf.idleRssMb, 'MB', 1));
+    process.stdout.write(row('peak RSS (VmHWM)', mf.peakRssMb, tf.peakRssMb, 'MB', 1));
+    process.stdout.write(`targets: CPU per cycle < telegraf's (ratio < 1), idle RSS <= 1.5x telegraf's\n`);
+  } finally {
+    await servers?.stop();
+    removeDir(dir);
+  }
+}
