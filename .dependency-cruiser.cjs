@@ -63,6 +63,13 @@ module.exports = {
       to: { path: SRC, pathNot: folder('outputs', 'core', 'config') },
     },
     {
+      name: 'metrics-only-counts',
+      comment: 'metrics/ (the self-metrics registry and its HTTP server) uses core/ and config/ only; the scheduler and outputs report to it through their own observer interfaces, wired in app/.',
+      severity: 'error',
+      from: { path: folder('metrics') },
+      to: { path: SRC, pathNot: folder('metrics', 'core', 'config') },
+    },
+    {
       name: 'loki-client-is-a-leaf',
       comment: 'The one Loki HTTP client: the relay, the rule tester, the stack and the harness use it; it uses only core/.',
       severity: 'error',

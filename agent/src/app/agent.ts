@@ -7,6 +7,8 @@ import { resolveHost } from '../config/load.js';
 import type { ScheduledTarget } from '../core/scheduler.js';
 import { Scheduler } from '../core/scheduler.js';
 import { OutputPipeline, type PipelineConfig } from '../outputs/pipeline.js';
+import { AgentMetrics } from '../metrics/registry.js';
+import { serveMetrics, type MetricsServer } from '../metrics/server.js';
 import type { AgentConfig } from './config-schema.js';
 import { instancePlans, type InstancePlan } from './targets.js';
 
@@ -17,6 +19,8 @@ export interface AgentOptions {
   stdout?: boolean;
   /** stdout and nothing else: no file, syslog or Loki output is built (`imom check --test`). */
   stdoutOnly?: boolean;
+  /** Serve the config's `metrics:` (`imom agent`); a one-shot `imom check` does not. */
+  serveMetrics?: boolean;
 }
 
 /** What a reload changed. */
@@ -50,8 +54,27 @@ export class Agent {
     mkdirSync(cfg.state_dir, { recursive: true });
     // Targets first: a check that cannot be built leaves no output (a spool lock) open.
     const running = await buildAll(instancePlans(cfg, opts.only));
-    const outputs = new OutputPipeline(pipelineConfig(cfg), host, { stdout: opts.stdout, stdoutOnly: opts.stdoutOnly });
-    return new Agent(cfg, host, opts, running, outputs);
+    const metrics = opts.serveMetrics && cfg.metrics ? new AgentMetrics() : undefined;
+    const outputs = new OutputPipeline(pipelineConfig(cfg), host, { stdout: opts.stdout, stdoutOnly: opts.stdoutOnly, observer: metrics });
+    const agent = new Agent(cfg, host, opts, running, outputs, metrics);
+    if (metrics && cfg.metrics) {
+      metrics.watchLoki(() => outputs.lokiStats());
+      try {
+        agent.metricsServer = await serveMetrics(metrics, cfg.metrics.listen, () => !agent.stopping);
+      } catch (e) {
+        await agent.stop();
+        throw new Error(`metrics.listen ${cfg.metrics.listen.text}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    }
+    return agent;
+  }
+
+  private metricsServer: MetricsServer | undefined;
+  private stopping = false;
+
+  /** The port /metrics is served on, if it is. */
+  get metricsPort(): number | undefined {
+    return this.metricsServer?.port;
   }
 
   private constructor(
@@ -60,9 +83,10 @@ export class Agent {
     private readonly opts: AgentOptions,
     private readonly running: Map<string, RunningInstance>,
     outputs: OutputPipeline,
+    metrics: AgentMetrics | undefined,
   ) {
     this.outputs = outputs;
-    this.scheduler = new Scheduler([...running.values()].flatMap((r) => r.targets), (results) => this.outputs.write(results));
+    this.scheduler = new Scheduler([...running.values()].flatMap((r) => r.targets), (results) => this.outputs.write(results), metrics);
   }
 
   get host(): string {
@@ -100,7 +124,10 @@ export class Agent {
 
   /** Graceful stop: in-flight checks finish, every output is flushed. */
   async stop(): Promise<void> {
+    // /healthz says 503 while the agent drains, so a supervisor sees it going.
+    this.stopping = true;
     await this.scheduler.stop();
     await this.outputs.close();
+    await this.metricsServer?.close();
   }
 }

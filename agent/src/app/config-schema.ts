@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { CHECKS } from '../checks/all.js';
 import type { CheckDefinition, InstanceSchema } from '../core/check.js';
 import { outputsSchema } from '../outputs/registry.js';
-import { duration, isValidTimeZone, repeatedNodes } from '../config/types.js';
+import { duration, hostPort, isValidTimeZone, repeatedNodes } from '../config/types.js';
 
 /** `checks.<name>`: a list of that check's instances, their names unique. */
 function instanceList<S extends InstanceSchema>(def: CheckDefinition<S>, key: string): z.ZodOptional<z.ZodArray<S>> {
@@ -49,6 +49,13 @@ export const configSchema = z
     state_dir: z.string().min(1).default('/var/lib/imom').meta({ description: 'Where checks keep state across restarts: <state_dir>/<check>/<instance>/' }),
     outputs: outputsSchema.prefault({}),
     checks: checksSchema().prefault({}),
+    metrics: z
+      .object({
+        listen: hostPort.prefault('127.0.0.1:9464').meta({ description: 'host:port of GET /metrics and /healthz; keep it on loopback (the numbers name your hosts)' }),
+      })
+      .strict()
+      .optional()
+      .meta({ description: 'The agent\'s own metrics (Prometheus text) and a health check; read at start, a reload does not move them' }),
   })
   .strict();
 

@@ -54,7 +54,7 @@ export const checkCommands: CommandModule = (program: Command) => {
     .action(action(async (opts: { config: string; only?: string; confD?: string }) => {
       const only = parseOnly(opts.only);
       const cfg = loadAgentConfig(opts.config, opts.confD);
-      const agent = await Agent.create(cfg, { only });
+      const agent = await Agent.create(cfg, { only, serveMetrics: true });
       const reloader = new Reloader(agent, { load: () => loadAgentConfig(opts.config, opts.confD), file: opts.config, say: (l) => process.stderr.write(`${l}\n`) });
       process.on('SIGHUP', () => reloader.hangup());
       process.on('SIGUSR1', () => reloader.reopen());

@@ -11,6 +11,14 @@ export interface ScheduledTarget {
   readonly timeoutMs: number;
 }
 
+/** What the scheduler tells an observer (the agent's self-metrics): it must not throw. */
+export interface SchedulerObserver {
+  /** A run ended: `failed` when the check threw or hit its timeout, not when it found a fault. */
+  ran(t: ScheduledTarget, outcome: { readonly failed: boolean; readonly durationMs: number }): void;
+  /** A tick found the previous run still going. */
+  skipped(t: ScheduledTarget): void;
+}
+
 /**
  * Runs every target on its own timer under its own timeout, so a hung target never
  * delays another. A tick that finds the previous run of the same target still going
@@ -27,6 +35,7 @@ export class Scheduler {
   constructor(
     targets: readonly ScheduledTarget[],
     private readonly emit: (results: CheckResult[]) => void,
+    private readonly observer?: SchedulerObserver,
   ) {
     for (const t of targets) this.targets.add(t);
   }
@@ -84,6 +93,7 @@ export class Scheduler {
   private tick(t: ScheduledTarget): Promise<void> {
     const id = t.target.id;
     if (this.inFlight.has(id)) {
+      this.observer?.skipped(t);
       this.emit([{
         check: t.check, instance: t.instance, target: t.target.target, status: 'ERROR', time: new Date(),
         fields: [['Check', t.check], ['Target', t.target.target], ['Error', `previous run still in progress after ${humanMs(t.intervalMs)}; run skipped`]],
@@ -101,15 +111,18 @@ export class Scheduler {
     const timer = setTimeout(() => ac.abort(new Error(`timeout after ${humanMs(t.timeoutMs)}`)), t.timeoutMs);
     const ctx: RunContext = { signal: ac.signal, timeoutMs: t.timeoutMs };
     let results: CheckResult[];
+    let failed = false;
     try {
       results = await t.target.run(ctx);
     } catch (e) {
+      failed = true;
       // A timeout is reported as such even when the check surfaces it as a socket error.
       const reason = ac.signal.aborted ? reasonOf(ac.signal.reason) : reasonOf(e);
       results = t.target.failure(reason, started);
     } finally {
       clearTimeout(timer);
     }
+    this.observer?.ran(t, { failed: failed || ac.signal.aborted, durationMs: Date.now() - started.getTime() });
     this.emit(results);
   }
 }

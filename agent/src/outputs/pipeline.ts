@@ -1,11 +1,11 @@
 import winston from 'winston';
 import type TransportStream from 'winston-transport';
-import type { CheckResult } from '../core/result.js';
+import type { CheckResult, Status } from '../core/result.js';
 import { LEVELS, toEntry } from './entry.js';
 import { FileTransport } from './file.js';
 import { SyslogTransport } from './syslog.js';
 import { StdoutTransport } from './console.js';
-import { LokiTransport, type LokiReport } from './loki/index.js';
+import { LokiTransport, type LokiReport, type LokiStats } from './loki/index.js';
 import type { OutputsConfig } from './registry.js';
 
 /** What the outputs need of the agent's config. */
@@ -32,7 +32,25 @@ export interface PipelineOptions {
    * is appended, sent or pushed and no spool lock is taken beside a running agent.
    */
   readonly stdoutOnly?: boolean;
+  /** Told of every line each output takes (the agent's self-metrics); it must not throw. */
+  readonly observer?: OutputObserver;
 }
+
+export interface OutputObserver {
+  line(output: OutputName, status: Status): void;
+}
+
+export type OutputName = 'file' | 'syslog' | 'loki' | 'stdout';
+
+function outputName(t: TransportStream): OutputName {
+  if (t instanceof FileTransport) return 'file';
+  if (t instanceof SyslogTransport) return 'syslog';
+  if (t instanceof LokiTransport) return 'loki';
+  return 'stdout';
+}
+
+/** winston's rule: a transport with a level takes that level and the more severe ones. */
+const takes = (t: TransportStream, status: Status): boolean => t.level === undefined || LEVELS[status] <= LEVELS[t.level as Status];
 
 /** One set of outputs: a winston logger and its transports, built from one config. */
 interface Sinks {
@@ -89,8 +107,19 @@ export class OutputPipeline {
     for (const r of results) {
       this.counts[r.status]++;
       if (this.held) this.held.push(r);
-      else this.sinks.logger.log(toEntry(r));
+      else this.log(r);
     }
+  }
+
+  private log(r: CheckResult): void {
+    this.sinks.logger.log(toEntry(r));
+    const observer = this.opts.observer;
+    if (observer) for (const t of this.sinks.transports) if (takes(t, r.status)) observer.line(outputName(t), r.status);
+  }
+
+  /** The Loki output's counters, when there is one. */
+  lokiStats(): LokiStats | undefined {
+    return this.sinks.transports.find((t): t is LokiTransport => t instanceof LokiTransport)?.stats();
   }
 
   /** After logrotate: files are reopened by path. */
@@ -122,7 +151,7 @@ export class OutputPipeline {
     } finally {
       const held = this.held;
       this.held = undefined;
-      for (const r of held) this.sinks.logger.log(toEntry(r));
+      for (const r of held) this.log(r);
     }
   }
 

@@ -58,6 +58,10 @@ export interface LokiStats {
   droppedAtBound: number;
   /** Pushes that failed and were retried. */
   retries: number;
+  /** Pushes tried (each batch's every attempt). */
+  attempts: number;
+  /** Epoch ms of the last push Loki answered 2xx, 0 before the first. */
+  lastSuccessMs: number;
   /** Lines in the spool not yet answered. */
   pending: number;
   spoolBytes: number;
@@ -109,7 +113,7 @@ export class LokiTransport extends TransportStream {
   private readonly loop: Promise<void>;
   private failing: { since: number; attempts: number; lastReport: number } | undefined;
 
-  private counters = { accepted: 0, sent: 0, deadLettered: 0, retries: 0 };
+  private counters = { accepted: 0, sent: 0, deadLettered: 0, retries: 0, attempts: 0, lastSuccessMs: 0 };
 
   constructor(cfg: LokiOutputConfig, ctx: LokiTransportContext) {
     super(ctx.level ? { level: ctx.level } : {});
@@ -291,10 +295,12 @@ export class LokiTransport extends TransportStream {
       if (this.stopped) return false;
       this.sender ??= await this.newSender();
       if (this.stopped) return false;
+      this.counters.attempts++;
       const outcome: SendOutcome = await delivery.send(this.sender, this.cfg.retry.timeout, this.abort.signal);
       if (outcome.kind === 'ok') {
         this.spool.ack(batch);
         this.counters.sent += batch.lines;
+        this.counters.lastSuccessMs = Date.now();
         if (this.failing) {
           this.report({ level: 'INFO', code: 'push_recovered', message: `loki push working again after ${this.failing.attempts} failed attempts over ${Math.round((Date.now() - this.failing.since) / 1000)}s` });
           this.failing = undefined;
