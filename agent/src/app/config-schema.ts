@@ -6,10 +6,10 @@ import { z } from 'zod';
 import { CHECKS } from '../checks/all.js';
 import type { CheckDefinition, InstanceSchema } from '../core/check.js';
 import { outputsSchema } from '../outputs/registry.js';
-import { duration, hostPort, isValidTimeZone, repeatedNodes } from '../config/types.js';
+import { duration, hostPort, isValidTimeZone } from '../config/types.js';
 
 /** `checks.<name>`: a list of that check's instances, their names unique. */
-function instanceList<S extends InstanceSchema>(def: CheckDefinition<S>, key: string): z.ZodOptional<z.ZodArray<S>> {
+function instanceList<S extends InstanceSchema>(def: CheckDefinition<S>): z.ZodOptional<z.ZodArray<S>> {
   return z
     .array(def.schema)
     .optional()
@@ -18,9 +18,6 @@ function instanceList<S extends InstanceSchema>(def: CheckDefinition<S>, key: st
       items?.forEach((it, i) => {
         if (seen.has(it.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate instance name "${it.name}"` });
         seen.add(it.name);
-        for (const [first, again] of repeatedNodes(it)) {
-          ctx.addIssue({ code: 'custom', path: [i, ...again], message: 'the same node as', params: { also: ['checks', key, i, ...first] } });
-        }
       });
     })
     .meta({ description: def.description });
@@ -31,7 +28,7 @@ type ChecksShape = { [K in keyof Checks]: z.ZodOptional<z.ZodArray<Checks[K]['sc
 
 function checksSchema() {
   // Object.entries forgets which schema goes with which key; ChecksShape restores it.
-  const shape = Object.fromEntries(Object.entries(CHECKS).map(([name, def]) => [name, instanceList(def as CheckDefinition, name)])) as unknown as ChecksShape;
+  const shape = Object.fromEntries(Object.entries(CHECKS).map(([name, def]) => [name, instanceList(def as CheckDefinition)])) as unknown as ChecksShape;
   return z.object(shape).strict();
 }
 

@@ -194,8 +194,11 @@ function describe(
     }
     default: {
       // A refinement that names another place (the same node twice) points at its line too.
-      const other = (issue as { params?: { also?: readonly PropertyKey[] } }).params?.also;
-      return other ? `${issue.message} ${formatPath(pathInFile(other))} (${locateAt(other).replace(/: $/, '')})` : issue.message;
+      // params.also is relative to the instance; depth says how much of this issue's path is the instance's.
+      const params = (issue as { params?: { also?: readonly PropertyKey[]; depth?: number } }).params;
+      if (!params?.also) return issue.message;
+      const other = [...issue.path.slice(0, issue.path.length - (params.depth ?? 0)), ...params.also];
+      return `${issue.message} ${formatPath(pathInFile(other))} (${locateAt(other).replace(/: $/, '')})`;
     }
   }
 }

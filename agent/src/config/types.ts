@@ -79,22 +79,25 @@ function isHostPort(v: unknown): v is HostPort {
 }
 
 /**
- * Every pair of places in one validated instance that name the same host:port (the same Redis
- * node under `masters` and `slaves`, a replica listed twice). Such a config validated before and
- * then wrote a false "run skipped" ERROR every cycle, never checking the second role.
+ * A refinement for an instance whose `keys` each give a role to nodes (a host:port or a list):
+ * the same host:port twice among them is an error naming both places. The same Redis node under
+ * `masters` and `slaves` validated before, then wrote a false "run skipped" ERROR every cycle and
+ * never checked the slave role. The loader prints the other place with its line (params.also,
+ * relative to the instance; depth: how many path elements of this issue are the instance's).
  */
-export function repeatedNodes(instance: unknown): Array<[first: PropertyKey[], again: PropertyKey[]]> {
-  const seen = new Map<string, PropertyKey[]>();
-  const out: Array<[PropertyKey[], PropertyKey[]]> = [];
-  const walk = (v: unknown, path: PropertyKey[]) => {
-    if (isHostPort(v)) {
-      const key = `${v.host.toLowerCase()}:${v.port}`;
-      const first = seen.get(key);
-      if (first) out.push([first, path]);
-      else seen.set(key, path);
-    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+export function distinctNodes(...keys: string[]) {
+  return (inst: Record<string, unknown>, ctx: z.RefinementCtx): void => {
+    const seen = new Map<string, PropertyKey[]>();
+    for (const key of keys) {
+      const v = inst[key];
+      const places: Array<[PropertyKey[], unknown]> = Array.isArray(v) ? v.map((x, i) => [[key, i], x]) : [[[key], v]];
+      for (const [path, hp] of places) {
+        if (!isHostPort(hp)) continue;
+        const id = `${hp.host.toLowerCase()}:${hp.port}`;
+        const first = seen.get(id);
+        if (first) ctx.addIssue({ code: 'custom', path, message: 'the same node as', params: { also: first, depth: path.length } });
+        else seen.set(id, path);
+      }
+    }
   };
-  walk(instance, []);
-  return out;
 }

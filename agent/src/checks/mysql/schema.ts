@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hostPort, instanceBase, secret } from '../../config/types.js';
+import { distinctNodes, hostPort, instanceBase, secret } from '../../config/types.js';
 
 /**
  * 1 MiB: one run reads the handshake and one status row (SHOW REPLICA STATUS is about 2 KB with
@@ -22,6 +22,7 @@ export const mysqlSchema = z
       .default(MYSQL_MAX_REPLY_BYTES)
       .meta({ description: 'The most one run may read from a server, in bytes (1 MiB by default); past it the connection is dropped and the line says `reply over N bytes`' }),
   })
-  .strict();
+  .strict()
+  .superRefine(distinctNodes('master', 'slaves'));
 
 export type MysqlInstance = z.output<typeof mysqlSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hostPort, instanceBase, secret } from '../../config/types.js';
+import { distinctNodes, hostPort, instanceBase, secret } from '../../config/types.js';
 import { maxReplyBytes } from '../../common/redis/limits.js';
 
 export const redisSchema = z
@@ -11,6 +11,7 @@ export const redisSchema = z
     slaves: z.array(hostPort).default([]).meta({ description: 'Nodes expected to be slave (replica), ip:port' }),
     max_reply_bytes: maxReplyBytes,
   })
-  .strict();
+  .strict()
+  .superRefine(distinctNodes('masters', 'slaves'));
 
 export type RedisInstance = z.output<typeof redisSchema>;
