@@ -37,7 +37,7 @@ const CASES: Array<[what: string, yaml: string, message: string]> = [
   ['an alias bomb', [...Array(9).keys()].map((i) => (i === 0 ? 'l0: &l0 [x,x,x,x,x,x,x,x,x,x]' : `l${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(',')}]`)).join('\n'), 'imom.yaml:2:10: invalid YAML: aliases expand past 100 times or into themselves (an alias bomb?)'],
   ['the same node as master and slave', redis('"p"', '      slaves: [127.0.0.1:6380, 127.0.0.1:6379]\n'), 'imom.yaml:6: checks.redis[0].slaves[1]: the same node as checks.redis[0].masters[0] (imom.yaml:5)'],
   ['the same replica twice, host names in any case', 'checks:\n  mysql:\n    - name: db\n      user: u\n      master: 127.0.0.1:3306\n      slaves:\n        - DB2:3307\n        - db2:3307\n', 'imom.yaml:8: checks.mysql[0].slaves[1]: the same node as checks.mysql[0].slaves[0] (imom.yaml:7)'],
-  ['an unknown {placeholder} in a file path', 'outputs:\n  file: { path: "/var/log/imom/{chek}.log" }\n', 'imom.yaml:2: outputs.file.path: unknown placeholder {chek} (known: {check})'],
+  ['an unknown {placeholder} in a file path', 'outputs:\n  file: { path: "/var/log/imom/{chek}.log" }\n', 'imom.yaml:2: outputs.file.path: unknown placeholder {chek} (known: {check}, {instance})'],
 ];
 
 for (const [what, yaml, message] of CASES) {

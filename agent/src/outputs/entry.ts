@@ -11,6 +11,8 @@ export interface LineEntry {
   /** The line without any timestamp prefix: `Status=OK, ...` or `CRITICAL: ...`. */
   message: string;
   check: string;
+  /** The config's instance name (e.g. order-db): a Loki label on every path, so an alert names it. */
+  instance: string;
   status: Status;
   time: Date;
 }
@@ -19,7 +21,7 @@ export interface LineEntry {
 export const LEVELS: Record<Status, number> = { CRITICAL: 0, ERROR: 1, OK: 2 };
 
 export function toEntry(r: CheckResult): LineEntry {
-  return { level: r.status, message: formatLine(r), check: r.check, status: r.status, time: r.time };
+  return { level: r.status, message: formatLine(r), check: r.check, instance: r.instance, status: r.status, time: r.time };
 }
 
 /** winston hands transports its info object; these are the fields we put there. */

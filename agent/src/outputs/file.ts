@@ -8,17 +8,21 @@ import type { FileOutputConfig } from './schema.js';
 
 /**
  * The LOG_FILE: `YYYY-MM-DD HH:MM:SS | <line>`. `{check}` in the path gives one file per
- * check, so Promtail can label by file. Writes are synchronous appends: a line is on its way
+ * check, `{instance}` one per instance, so Promtail can label by file. Writes are synchronous appends: a line is on its way
  * to disk when log() returns, and a reopen (SIGHUP, after logrotate) can never lose or reorder one.
  */
+function pathFor(template: string, check: string, instance: string): string {
+  return template.replaceAll('{check}', check).replaceAll('{instance}', instance);
+}
+
 export class FileTransport extends TransportStream {
   private readonly fds = new Map<string, number>();
 
   constructor(private readonly cfg: FileOutputConfig, private readonly timeZone: string) {
     super();
     // Fail at start, naming the path, rather than at the first line.
-    if (!cfg.path.includes('{check}')) this.fdFor(cfg.path);
-    else mkdirSync(dirname(cfg.path.replaceAll('{check}', 'x')), { recursive: true });
+    if (!/\{(check|instance)\}/.test(cfg.path)) this.fdFor(cfg.path);
+    else mkdirSync(dirname(pathFor(cfg.path, 'x', 'x')), { recursive: true });
   }
 
   private fdFor(path: string): number {
@@ -37,7 +41,7 @@ export class FileTransport extends TransportStream {
 
   override log(info: unknown, next: () => void): void {
     const e = entryOf(info);
-    const path = this.cfg.path.replaceAll('{check}', e.check);
+    const path = pathFor(this.cfg.path, e.check, e.instance);
     const buf = Buffer.from(`${logFileTimestamp(e.time, this.timeZone)} | ${e.message}\n`);
     let off = 0;
     while (off < buf.length) off += writeSync(this.fdFor(path), buf, off);

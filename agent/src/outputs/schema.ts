@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
-/** What a file output path may name: {check}, the check's name. */
-const PATH_PLACEHOLDERS = ['check'];
+/** What a file output path may name: {check}, the check's name; {instance}, the instance's name (Promtail labels both from the path). */
+const PATH_PLACEHOLDERS = ['check', 'instance'];
 
 export const fileOutputSchema = z
   .object({
@@ -13,7 +13,7 @@ export const fileOutputSchema = z
         const unknown = [...path.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]).filter((name) => !PATH_PLACEHOLDERS.includes(name!));
         if (unknown.length) ctx.addIssue({ code: 'custom', message: `unknown placeholder ${unknown.map((n) => `{${n}}`).join(', ')} (known: ${PATH_PLACEHOLDERS.map((n) => `{${n}}`).join(', ')})` });
       })
-      .meta({ description: 'The LOG_FILE: every status line, prefixed "YYYY-MM-DD HH:MM:SS | "; {check} gives one file per check' }),
+      .meta({ description: 'The LOG_FILE: every status line, prefixed "YYYY-MM-DD HH:MM:SS | "; {check} gives one file per check, {check}.{instance} one per instance' }),
   })
   .strict();
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { duration, secret } from '../../config/types.js';
 
 /** Labels the transport sets itself; `labels:` may not override them. */
-export const RESERVED_LABELS = ['job', 'env', 'host', 'check', 'level'] as const;
+export const RESERVED_LABELS = ['job', 'env', 'host', 'check', 'instance', 'level'] as const;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 const positiveInt = z.number().int().positive();

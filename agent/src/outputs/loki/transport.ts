@@ -70,6 +70,7 @@ export interface LokiStats {
 interface Info {
   message?: unknown;
   check?: unknown;
+  instance?: unknown;
   status?: unknown;
   level?: unknown;
   time?: unknown;
@@ -92,7 +93,7 @@ export class LokiTransport extends TransportStream {
   private sender: Sender | undefined;
   private readonly newSender: () => Promise<Sender>;
   private readonly baseLabels: Record<string, string>;
-  /** check → level → labels JSON (no per-line key string). */
+  /** check (+ NUL + instance) → level → labels JSON. */
   private readonly streamCache = new Map<string, Map<string, string>>();
   private readonly selectorCache = new Map<string, string>();
   private readonly lastTs = new Map<string, { ms: number; sub: number }>();
@@ -164,12 +165,16 @@ export class LokiTransport extends TransportStream {
   private enqueue(info: Info): void {
     const check = info.check === undefined || info.check === null ? '' : String(info.check);
     const level = info.status !== undefined && info.status !== null ? String(info.status) : String(info.level ?? (info as Record<symbol, unknown>)[SYMBOL_LEVEL] ?? 'info').toUpperCase();
-    let byLevel = this.streamCache.get(check);
-    if (!byLevel) this.streamCache.set(check, (byLevel = new Map()));
+    const instance = info.instance === undefined || info.instance === null ? '' : String(info.instance);
+    const streamKey = instance ? `${check}\0${instance}` : check;
+    let byLevel = this.streamCache.get(streamKey);
+    if (!byLevel) this.streamCache.set(streamKey, (byLevel = new Map()));
     let labels = byLevel.get(level);
     if (labels === undefined) {
       const obj: Record<string, string> = { ...this.baseLabels, level };
       if (check) obj.check = check;
+      // The config's instance name, as Promtail takes it from a {check}.{instance}.log path.
+      if (instance) obj.instance = instance;
       const sorted: Record<string, string> = {};
       for (const k of Object.keys(obj).sort()) sorted[k] = obj[k]!;
       labels = JSON.stringify(sorted);
