@@ -12,7 +12,7 @@ import { MONITOR_PASSWORD, MONITOR_USER } from '../test/harness/mariadb.js';
 import { CACHE_BIN, removeDir, sleep, startDaemon, tempDir, REPO_ROOT } from '../test/harness/proc.js';
 import { writeConfig } from '../test/harness/cli.js';
 import { launcherFlags } from './launcher-flags.js';
-import { procUsage } from './proc-usage.js';
+import { procUsage, type ProcUsage } from './proc-usage.js';
 import { startBenchServers, type BenchServers } from './servers.js';
 
 const INTERVAL_S = Number(process.env.IMOM_BENCH_FOOTPRINT_INTERVAL_S ?? 1);
@@ -32,13 +32,18 @@ interface Contender {
   cycleLine: RegExp;
   /** The replica's replication line, to show it is checked too. */
   replicaLine: RegExp;
+  /** A line saying a check failed or was skipped (must be none). */
+  problemLine?: RegExp;
 }
+
+type Rss = Pick<ProcUsage, 'rssMb' | 'rssAnonMb' | 'rssFileMb'>;
 
 interface Footprint {
   cpuPer100: number;
   startupCpu: number;
-  idleRssMb: number;
+  idle: Rss;
   peakRssMb: number;
+  problems: string[];
   linesPerCycle: number;
   replicaLines: number;
   cycles: number;
@@ -73,26 +78,29 @@ async function measure(c: Contender, dir: string): Promise<Footprint> {
     let replicaLines = 0;
     let start: { cpu: number; lines: number } | undefined;
     let idleAt: number | undefined;
-    const idle: number[] = [];
+    const idle: ProcUsage[] = [];
+    const problems: string[] = [];
     for (;;) {
       if (!daemon.alive()) throw new Error(`${c.name} exited; see ${daemon.logFile}`);
       if (Date.now() > deadline) throw new Error(`${c.name}: ${cycles} cycles by the deadline; see ${daemon.logFile}`);
       for (const l of read()) {
         lines++;
         if (c.replicaLine.test(l)) replicaLines++;
+        if (c.problemLine?.test(l)) problems.push(l);
         if (!c.cycleLine.test(l)) continue;
         cycles++;
         if (cycles === WARMUP_CYCLES) start = { cpu: procUsage(daemon.pid).cpuSeconds, lines };
         if (cycles > WARMUP_CYCLES) idleAt = Date.now() + (INTERVAL_S * 1000) / 2;
       }
-      if (idleAt !== undefined && Date.now() >= idleAt) { idle.push(procUsage(daemon.pid).rssMb); idleAt = undefined; }
+      if (idleAt !== undefined && Date.now() >= idleAt) { idle.push(procUsage(daemon.pid)); idleAt = undefined; }
       if (start && cycles >= WARMUP_CYCLES + CYCLES) {
         const end = procUsage(daemon.pid);
         if (replicaLines === 0) throw new Error(`${c.name} wrote no replica line: is the replica checked?`);
         return {
           cpuPer100: ((end.cpuSeconds - start.cpu) * 100) / (cycles - WARMUP_CYCLES),
           startupCpu: start.cpu,
-          idleRssMb: median(idle),
+          idle: { rssMb: median(idle.map((u) => u.rssMb)), rssAnonMb: median(idle.map((u) => u.rssAnonMb)), rssFileMb: median(idle.map((u) => u.rssFileMb)) },
+          problems,
           peakRssMb: end.peakRssMb,
           linesPerCycle: (lines - start.lines) / (cycles - WARMUP_CYCLES),
           replicaLines,
@@ -101,6 +109,17 @@ async function measure(c: Contender, dir: string): Promise<Footprint> {
       }
       await sleep(POLL_MS);
     }
+  } finally {
+    await daemon.stop();
+  }
+}
+
+/** Node itself with the launcher's flags and no code of ours: the floor under the agent's RSS. */
+async function bareNode(dir: string): Promise<ProcUsage> {
+  const daemon = startDaemon('footprint-bare-node', process.execPath, [...launcherFlags(), '-e', 'setInterval(() => {}, 1000)'], { logFile: join(dir, 'bare-node.log') });
+  try {
+    await sleep(2_000); // past start-up, as the agents' idle samples are
+    return procUsage(daemon.pid);
   } finally {
     await daemon.stop();
   }
@@ -163,6 +182,7 @@ checks:
     name: 'imom', cmd: process.execPath, args: [...launcherFlags(), join(REPO_ROOT, 'bin/imom.js'), 'agent', '--config', cfg], out,
     cycleLine: new RegExp(`Node=${s.masters[0]!.address.replace(/\./g, '\\.')},`),
     replicaLine: new RegExp(`Slave=127\\.0\\.0\\.1:${s.mysql.replica.port},`),
+    problemLine: / \| (?!Status=OK,)/,
   };
 }
 
@@ -178,20 +198,28 @@ export async function run(): Promise<void> {
     process.stdout.write(`each runs alone, interval ${INTERVAL_S}s, ${WARMUP_CYCLES} warm-up cycles then ${CYCLES} measured...\n`);
     const tf = await measure(t, dir);
     const mf = await measure(i, dir);
+    const bare = await bareNode(dir);
     const f = (n: number, d = 2) => n.toFixed(d);
     const row = (what: string, a: number, b: number, unit: string, d = 2) =>
-      `${what.padEnd(34)}${`${f(a, d)} ${unit}`.padStart(12)}${`${f(b, d)} ${unit}`.padStart(12)}${`${f(a / b)}x`.padStart(9)}\n`;
+      `${what.padEnd(38)}${`${f(a, d)} ${unit}`.padStart(12)}${`${f(b, d)} ${unit}`.padStart(12)}${`${f(a / b)}x`.padStart(9)}\n`;
+    const mb = (u: Rss) => `${f(u.rssMb, 1)} MB (${f(u.rssAnonMb, 1)} anon + ${f(u.rssFileMb, 1)} file)`;
     process.stdout.write([
       `targets: ${servers.masters.length + servers.replicas.length} redis nodes + MariaDB primary and replica`,
-      `lines per cycle: imom ${f(mf.linesPerCycle, 1)}, telegraf ${f(tf.linesPerCycle, 1)} (replica lines: ${mf.replicaLines} / ${tf.replicaLines})`,
-      `${''.padEnd(34)}${'imom'.padStart(12)}${'telegraf'.padStart(12)}${'imom/tg'.padStart(9)}`,
+      `lines per cycle: imom ${f(mf.linesPerCycle, 1)}, telegraf ${f(tf.linesPerCycle, 1)} (replica lines: ${mf.replicaLines} / ${tf.replicaLines}); imom problem lines: ${mf.problems.length} (must be 0)`,
+      ...mf.problems.slice(0, 3).map((l) => `  ${l}`),
+      `${''.padEnd(38)}${'imom'.padStart(12)}${'telegraf'.padStart(12)}${'imom/tg'.padStart(9)}`,
       '',
     ].join('\n'));
-    process.stdout.write(row(`CPU per 100 cycles (${mf.cycles}/${tf.cycles})`, mf.cpuPer100, tf.cpuPer100, 's'));
+    process.stdout.write(row(`CPU per 100 cycles (${mf.cycles}/${tf.cycles} measured)`, mf.cpuPer100, tf.cpuPer100, 's'));
     process.stdout.write(row('CPU to start + warm-up cycles', mf.startupCpu, tf.startupCpu, 's'));
-    process.stdout.write(row('idle RSS (median between cycles)', mf.idleRssMb, tf.idleRssMb, 'MB', 1));
+    process.stdout.write(row('idle RSS (median between cycles)', mf.idle.rssMb, tf.idle.rssMb, 'MB', 1));
     process.stdout.write(row('peak RSS (VmHWM)', mf.peakRssMb, tf.peakRssMb, 'MB', 1));
-    process.stdout.write(`targets: CPU per cycle < telegraf's (ratio < 1), idle RSS <= 1.5x telegraf's\n`);
+    process.stdout.write([
+      `idle RSS split: imom ${mb(mf.idle)}, telegraf ${mb(tf.idle)}`,
+      `node alone with the launcher flags, idle: ${mb(bare)}: ${f(bare.rssMb / tf.idle.rssMb)}x telegraf before any code of ours`,
+      `targets: CPU per cycle < telegraf's (ratio < 1), idle RSS <= 1.5x telegraf's`,
+      '',
+    ].join('\n'));
   } finally {
     await servers?.stop();
     removeDir(dir);

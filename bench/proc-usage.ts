@@ -9,6 +9,9 @@ export interface ProcUsage {
   /** utime + stime, seconds, threads included. */
   cpuSeconds: number;
   rssMb: number;
+  /** RSS in anonymous pages (heaps, stacks) and in file pages (the executable, libraries, addons). */
+  rssAnonMb: number;
+  rssFileMb: number;
   /** VmHWM: the highest RSS since the process started. */
   peakRssMb: number;
 }
@@ -23,6 +26,8 @@ export function procUsage(pid: number): ProcUsage {
   return {
     cpuSeconds: (Number(f[11]) + Number(f[12])) / CLK_TCK,
     rssMb: kb('VmRSS') / 1024,
+    rssAnonMb: kb('RssAnon') / 1024,
+    rssFileMb: kb('RssFile') / 1024,
     peakRssMb: kb('VmHWM') / 1024,
   };
 }
