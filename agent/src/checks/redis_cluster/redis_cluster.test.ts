@@ -363,13 +363,15 @@ describe('redis_cluster check against a real 6-node Redis Cluster', () => {
   });
 });
 
-/** A TCP server that accepts and never answers; counts its open connections. */
-async function startBlackhole(): Promise<{ port: number; connections(): number; close(): Promise<void> }> {
+/** A TCP server that accepts and never answers; counts the connections it accepted and those still open. */
+async function startBlackhole(): Promise<{ port: number; accepted(): number; connections(): number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
-  const srv = createServer((s) => { sockets.add(s); s.resume(); s.on('close', () => sockets.delete(s)); s.on('error', () => undefined); });
+  let accepted = 0;
+  const srv = createServer((s) => { accepted++; sockets.add(s); s.resume(); s.on('close', () => sockets.delete(s)); s.on('error', () => undefined); });
   const port = await new Promise<number>((res) => srv.listen(0, '127.0.0.1', () => res((srv.address() as AddressInfo).port)));
   return {
     port,
+    accepted: () => accepted,
     connections: () => sockets.size,
     close: () => new Promise((res) => { for (const s of sockets) s.destroy(); srv.close(() => res()); }),
   };
@@ -402,9 +404,11 @@ describe('redis_cluster check without a cluster', () => {
     const hole = await startBlackhole();
     const t = target({ nodes: [`127.0.0.1:${hole.port}`] });
     try {
-      const started = Date.now();
+      // The line names the check's own I/O budget (400 ms of the 500 ms target timeout), not some other timer.
       assert.deepEqual(await lines(t, { timeoutMs: 500 }), [`CRITICAL: Cluster cache is unreachable, tried 127.0.0.1:${hole.port} (timed out after 400ms)`]);
-      assert.ok(Date.now() - started < 1500);
+      // The timeout ended the read: the node saw its connection dropped, before close().
+      assert.equal(hole.accepted(), 1, 'the check connected to the node');
+      await waitFor(() => hole.connections() === 0, 5000, 'the timed-out connection to be dropped');
     } finally {
       await t.close?.();
       await hole.close();
@@ -416,10 +420,14 @@ describe('redis_cluster check without a cluster', () => {
     const t = target({ nodes: [`127.0.0.1:${hole.port}`] });
     try {
       const ac = new AbortController();
-      setTimeout(() => ac.abort(new Error('timeout after 200ms')), 200);
-      const started = Date.now();
-      await assert.rejects(t.run({ signal: ac.signal, timeoutMs: 60_000 }), /timeout after 200ms/);
-      assert.ok(Date.now() - started < 1000, 'the run ended when the signal aborted');
+      const run = t.run({ signal: ac.signal, timeoutMs: 60_000 });
+      // Abort once the run is blocked on the node, not after a guessed delay.
+      await waitFor(() => hole.accepted() === 1, 5000, 'the run to connect');
+      ac.abort(new Error('timeout after 200ms'));
+      // The signal's own error, not the 48 s I/O budget's "timed out after": the abort ended the run.
+      await assert.rejects(run, /^Error: timeout after 200ms$/);
+      // And it dropped the connection itself, before close().
+      await waitFor(() => hole.connections() === 0, 5000, 'the aborted connection to be dropped');
       assert.deepEqual(t.failure('timeout after 200ms', new Date()).map(formatLine), ['CRITICAL: Cluster cache is unreachable (timeout after 200ms)']);
       await t.close?.();
       await waitFor(() => hole.connections() === 0, 5000, 'the connection to close');
