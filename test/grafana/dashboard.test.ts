@@ -1,18 +1,12 @@
 /** Every query on the iMom dashboard runs against a real Loki: a LogQL typo fails here, not at 3 a.m. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { instantQuery, pushStreams, queryRange, startLoki, type LokiHandle } from '../harness/loki.js';
-import { REPO_ROOT } from '../harness/proc.js';
+import { pushStreams, startLoki, type LokiHandle } from '../harness/loki.js';
+import { assertLegendsNameSeries, dashboard, runPanel, type PanelResult } from './panels.js';
 
-interface Panel { title: string; type: string; targets?: { expr: string }[]; fieldConfig?: { defaults?: { thresholds?: { steps: { color: string; value: number | null }[] } } } }
-
-const dashboard = JSON.parse(readFileSync(join(REPO_ROOT, 'grafana/dashboards/imom-overview.json'), 'utf8')) as { panels: Panel[] };
 let loki: LokiHandle;
-
-/** Grafana's variables as Grafana would expand them for "All" over the last hour. */
-const expand = (expr: string) => expr.replaceAll('$env', '.+').replaceAll('$host', '.+').replaceAll('$__range', '1h').replaceAll('$__interval', '1m');
+/** "All" over the last hour, one chart step of 1m. */
+const LAST_HOUR = { range: '1h', interval: '1m' };
 
 // Every query below is evaluated at NOW, the time the lines are written against, never at the
 // wall clock: how long Loki took to start or answer cannot move a line across a 1m or 5m window.
@@ -30,13 +24,14 @@ const APP_INFO = '2024-09-02 08:35:22.102  INFO 10788 --- [exec-1] c.e.PayServic
 before(async () => {
   loki = await startLoki();
   NOW = Date.now();
-  const imom = (host: string, check: string, level: string) => ({ job: 'imom', env: 'prod', host, check, level });
+  // `instance` is the configured target (for Kafka, the cluster), as the agent labels its streams.
+  const imom = (host: string, check: string, level: string, instance: string) => ({ job: 'imom', env: 'prod', host, check, level, instance });
   const app = (level: string) => ({ job: 'pay', env: 'prod', host: 'pay-01', server: 'pay-01', query: 'false', level });
   await pushStreams(loki.url, [
-    { labels: imom('db-01', 'mysql', 'ERROR'), entries: [[NOW - 30 * SEC, MYSQL_ERROR]] },
-    { labels: imom('kafka-01', 'kafka', 'OK'), entries: [[NOW - 20 * SEC, KAFKA_OK]] },
-    { labels: imom('redis-01', 'redis', 'CRITICAL'), entries: [[NOW - 25 * SEC, REDIS_CRITICAL_1], [NOW - 15 * SEC, REDIS_CRITICAL_2]] },
-    { labels: imom('kafka-02', 'kafka', 'OK'), entries: [[NOW - 20 * 60 * SEC, SILENT_KAFKA_OK]] },
+    { labels: imom('db-01', 'mysql', 'ERROR', 'order-db'), entries: [[NOW - 30 * SEC, MYSQL_ERROR]] },
+    { labels: imom('kafka-01', 'kafka', 'OK', 'main'), entries: [[NOW - 20 * SEC, KAFKA_OK]] },
+    { labels: imom('redis-01', 'redis', 'CRITICAL', 'session'), entries: [[NOW - 25 * SEC, REDIS_CRITICAL_1], [NOW - 15 * SEC, REDIS_CRITICAL_2]] },
+    { labels: imom('kafka-02', 'kafka', 'OK', 'billing'), entries: [[NOW - 20 * 60 * SEC, SILENT_KAFKA_OK]] },
     { labels: app('ERROR'), entries: [[NOW - 10 * SEC, APP_ERROR]] },
     { labels: app('INFO'), entries: [[NOW - 10 * SEC, APP_INFO]] },
   ]);
@@ -44,13 +39,13 @@ before(async () => {
 after(async () => { await loki?.close(); });
 
 /** What each panel must show for the lines above: a logs panel its [host, line] oldest first, any other panel its samples. */
-const EXPECTED: Record<string, { lines: [host: string, line: string][] } | { samples: [labels: Record<string, string>, value: number][] }> = {
+const EXPECTED: Record<string, PanelResult> = {
   'CRITICAL lines (range)': { samples: [[{ check: 'redis' }, 2]] },
   'ERROR lines (range)': { samples: [[{ check: 'mysql' }, 1]] },
   'Hosts whose agent is silent (5m)': { samples: [[{}, 1]] },
   'App ERROR lines (range)': { samples: [[{ job: 'pay' }, 1]] },
   'ERROR and CRITICAL check lines (open in Explore)': { lines: [['db-01', MYSQL_ERROR], ['redis-01', REDIS_CRITICAL_1], ['redis-01', REDIS_CRITICAL_2]] },
-  'Kafka consumer lag (Total_Lag per topic/group)': { samples: [[{ topic: 'web', group: 'analysis-weblog' }, 1234]] },
+  'Kafka consumer lag (Total_Lag per cluster/topic/group)': { samples: [[{ instance: 'main', topic: 'web', group: 'analysis-weblog' }, 1234]] },
   'MySQL Seconds_Behind_Master per replica': { samples: [[{ slave: '10.100.21.234' }, 270]] },
   'All check lines': { lines: [['kafka-02', SILENT_KAFKA_OK], ['db-01', MYSQL_ERROR], ['redis-01', REDIS_CRITICAL_1], ['kafka-01', KAFKA_OK], ['redis-01', REDIS_CRITICAL_2]] },
 };
@@ -59,12 +54,9 @@ test('every panel query is valid LogQL and shows what the check lines say', asyn
   assert.deepEqual(dashboard.panels.map((p) => p.title).sort(), Object.keys(EXPECTED).sort(), 'every panel has its expected result here');
   let checked = 0;
   for (const p of dashboard.panels) {
-    assert.equal(p.targets?.length, 1, `${p.title}: one query`);
-    const expr = expand(p.targets![0]!.expr);
-    const got = p.type === 'logs'
-      ? { lines: (await queryRange(loki.url, expr, { start: NOW - 3_600_000, end: NOW, limit: 100 })).map((e) => [e.labels.host, e.line]) }
-      : { samples: (await instantQuery(loki.url, expr, { time: NOW })).map((s) => [s.metric, s.value]) };
-    assert.deepEqual(got, EXPECTED[p.title], `${p.title}: ${expr}`);
+    const got = await runPanel(loki.url, p, NOW, LAST_HOUR);
+    assert.deepEqual(got, EXPECTED[p.title], `${p.title}: ${p.targets![0]!.expr}`);
+    assertLegendsNameSeries(p, got);
     checked++;
   }
   assert.ok(checked >= 8, `only ${checked} queries`);
@@ -76,4 +68,23 @@ test('the error big numbers turn red from the first line', () => {
     assert.deepEqual(steps.map((s) => s.color), ['green', 'red'], p.title);
     assert.equal(steps[1]!.value, 1, p.title);
   }
+});
+
+test('big numbers are instant queries: one count at the range end, not a recount at every step', () => {
+  const stats = dashboard.panels.filter((p) => p.type === 'stat');
+  assert.equal(stats.length, 4);
+  for (const p of stats) assert.deepEqual(p.targets!.map((t) => [t.queryType, t.instant]), [['instant', true]], p.title);
+  for (const p of dashboard.panels.filter((x) => x.type !== 'stat')) assert.deepEqual(p.targets!.map((t) => t.queryType), ['range'], p.title);
+});
+
+test('the Kafka lag chart keeps two clusters with the same topic and group apart', async () => {
+  const at = NOW - 5 * SEC;
+  const lag = (n: number) => `2024-09-02 08:35:30 | Status=OK, Topic=mirror, Consumer_Group=mm2, Total_Lag=${n}, p0=${n}`;
+  await pushStreams(loki.url, ['east', 'west'].map((instance, i) => ({ labels: { job: 'imom', env: 'stage', host: 'kafka-agent', check: 'kafka', level: 'OK', instance }, entries: [[at, lag(10 + i)]] })));
+  const chart = dashboard.panels.find((p) => p.title.startsWith('Kafka consumer lag'))!;
+  const got = await runPanel(loki.url, chart, NOW, LAST_HOUR);
+  assert.ok('samples' in got);
+  const mirror = got.samples.filter(([m]) => m.topic === 'mirror').sort(([a], [b]) => a.instance!.localeCompare(b.instance!));
+  assert.deepEqual(mirror, [[{ instance: 'east', topic: 'mirror', group: 'mm2' }, 10], [{ instance: 'west', topic: 'mirror', group: 'mm2' }, 11]]);
+  assertLegendsNameSeries(chart, got);
 });

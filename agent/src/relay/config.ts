@@ -60,7 +60,7 @@ export const relayConfigSchema = z
     grafana: z
       .object({
         url: httpsUrl,
-        datasource_uid: z.string().min(1).default('loki'),
+        datasource_uid: z.string().min(1).default('imom-loki'),
         org_id: z.number().int().min(1).default(1),
       })
       .strict()
