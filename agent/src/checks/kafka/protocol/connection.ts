@@ -13,10 +13,10 @@ import {
   encodeApiVersions, encodeFindCoordinator, encodeListOffsets, encodeMetadata, encodeOffsetFetch, requestHeader,
   type ApiName, type Metadata, type OffsetsByTopic,
 } from './codec.js';
-import { MalformedResponse } from './errors.js';
+import { MalformedResponse, ReplyTooLarge } from './errors.js';
 import { FrameReader, INT32 } from './framing.js';
 import { authenticate, type SaslOptions } from './sasl.js';
-import { abortError, describeNetError, describeTlsAlert } from './socket-errors.js';
+import { abortError, describeNetError, describeTlsAlert, isTlsRecord } from './socket-errors.js';
 
 export interface ConnectOptions {
   clientId: string;
@@ -126,6 +126,12 @@ export class BrokerConnection {
     try {
       for (const frame of this.frames.push(d)) this.onFrame(frame);
     } catch (e) {
+      // A TLS listener answers a plaintext ApiVersions with a TLS alert and closes: the record's
+      // first bytes read as a frame of some 350 MB. Said as when the broker just closes.
+      if (e instanceof ReplyTooLarge && this.responses === 0 && !this.opts.tls && isTlsRecord(d)) {
+        this.shutdown(new Error(`connection closed by broker${this.closeHint()}`));
+        return;
+      }
       this.shutdown(e instanceof Error ? e : new Error(String(e)));
     }
   }
