@@ -37,7 +37,7 @@ describe('imom rules test', () => {
 
   it('covers every alerting rule, each with a case where it must not fire', () => {
     const rules = (parse(readFileSync(RULES, 'utf8')) as { groups: { rules: { alert?: string }[] }[] }).groups.flatMap((g) => g.rules.map((r) => r.alert)).filter(Boolean);
-    assert.deepEqual(rules.sort(), ['AgentSilent', 'AppErrorBurst', 'CheckCritical', 'CheckError', 'KafkaLagHigh']);
+    assert.deepEqual(rules.sort(), ['AgentSilent', 'AppErrorBurst', 'CheckCritical', 'CheckError', 'KafkaLagHigh', 'Watchdog']);
     const fires = new Set<string>();
     const silent = new Set<string>();
     for (const f of testFiles) {
@@ -46,20 +46,21 @@ describe('imom rules test', () => {
     }
     for (const r of rules) {
       assert.ok(fires.has(r!), `${r} has a test where it fires`);
-      assert.ok(silent.has(r!), `${r} has a test where it must not fire`);
+      // Watchdog fires always, by design: it has no case where it must not.
+      if (r !== 'Watchdog') assert.ok(silent.has(r!), `${r} has a test where it must not fire`);
     }
   });
 
   it('exits 1 with a promtool-style diff when a rule is broken', async () => {
-    // CheckCritical with a threshold of 1: a single CRITICAL line no longer fires.
-    const broken = readFileSync(RULES, 'utf8').replace('count_over_time({job="imom", level="CRITICAL"}[2m])) > 0', 'count_over_time({job="imom", level="CRITICAL"}[2m])) > 1');
+    // CheckCritical wanting a severity above CRITICAL's 2: a CRITICAL line no longer fires.
+    const broken = readFileSync(RULES, 'utf8').replace(') by (env, host, instance, check, target) == 2', ') by (env, host, instance, check, target) == 3');
     assert.notEqual(broken, readFileSync(RULES, 'utf8'));
     writeFileSync(join(dir, 'broken.yaml'), broken);
     const spec = readFileSync(join(TESTS, 'checks.yaml'), 'utf8').replace('../rules/fake/imom.yaml', 'broken.yaml');
     writeFileSync(join(dir, 'checks.yaml'), spec);
     const r = await imom(['rules', 'test', '--loki-url', loki.url, join(dir, 'checks.yaml')], { timeoutMs: 300_000 });
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stdout, /  FAILED:\n    name: a CRITICAL and an ERROR line fire for their own host and check only,\n    alertname: CheckCritical, time: 1m5s, \n        exp:\[\n            0:\n              Labels:\{alertname="CheckCritical", check="redis_cluster", env="prod", host="cache1", severity="critical"\}\n              Annotations:\{logql=.*\n            \], \n        got:\[\]/);
+    assert.match(r.stdout, /  FAILED:\n    name: a CRITICAL and an ERROR line fire for their own host and check only,\n    alertname: CheckCritical, time: 1m5s, \n        exp:\[\n            0:\n              Labels:\{alertname="CheckCritical", check="redis_cluster", env="prod", host="cache1", instance="cache", severity="critical", target="127\.0\.0\.1:6381"\}\n              Annotations:\{logql=.*\n            \], \n        got:\[\]/);
   });
 
   it('exits 2 on a bad test file, naming file, line and path', async () => {

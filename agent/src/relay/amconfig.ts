@@ -22,8 +22,14 @@ export function renderAlertmanagerConfig(text: string, o: RelayEndpoint): string
   const name = o.receiver ?? 'relay';
   const idx = receivers.items.findIndex((r) => isMap(r) && r.get('name') === name);
   if (idx < 0) throw new Error(`alertmanager config: no receiver named "${name}"`);
-  doc.setIn(['receivers', idx, 'webhook_configs', 0, 'url'], o.relayUrl);
-  doc.setIn(['receivers', idx, 'webhook_configs', 0, 'http_config', 'authorization', 'type'], 'Bearer');
-  doc.setIn(['receivers', idx, 'webhook_configs', 0, 'http_config', 'authorization', 'credentials_file'], o.tokenFile);
+  const point = (at: number, url: string) => {
+    doc.setIn(['receivers', at, 'webhook_configs', 0, 'url'], url);
+    doc.setIn(['receivers', at, 'webhook_configs', 0, 'http_config', 'authorization', 'type'], 'Bearer');
+    doc.setIn(['receivers', at, 'webhook_configs', 0, 'http_config', 'authorization', 'credentials_file'], o.tokenFile);
+  };
+  point(idx, o.relayUrl);
+  // The Watchdog's receiver, when the file has one, goes to the same relay's /heartbeat.
+  const hb = receivers.items.findIndex((r) => isMap(r) && r.get('name') === 'heartbeat');
+  if (hb >= 0 && name === 'relay') point(hb, new URL('/heartbeat', o.relayUrl).toString());
   return doc.toString();
 }

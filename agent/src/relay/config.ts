@@ -73,6 +73,16 @@ export const relayConfigSchema = z
       })
       .strict()
       .prefault({}),
+    heartbeat: z
+      .object({
+        url: secret.pipe(httpsUrl).meta({ description: 'Dead-man-switch URL pinged (GET) while Watchdog notifications arrive (a secret: such URLs carry a key)' }),
+        every: duration.prefault('1m').meta({ description: 'How often to ping' }),
+        max_age: duration.prefault('3m').meta({ description: 'Ping only if a Watchdog notification arrived within this (Alertmanager repeats it every 1m: 3 missed repeats)' }),
+        timeout: duration.prefault('10s'),
+      })
+      .strict()
+      .optional()
+      .meta({ description: 'Watchdog → dead-man switch: POST /heartbeat receives the Watchdog, the relay pings url' }),
     targets: z.array(targetSchema).min(1),
   })
   .strict()
@@ -90,7 +100,7 @@ export type RelayConfig = z.output<typeof relayConfigSchema>;
 
 /** Every secret in the config, to scrub from errors and lines. */
 export function secretsOf(c: RelayConfig, token: string): string[] {
-  const out = [token, c.loki.bearer_token, c.loki.basic_auth?.password];
+  const out = [token, c.loki.bearer_token, c.loki.basic_auth?.password, c.heartbeat?.url];
   for (const t of c.targets) {
     if (t.type === 'telegram') out.push(t.bot_token);
     else out.push(t.url);

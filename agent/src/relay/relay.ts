@@ -6,6 +6,7 @@
  */
 import { secretsOf, type RelayConfig } from './config.js';
 import { Delivery } from './delivery.js';
+import { Heartbeat, hasFiringWatchdog } from './heartbeat.js';
 import { Intake } from './intake.js';
 import { alertContent } from './lines.js';
 import { defaultLog, type Log } from './log.js';
@@ -19,6 +20,7 @@ export class Relay {
   private readonly intake: Intake;
   private readonly secrets: string[];
   private server?: RelayServer;
+  private readonly heartbeat?: Heartbeat;
 
   constructor(readonly cfg: RelayConfig, private readonly token: string, private readonly log: Log = defaultLog) {
     this.store = new Store(cfg.state_dir, cfg.dedupe_retention);
@@ -31,6 +33,7 @@ export class Relay {
       queued: (job) => this.delivery.add(job),
       log,
     });
+    if (cfg.heartbeat) this.heartbeat = new Heartbeat(cfg.heartbeat, this.secrets, log);
   }
 
   /** Replays the queue and starts listening; resolves with the bound address. */
@@ -45,15 +48,25 @@ export class Relay {
       hasTarget: (name) => this.delivery.hasTarget(name),
       health: () => ({ queued: this.store.pending }),
       receive: (raw, only) => this.intake.receive(raw, only),
+      ...(this.heartbeat ? { heartbeat: (raw: string) => this.watchdog(raw) } : {}),
     });
+    this.heartbeat?.start();
     return { host: this.server.host, port: this.server.port };
   }
 
   /** Stops delivery first (nothing is posted after this), then the listener. */
   async stop(): Promise<void> {
+    await this.heartbeat?.stop();
     const delivered = this.delivery.stop();
     await this.server?.close();
     await delivered;
+  }
+
+  /** POST /heartbeat: a firing Watchdog keeps the dead-man-switch pings going; never reaches chat. */
+  private watchdog(raw: string): { code: number; body: unknown } {
+    if (!hasFiringWatchdog(raw)) return { code: 400, body: { error: 'expected an Alertmanager webhook with a firing Watchdog alert' } };
+    this.heartbeat!.watchdog();
+    return { code: 200, body: { status: 'ok' } };
   }
 
   get queued(): number {

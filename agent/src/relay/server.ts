@@ -3,6 +3,7 @@
  *
  *   POST /alertmanager           deliver to every target
  *   POST /alertmanager/<target>  deliver to that target only (one Alertmanager receiver per target)
+ *   POST /heartbeat              the Watchdog (heartbeat.ts); 404 without a heartbeat config
  *   GET  /healthz                200 {"queued": n}
  *
  * What a webhook body means is the intake's business (intake.ts).
@@ -33,6 +34,8 @@ export interface RelayServerOptions {
   health(): Record<string, unknown>;
   /** Handles an authorized webhook body; `only` is the target named in the path. */
   receive(raw: string, only: string | undefined): Promise<Answer>;
+  /** Handles an authorized POST /heartbeat body; absent when no heartbeat is configured. */
+  heartbeat?: (raw: string) => Answer;
 }
 
 /** Constant-time bearer check: compares digests, so neither content nor length leaks. */
@@ -77,15 +80,22 @@ async function handle(o: RelayServerOptions, req: IncomingMessage, res: ServerRe
   };
   try {
     if (req.method === 'GET' && url.pathname === '/healthz') return reply(200, { status: 'ok', ...o.health() });
+    const hb = url.pathname === '/heartbeat' && o.heartbeat;
     const m = /^\/alertmanager(?:\/([A-Za-z0-9_.-]+))?\/?$/.exec(url.pathname);
-    if (!m) return reply(404, { error: 'not found' });
+    if (!m && !hb) return reply(404, { error: 'not found' });
     if (req.method !== 'POST') return reply(405, { error: 'POST only' });
     if (!bearerOk(req.headers.authorization, o.token)) {
       res.setHeader('www-authenticate', 'Bearer realm="imom-relay"');
       req.resume();
       return reply(401, { error: 'missing or wrong bearer token' });
     }
-    const only = m[1];
+    if (hb) {
+      const raw = await readBody(req);
+      if (raw === undefined) return reply(413, { error: `body over ${MAX_BODY} bytes` });
+      const answer = hb(raw);
+      return reply(answer.code, answer.body);
+    }
+    const only = m![1];
     if (only && !o.hasTarget(only)) return reply(404, { error: `no target named "${only}"` });
     const raw = await readBody(req);
     if (raw === undefined) return reply(413, { error: `body over ${MAX_BODY} bytes` });
