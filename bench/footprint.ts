@@ -4,6 +4,8 @@
  * flags, on this project's Node) watch the same 50 redis-server processes and MariaDB pair at the
  * same interval, one after the other, for the same number of cycles counted from the lines each
  * writes. CPU is utime+stime from /proc; idle RSS is sampled half an interval after a cycle's line.
+ * Telegraf runs a second time without SHOW GLOBAL VARIABLES, to show how much of its CPU is data
+ * iMom does not read.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
@@ -19,6 +21,8 @@ const INTERVAL_S = Number(process.env.IMOM_BENCH_FOOTPRINT_INTERVAL_S ?? 1);
 const CYCLES = Number(process.env.IMOM_BENCH_FOOTPRINT_CYCLES ?? 100);
 // Cycles let pass before measuring: the first opens every connection and both runtimes warm up.
 const WARMUP_CYCLES = 5;
+// Flags added to the launcher's for the agent only, to try one (e.g. --lite-mode); none by default.
+const EXTRA_NODE_FLAGS = (process.env.IMOM_BENCH_FOOTPRINT_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 // How often the output file and /proc are read: 20 per 1 s interval, cheap for the bench process.
 const POLL_MS = 50;
 
@@ -125,14 +129,17 @@ async function bareNode(dir: string): Promise<ProcUsage> {
   }
 }
 
-function telegraf(dir: string, s: BenchServers): Contender {
-  const setup = spawnSync('bash', [join(REPO_ROOT, 'scripts/setup/telegraf.sh')], { stdio: 'inherit' });
-  if (setup.status !== 0) throw new Error('scripts/setup/telegraf.sh failed');
+/**
+ * Telegraf's defaults except: the bench's interval, flushed each interval (its default is 10 s) so
+ * a cycle's lines are in the file when it ends, no jitter, and the replica's status. `lean` also
+ * turns off SHOW GLOBAL VARIABLES (on by default, some 600 fields a server a cycle), the largest
+ * thing it reads that iMom does not.
+ */
+function telegraf(dir: string, s: BenchServers, lean: boolean): Contender {
+  const name = lean ? 'telegraf-lean' : 'telegraf';
   const dsn = (port: number) => `"${MONITOR_USER}:${MONITOR_PASSWORD}@tcp(127.0.0.1:${port})/?tls=false"`;
-  const out = join(dir, 'telegraf.out');
-  const conf = join(dir, 'telegraf.conf');
-  // Telegraf's defaults except: the bench's interval, flushed each interval (its default is 10 s)
-  // so a cycle's lines are in the file when it ends, no jitter, and the replica's status.
+  const out = join(dir, `${name}.out`);
+  const conf = join(dir, `${name}.conf`);
   writeFileSync(conf, `
 [agent]
   interval = "${INTERVAL_S}s"
@@ -145,6 +152,7 @@ function telegraf(dir: string, s: BenchServers): Contender {
   servers = [${dsn(s.mysql.primary.port)}, ${dsn(s.mysql.replica.port)}]
   metric_version = 2
   gather_slave_status = true
+  gather_global_variables = ${!lean}
 [[inputs.redis]]
   servers = [${[...s.masters, ...s.replicas].map((n) => `"tcp://${n.address}"`).join(', ')}]
 [[outputs.file]]
@@ -152,7 +160,7 @@ function telegraf(dir: string, s: BenchServers): Contender {
   data_format = "influx"
 `);
   return {
-    name: 'telegraf', cmd: join(CACHE_BIN, 'telegraf'), args: ['--config', conf], out,
+    name, cmd: join(CACHE_BIN, 'telegraf'), args: ['--config', conf], out,
     cycleLine: new RegExp(`^redis,.*\\bport=${s.masters[0]!.port}[, ]`),
     replicaLine: new RegExp(`^mysql,.*\\bserver=127\\.0\\.0\\.1:${s.mysql.replica.port}[, ].*\\bslave_seconds_behind_master=`, 'i'),
   };
@@ -179,7 +187,7 @@ checks:
       slaves: [${s.replicas.map((n) => n.address).join(', ')}]
 `);
   return {
-    name: 'imom', cmd: process.execPath, args: [...launcherFlags(), join(REPO_ROOT, 'bin/imom.js'), 'agent', '--config', cfg], out,
+    name: 'imom', cmd: process.execPath, args: [...launcherFlags(), ...EXTRA_NODE_FLAGS, join(REPO_ROOT, 'bin/imom.js'), 'agent', '--config', cfg], out,
     cycleLine: new RegExp(`Node=${s.masters[0]!.address.replace(/\./g, '\\.')},`),
     replicaLine: new RegExp(`Slave=127\\.0\\.0\\.1:${s.mysql.replica.port},`),
     problemLine: / \| (?!Status=OK,)/,
@@ -191,12 +199,15 @@ export async function run(): Promise<void> {
   let servers: BenchServers | undefined;
   try {
     servers = await startBenchServers(dir);
-    const t = telegraf(dir, servers);
+    const setup = spawnSync('bash', [join(REPO_ROOT, 'scripts/setup/telegraf.sh')], { stdio: 'inherit' });
+    if (setup.status !== 0) throw new Error('scripts/setup/telegraf.sh failed');
+    const t = telegraf(dir, servers, false);
     const i = imom(dir, servers);
     const tv = spawnSync(t.cmd, ['--version'], { encoding: 'utf8' }).stdout.trim();
-    process.stdout.write(`${tv}; iMom on node ${process.version} ${launcherFlags().join(' ')}\n`);
-    process.stdout.write(`each runs alone, interval ${INTERVAL_S}s, ${WARMUP_CYCLES} warm-up cycles then ${CYCLES} measured...\n`);
+    process.stdout.write(`${tv}; iMom on node ${process.version} ${[...launcherFlags(), ...EXTRA_NODE_FLAGS].join(' ')}\n`);
+    process.stdout.write(`each runs alone (telegraf, telegraf lean, imom), interval ${INTERVAL_S}s, ${WARMUP_CYCLES} warm-up cycles then ${CYCLES} measured...\n`);
     const tf = await measure(t, dir);
+    const lf = await measure(telegraf(dir, servers, true), dir);
     const mf = await measure(i, dir);
     const bare = await bareNode(dir);
     const f = (n: number, d = 2) => n.toFixed(d);
@@ -217,6 +228,7 @@ export async function run(): Promise<void> {
     process.stdout.write([
       `idle RSS split: imom ${mb(mf.idle)}, telegraf ${mb(tf.idle)}`,
       `node alone with the launcher flags, idle: ${mb(bare)}: ${f(bare.rssMb / tf.idle.rssMb)}x telegraf before any code of ours`,
+      `telegraf with gather_global_variables = false: ${f(lf.linesPerCycle, 1)} lines per cycle, CPU ${f(lf.cpuPer100)} s per 100 cycles (imom ${f(mf.cpuPer100 / lf.cpuPer100)}x), idle RSS ${mb(lf.idle)} (imom ${f(mf.idle.rssMb / lf.idle.rssMb)}x)`,
       `targets: CPU per cycle < telegraf's (ratio < 1), idle RSS <= 1.5x telegraf's`,
       '',
     ].join('\n'));
