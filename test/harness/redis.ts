@@ -68,12 +68,16 @@ export class RedisPair {
 }
 
 /** A TCP listener that accepts connections and never answers: a blackholed target. */
-export async function startBlackhole(): Promise<{ port: number; close(): Promise<void> }> {
+/** Accepts connections and never answers; `open()` counts the connections a client has not closed yet. */
+export async function startBlackhole(): Promise<{ port: number; open(): number; accepted(): number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
-  const srv = createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => undefined); });
+  let accepted = 0;
+  const srv = createServer((s) => { accepted++; sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => undefined); });
   const port = await new Promise<number>((res) => srv.listen(0, '127.0.0.1', () => res((srv.address() as AddressInfo).port)));
   return {
     port,
+    open: () => sockets.size,
+    accepted: () => accepted,
     close: () => new Promise((res) => { for (const s of sockets) s.destroy(); srv.close(() => res()); }),
   };
 }

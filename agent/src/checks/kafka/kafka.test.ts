@@ -225,9 +225,9 @@ describe('kafka check without a cluster', () => {
       const [t] = kafkaTargets(instance([`127.0.0.1:${hole.port}`]), { stateDir: '/nonexistent' });
       const ac = new AbortController();
       setTimeout(() => ac.abort(new Error('timeout after 1s')), 1000);
-      const t0 = Date.now();
       await assert.rejects(t!.run({ signal: ac.signal, timeoutMs: 1000 }), /timeout after 1s/);
-      assert.ok(Date.now() - t0 < 1500, `aborted after ${Date.now() - t0}ms`);
+      // The run gave up on the abort's reason (it has no timer of its own that says so) while the broker held the request.
+      assert.ok(hole.accepted() >= 1);
       assert.deepEqual(t!.failure('timeout after 1s', new Date()).map(formatLine), [
         `CRITICAL: Kafka cluster check failed, brokers tried: 127.0.0.1:${hole.port} (timeout after 1s)`,
       ]);

@@ -227,22 +227,20 @@ describe('solr check against a real standalone node (CoreAdmin STATUS) with basi
   test('a hung instance times out on its own timeout while the other instance reports', async () => {
     const hole = await startBlackhole();
     try {
-      const started = Date.now();
       const lines = await cycle(dir, { mode: 'standalone', url: [`http://127.0.0.1:${hole.port}/solr`, solr.node.url], username: USER, password: PASSWORD }, 1000);
-      const took = Date.now() - started;
       assert.deepEqual(lines, [
         `CRITICAL: Solr instance 127.0.0.1:${hole.port} is unreachable (timeout after 1s)`,
         `Status=OK, Solr=${x}, Cores=1`,
       ].sort());
-      assert.ok(took < 3000, `the cycle took ${took}ms`);
 
       // run() itself gives up when ctx.signal aborts, long before its own 30s HTTP timeouts.
       const [t] = await solrCheck.targets(solrCheck.schema.parse({ name: 'search', mode: 'standalone', url: `http://127.0.0.1:${hole.port}/solr` }), { stateDir: dir });
       const ac = new AbortController();
-      const t0 = Date.now();
+      const openBefore = hole.open();
       setTimeout(() => ac.abort(new Error('timeout after 300ms')), 300);
       await assert.rejects(t!.run({ signal: ac.signal, timeoutMs: 30_000 }), /timeout after 300ms|aborted/i);
-      assert.ok(Date.now() - t0 < 2000, `run() ignored the abort for ${Date.now() - t0}ms`);
+      // It gave up because of the abort (the reason above, not the 30 s HTTP timeout) and let go of its connection.
+      await waitFor(() => hole.open() <= openBefore, 10_000, 'the aborted request\'s connection to close');
       assert.deepEqual(t!.failure('timeout after 300ms', new Date()).map(formatLine), [`CRITICAL: Solr instance 127.0.0.1:${hole.port} is unreachable (timeout after 300ms)`]);
       await t!.close?.();
     } finally {
