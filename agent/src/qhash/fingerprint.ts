@@ -17,8 +17,13 @@ export function qhashOf(fingerprint: string): string {
   return createHash('md5').update(fingerprint, 'utf8').digest('hex');
 }
 
-export function fingerprintSql(sql: string): Fingerprint {
-  const tokens = tokenize(sql);
+/**
+ * `cut`: the text is the first bytes of a longer record. A quote, comment or `#{…}` still open at
+ * its end was cut there, so it becomes `?` instead of failing the tokenizer: the fallback would put
+ * the literal (up to 1 MB of customer data) into the query log.
+ */
+export function fingerprintSql(sql: string, cut = false): Fingerprint {
+  const tokens = tokenize(sql, cut);
   if (tokens === undefined) {
     const fp = sql.trim().replace(/\s+/g, ' ');
     return { qhash: qhashOf(fp), fingerprint: fp, fallback: true };
@@ -86,11 +91,17 @@ function unaryContext(prev: Tok | undefined): boolean {
 }
 
 /** Returns undefined when the text is not SQL this tokenizer understands (unterminated quote or comment). */
-function tokenize(s: string): Tok[] | undefined {
+function tokenize(s: string, cut = false): Tok[] | undefined {
   const out: Tok[] = [];
   const n = s.length;
   let i = 0;
   const value = () => out.push({ k: K.Value, t: '?' });
+  /** Something unterminated runs to the end: at a cut it is one `?`, else the text is not understood. */
+  const openAtEnd = (): Tok[] | undefined => {
+    if (!cut) return undefined;
+    value();
+    return out;
+  };
   while (i < n) {
     const c = s.charCodeAt(i);
     if (isSpace(c)) { i++; continue; }
@@ -102,21 +113,21 @@ function tokenize(s: string): Tok[] | undefined {
     }
     if (c === 47 /* / */ && s.charCodeAt(i + 1) === 42) {
       const e = s.indexOf('*/', i + 2);
-      if (e < 0) return undefined;
+      if (e < 0) return cut ? out : undefined;
       i = e + 2;
       continue;
     }
     // String literals, including N'', X'', B'', E'' prefixes.
     if (c === 39 /* ' */ || ((c === 78 || c === 110 || c === 88 || c === 120 || c === 66 || c === 98 || c === 69 || c === 101) && s.charCodeAt(i + 1) === 39)) {
       const e = skipString(s, c === 39 ? i : i + 1);
-      if (e < 0) return undefined;
+      if (e < 0) return openAtEnd();
       value();
       i = e;
       continue;
     }
     if (c === 34 /* " */ || c === 96 /* ` */) {
       const e = s.indexOf(String.fromCharCode(c), i + 1);
-      if (e < 0) return undefined;
+      if (e < 0) return openAtEnd();
       out.push({ k: K.Quoted, t: s.slice(i, e + 1) });
       i = e + 1;
       continue;
@@ -124,7 +135,7 @@ function tokenize(s: string): Tok[] | undefined {
     if (c === 91 /* [ */) {
       // SQL Server [identifier]; anything else with [ (Postgres arrays) is rare enough to fall back.
       const e = s.indexOf(']', i + 1);
-      if (e < 0) return undefined;
+      if (e < 0) return openAtEnd();
       out.push({ k: K.Quoted, t: s.slice(i, e + 1) });
       i = e + 1;
       continue;
@@ -172,7 +183,7 @@ function tokenize(s: string): Tok[] | undefined {
     }
     if ((c === 35 || c === 36) && s.charCodeAt(i + 1) === 123 /* { */) {
       const e = s.indexOf('}', i);
-      if (e < 0) return undefined;
+      if (e < 0) return openAtEnd();
       value();
       i = e + 1;
       continue;

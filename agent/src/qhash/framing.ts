@@ -14,8 +14,11 @@ export interface LineSink {
   /** A chunk's complete lines start at `pos` and are views into `chunk`, valid until chunkEnd(). */
   chunkStart(chunk: Buffer, pos: number): void;
   chunkEnd(): void;
-  /** One line [s, end) of `b`, newline included when there is one; `abs` is its input offset. */
-  line(b: Buffer, s: number, end: number, abs: number): void;
+  /**
+   * One line [s, end) of `b`, newline included when there is one; `abs` is its input offset.
+   * `cut`: only the start of a line longer than maxLine, its rest follows through longLineRest().
+   */
+  line(b: Buffer, s: number, end: number, abs: number, cut?: boolean): void;
   /** The start of a line longer than maxLine was just handed to line(): how to treat its rest. */
   longLineMode(): LongLineMode;
   /** More of a line longer than maxLine. */
@@ -105,7 +108,7 @@ export class LineFramer {
     const abs = this.carryAbs;
     this.carry = [];
     this.carryLen = 0;
-    this.sink.line(piece, 0, piece.length, abs);
+    this.sink.line(piece, 0, piece.length, abs, true);
     this.midLine = this.sink.longLineMode();
   }
 }

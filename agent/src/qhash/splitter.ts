@@ -23,7 +23,7 @@ import { classify, isRecordStart, type CompiledParser } from './parser.js';
 import { PER_EXECUTION_ENTRY_OVERHEAD, queryLogLine } from './query-log.js';
 import { isStackTraceLine, timestampEnd } from './record.js';
 import { ShapeSet } from './shapes.js';
-import { SqlBlock } from './sql-block.js';
+import { CRLF_EOL, LF_EOL, SqlBlock } from './sql-block.js';
 
 export interface SplitOptions {
   parser: CompiledParser;
@@ -59,6 +59,8 @@ export interface SplitStats {
 }
 
 const MB = 1024 * 1024;
+/** A SQL record longer than this is fingerprinted on its first this many bytes (and so is `qhash fingerprint`'s input). */
+export const DEFAULT_MAX_SQL = MB;
 
 /** What the lines say: pass-through, SQL records, MyBatis pairs. Fed by the LineFramer. */
 class RecordHandler implements LineSink {
@@ -75,12 +77,16 @@ class RecordHandler implements LineSink {
   private readonly fingerprints = new FingerprintCache();
   /** The last line's start was replaced by its QHash: the rest of a long line is swallowed. */
   private lastWasSql = false;
+  /** The swallowed rest's line ending goes out (a SQL record's), or not (a folded Parameters line's). */
+  private swallowKeepsEol = true;
+  /** The swallowed bytes so far end with a CR: with the LF after it, the line ending is CRLF. */
+  private swallowedCr = false;
   private readonly now: () => Date;
   private readonly maxSql: number;
 
   constructor(private readonly opts: SplitOptions, snapshot: SplitterSnapshot | undefined) {
     this.now = opts.now ?? (() => new Date());
-    this.maxSql = opts.maxSql ?? MB;
+    this.maxSql = opts.maxSql ?? DEFAULT_MAX_SQL;
     this.shapes = new ShapeSet(opts.maxShapes, snapshot?.seen);
     this.preparing = new PendingPreparing(snapshot?.preparing);
   }
@@ -94,7 +100,7 @@ class RecordHandler implements LineSink {
     this.block?.detach();
   }
 
-  line(b: Buffer, s: number, end: number, abs: number): void {
+  line(b: Buffer, s: number, end: number, abs: number, cut = false): void {
     let e = end;
     if (e > s && b[e - 1] === Byte.LF) e--;
     if (e > s && b[e - 1] === Byte.CR) e--;
@@ -115,6 +121,9 @@ class RecordHandler implements LineSink {
       if (!p) return this.pass(b, s, end);
       // The Parameters line holds literal values: it is folded into its Preparing line's QHash.
       this.console.skipTo(b, end);
+      // So is the rest of it, line ending included, when it is longer than maxLine.
+      this.lastWasSql = true;
+      this.swallowKeepsEol = false;
       if (p.awaiting) {
         const params = parseMyBatisParams(b.toString('utf8', c.params.paramsStart, e));
         this.writeQuery(p.qhash, p.fingerprint, p.awaiting.firstSeen, bindMyBatis(p.awaiting.sql, params));
@@ -123,7 +132,13 @@ class RecordHandler implements LineSink {
     }
     const sql = c.sql!;
     const firstSeen = tsEnd >= 0 ? b.toString('latin1', s, tsEnd) : (epochFirstSeen(b, s, e) ?? this.now().toISOString());
-    const blk = new SqlBlock(sql, b.subarray(s, sql.prefixEnd), b.subarray(e, end), firstSeen, abs, this.maxSql);
+    // A line cut by maxLine has no line ending yet (a CR at the cut is the line's, not its ending).
+    const blk = new SqlBlock(sql, b.subarray(s, sql.prefixEnd), cut ? b.subarray(end, end) : b.subarray(e, end), firstSeen, abs, this.maxSql);
+    if (cut && !sql.multiline) {
+      // Fingerprinted on its start: truncated, like a record over maxSql; its rest is swallowed.
+      blk.truncated = true;
+      this.swallowedCr = b[end - 1] === Byte.CR;
+    }
     this.console.skipTo(b, end);
     this.block = blk;
     // A multi-line block keeps its newlines so that continuation lines do not run together.
@@ -141,7 +156,22 @@ class RecordHandler implements LineSink {
   longLineRest(b: Buffer, s: number, end: number, mode: LongLineMode): void {
     if (mode === 'block') this.block!.append(b, s, end);
     else if (mode === 'pass') this.console.push(b.subarray(s, end));
-    // 'swallow': the rest of a single-line SQL statement already replaced by its QHash.
+    else this.swallowRest(b, s, end);
+  }
+
+  /**
+   * The rest of a single-line SQL statement already replaced by its QHash: its bytes go, but its
+   * line ending is the QHash line's (which went out without one), else the next line would join it.
+   */
+  private swallowRest(b: Buffer, s: number, end: number): void {
+    if (end <= s) return;
+    if (b[end - 1] !== Byte.LF) {
+      this.swallowedCr = b[end - 1] === Byte.CR;
+      return;
+    }
+    if (!this.swallowKeepsEol) return;
+    const cr = end - s >= 2 ? b[end - 2] === Byte.CR : this.swallowedCr;
+    this.console.push(cr ? CRLF_EOL : LF_EOL);
   }
 
   private pass(b: Buffer, s: number, end: number): void {
@@ -155,7 +185,8 @@ class RecordHandler implements LineSink {
     this.block = undefined;
     const raw = blk.text().trimEnd();
     const st = blk.start;
-    const fp = this.fingerprints.get(st.shapeSql ?? raw);
+    // A truncated record may end inside a literal: fingerprinted as cut, that literal becomes ? (never the fallback's raw text).
+    const fp = this.fingerprints.get(st.shapeSql ?? raw, blk.truncated);
     this.sqlRecords++;
     this.perExecutionQueryBytes += PER_EXECUTION_ENTRY_OVERHEAD + (st.exampleSql === undefined ? blk.size : st.exampleSql.length);
     const con = this.console;
@@ -165,6 +196,7 @@ class RecordHandler implements LineSink {
     if (st.extra) con.push(Buffer.from(st.extra));
     con.push(blk.recordEol());
     this.lastWasSql = true;
+    this.swallowKeepsEol = true;
 
     const isNew = this.shapes.use(fp.qhash);
     if (isNew && fp.fallback) this.fallbackShapes++;

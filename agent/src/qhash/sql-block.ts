@@ -6,8 +6,8 @@ import { Byte } from './bytes.js';
 import type { SqlStart } from './sql-start.js';
 
 const NO_EOL = Buffer.alloc(0);
-const LF_EOL = Buffer.from([Byte.LF]);
-const CRLF_EOL = Buffer.from([Byte.CR, Byte.LF]);
+export const LF_EOL = Buffer.from([Byte.LF]);
+export const CRLF_EOL = Buffer.from([Byte.CR, Byte.LF]);
 
 export class SqlBlock {
   /** SQL bytes kept (at most maxSql). */
@@ -19,6 +19,9 @@ export class SqlBlock {
   private spanBuf: Buffer | undefined;
   private spanStart = 0;
   private spanEnd = 0;
+  /** Past maxSql: the last byte seen and whether a CR came before it, for the record's line ending. */
+  private cutLast = -1;
+  private cutCrBeforeLast = false;
 
   constructor(
     readonly start: SqlStart,
@@ -36,6 +39,10 @@ export class SqlBlock {
     let n = end - s;
     if (n > this.maxSql - this.size) {
       this.truncated = true;
+      if (end > s) {
+        this.cutCrBeforeLast = end - s >= 2 ? b[end - 2] === Byte.CR : this.cutLast === Byte.CR;
+        this.cutLast = b[end - 1]!;
+      }
       n = this.maxSql - this.size;
       if (n <= 0) return;
     }
@@ -74,6 +81,8 @@ export class SqlBlock {
 
   /** A complete multi-line record ends where its last line ends: with that line's CRLF or LF, or none at EOF. */
   recordEol(): Buffer {
+    // A truncated block whose first line was itself cut (no line ending yet) ends with its last line's.
+    if (this.truncated && this.start.multiline && this.eol.length === 0) return this.cutLast !== Byte.LF ? NO_EOL : this.cutCrBeforeLast ? CRLF_EOL : LF_EOL;
     if (!this.start.multiline || this.truncated || !this.spanBuf) return this.eol;
     const sb = this.spanBuf;
     const end = this.spanEnd;
