@@ -1,29 +1,72 @@
 #!/usr/bin/env bash
-# Builds loki and promtail from the pinned Loki Go module with the machine's Go.
-# v3.5.x is the last release line whose module still carries Promtail
-# (clients/cmd/promtail was removed in 3.6), so one pin serves both binaries.
-# The binaries are kept in the shared cache (cache.sh) and linked into .cache/bin.
+# Builds loki and promtail from their pinned Loki Go modules with the machine's Go.
+# Two pins: Loki itself is v3.7.x; Promtail left the Loki module in 3.7, and v3.6.x is the
+# last release line whose module still carries clients/cmd/promtail, so Promtail is built
+# from that line. Each binary is kept in its own shared folder (cache.sh), named by its
+# pin, and linked into .cache/bin.
 set -euo pipefail
-LOKI_VERSION="${LOKI_VERSION:-v3.5.7}"
+LOKI_VERSION="${LOKI_VERSION:-v3.7.8}"
+PROMTAIL_VERSION="${PROMTAIL_VERSION:-v3.6.15}"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 . "$ROOT/scripts/setup/cache.sh"
 BIN="$ROOT/.cache/bin"
-SHARED="$(shared_dir loki "$LOKI_VERSION")"
 mkdir -p "$BIN"
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod
 
+pin_of() { case $1 in loki) echo "$LOKI_VERSION" ;; promtail) echo "$PROMTAIL_VERSION" ;; esac; }
+
 have() { # a binary on PATH (not our cache) wins, as operators may ship their own
-  local name=$1 onpath
+  local name=$1 pin shared onpath
+  pin="$(pin_of "$name")"; shared="$(shared_dir "$name" "$pin")"
   onpath="$(PATH="$(echo "$PATH" | tr ':' '\n' | grep -vx "$BIN" | paste -sd:)" command -v "$name" || true)"
   if [ -n "$onpath" ]; then ln -sf "$onpath" "$BIN/$name"; return 0; fi
   # A build this clone made before the shared cache existed is adopted, not rebuilt.
-  if [ ! -L "$BIN/$name" ] && [ -x "$BIN/$name" ] && [ "$(cat "$BIN/$name.version" 2>/dev/null)" = "$LOKI_VERSION" ] && [ ! -x "$SHARED/$name" ]; then
-    mkdir -p "$SHARED"; mv "$BIN/$name" "$SHARED/$name"
+  if [ ! -L "$BIN/$name" ] && [ -x "$BIN/$name" ] && [ "$(cat "$BIN/$name.version" 2>/dev/null)" = "$pin" ] && [ ! -x "$shared/$name" ]; then
+    mkdir -p "$shared"; mv "$BIN/$name" "$shared/$name"
   fi
-  if [ -x "$SHARED/$name" ]; then
-    link_into "$BIN/$name" "$SHARED/$name"; echo "$LOKI_VERSION" > "$BIN/$name.version"; return 0
+  if [ -x "$shared/$name" ]; then
+    link_into "$BIN/$name" "$shared/$name"; echo "$pin" > "$BIN/$name.version"; return 0
   fi
   return 1
+}
+
+# source_of PIN: the Loki module's source at PIN in the shared cache, ready to build.
+source_of() {
+  local pin=$1 src dir pushver pdir
+  src="$(shared_dir loki-src "$pin")"
+  if [ ! -f "$src/go.mod" ]; then
+    echo "setup: downloading github.com/grafana/loki/v3@$pin" >&2
+    dir="$(cd /tmp && go mod download -json "github.com/grafana/loki/v3@$pin" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+    rm -rf "$src.partial"; mkdir -p "$src.partial"; cp -r "$dir/." "$src.partial/"; chmod -R u+w "$src.partial"
+    rm -rf "$src"; mv "$src.partial" "$src"
+  fi
+  # pkg/push is a nested module, so the v3 module zip leaves it out; go.mod replaces it
+  # with ./pkg/push (3.6 and 3.7 alike, the only local replace), so fetch the version
+  # go.mod requires and put it there.
+  if [ ! -f "$src/pkg/push/go.mod" ]; then
+    pushver="$(sed -n 's#^[[:space:]]*github.com/grafana/loki/pkg/push \(v[^ ]*\).*#\1#p' "$src/go.mod" | head -1)"
+    pdir="$(cd /tmp && go mod download -json "github.com/grafana/loki/pkg/push@$pushver" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+    mkdir -p "$src/pkg/push"; cp -r "$pdir/." "$src/pkg/push/"; chmod -R u+w "$src/pkg/push"
+  fi
+  printf '%s' "$src"
+}
+
+build() {
+  local name=$1 pin pkg src shared start
+  pin="$(pin_of "$name")"; shared="$(shared_dir "$name" "$pin")"
+  case $name in
+    loki) pkg=./cmd/loki ;;
+    promtail) pkg=./clients/cmd/promtail ;;
+  esac
+  src="$(source_of "$pin")"
+  mkdir -p "$shared"
+  echo "setup: building $name $pin (first run on this machine only; kept in $shared)" >&2
+  start=$SECONDS
+  # nice: the build takes minutes of both cores, which test runs on this machine share.
+  (cd "$src" && nice -n 10 go build -trimpath -ldflags "-s -w -X github.com/grafana/loki/v3/pkg/util/build.Version=${pin#v}" -o "$shared/$name.tmp" "$pkg")
+  mv "$shared/$name.tmp" "$shared/$name"
+  link_into "$BIN/$name" "$shared/$name"; echo "$pin" > "$BIN/$name.version"
+  echo "setup: built $name in $((SECONDS-start))s" >&2
 }
 
 need=()
@@ -32,31 +75,4 @@ have promtail || need+=(promtail)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 command -v go >/dev/null || { echo "setup: go toolchain not found; install Go or put loki/promtail on PATH" >&2; exit 2; }
-SRC="$(shared_dir loki-src "$LOKI_VERSION")"
-if [ ! -f "$SRC/go.mod" ]; then
-  echo "setup: downloading github.com/grafana/loki/v3@$LOKI_VERSION" >&2
-  dir="$(cd /tmp && go mod download -json "github.com/grafana/loki/v3@$LOKI_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
-  rm -rf "$SRC.partial"; mkdir -p "$SRC.partial"; cp -r "$dir/." "$SRC.partial/"; chmod -R u+w "$SRC.partial"
-  rm -rf "$SRC"; mv "$SRC.partial" "$SRC"
-fi
-cd "$SRC"
-# pkg/push is a nested module, so the v3 module zip leaves it out; go.mod points
-# at ./pkg/push, so fetch the version go.mod requires and put it there.
-if [ ! -f pkg/push/go.mod ]; then
-  pushver="$(sed -n 's#^[[:space:]]*github.com/grafana/loki/pkg/push \(v[^ ]*\).*#\1#p' go.mod | head -1)"
-  pdir="$(cd /tmp && go mod download -json "github.com/grafana/loki/pkg/push@$pushver" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
-  mkdir -p pkg/push; cp -r "$pdir/." pkg/push/; chmod -R u+w pkg/push
-fi
-mkdir -p "$SHARED"
-for b in "${need[@]}"; do
-  case $b in
-    loki) pkg=./cmd/loki ;;
-    promtail) pkg=./clients/cmd/promtail ;;
-  esac
-  echo "setup: building $b $LOKI_VERSION (first run on this machine only; kept in $SHARED)" >&2
-  start=$SECONDS
-  go build -trimpath -ldflags "-s -w -X github.com/grafana/loki/v3/pkg/util/build.Version=${LOKI_VERSION#v}" -o "$SHARED/$b.tmp" "$pkg"
-  mv "$SHARED/$b.tmp" "$SHARED/$b"
-  link_into "$BIN/$b" "$SHARED/$b"; echo "$LOKI_VERSION" > "$BIN/$b.version"
-  echo "setup: built $b in $((SECONDS-start))s" >&2
-done
+for b in "${need[@]}"; do build "$b"; done
