@@ -7,8 +7,8 @@ import { resolveHost } from '../config/load.js';
 import type { ScheduledTarget } from '../core/scheduler.js';
 import { Scheduler } from '../core/scheduler.js';
 import { OutputPipeline, type PipelineConfig } from '../outputs/pipeline.js';
-import { AgentMetrics } from '../metrics/registry.js';
-import { serveMetrics, type MetricsServer } from '../metrics/server.js';
+import type { AgentMetrics } from '../metrics/registry.js';
+import type { MetricsServer } from '../metrics/server.js';
 import type { AgentConfig } from './config-schema.js';
 import { instancePlans, type InstancePlan } from './targets.js';
 
@@ -54,12 +54,14 @@ export class Agent {
     mkdirSync(cfg.state_dir, { recursive: true });
     // Targets first: a check that cannot be built leaves no output (a spool lock) open.
     const running = await buildAll(instancePlans(cfg, opts.only));
-    const metrics = opts.serveMetrics && cfg.metrics ? new AgentMetrics() : undefined;
+    // prom-client (with @opentelemetry/api) is ~7 MB of heap: loaded only when metrics are served.
+    const metrics = opts.serveMetrics && cfg.metrics ? new (await import('../metrics/registry.js')).AgentMetrics() : undefined;
     const outputs = new OutputPipeline(pipelineConfig(cfg), host, { stdout: opts.stdout, stdoutOnly: opts.stdoutOnly, observer: metrics });
     const agent = new Agent(cfg, host, opts, running, outputs, metrics);
     if (metrics && cfg.metrics) {
       metrics.watchLoki(() => outputs.lokiStats());
       try {
+        const { serveMetrics } = await import('../metrics/server.js');
         agent.metricsServer = await serveMetrics(metrics, cfg.metrics.listen, () => !agent.stopping);
       } catch (e) {
         await agent.stop();

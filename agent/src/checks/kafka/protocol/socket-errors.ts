@@ -8,7 +8,8 @@
 export function describeTlsAlert(e: unknown, hasClientCert: boolean): string | undefined {
   const err = e as { code?: unknown; reason?: unknown };
   if (typeof err.code !== 'string' || !err.code.startsWith('ERR_SSL_') || typeof err.reason !== 'string') return undefined;
-  const alert = err.reason.replace(/^(sslv3|tlsv1|tlsv13) alert /, '');
+  // OpenSSL 3.0 (Node 20) says "sslv3 alert bad certificate"; OpenSSL 3.5 (Node 24) "ssl/tls alert bad certificate".
+  const alert = err.reason.replace(/^(sslv3|tlsv1|tlsv13|ssl\/tls) alert /, '');
   if (alert === 'bad certificate' || alert === 'certificate required') {
     return `TLS handshake failed: the broker refused the client certificate (alert: ${alert}${hasClientCert ? '' : '; tls.cert and tls.key are not set'})`;
   }
