@@ -62,8 +62,13 @@ export const checkCommands: CommandModule = (program: Command) => {
       // Which build, which file and where its lines go: the first things asked of a running agent.
       process.stderr.write(`imom: agent started: ${agent.scheduler.size} targets, host ${agent.host}, env ${cfg.env}, `
         + `version ${program.version() ?? 'unknown'}, config ${resolve(opts.config)}, outputs ${outputNames(cfg.outputs).join(',') || 'none'}\n`);
+      // Runs until SIGTERM even with no target yet (the packaged imom.yaml enables none, and a
+      // SIGHUP may add some): without a timer of its own an idle agent exited at once and
+      // systemd would restart it in a loop.
+      const keepAlive = setInterval(() => undefined, 24 * 3_600_000);
       await new Promise<void>((resolve) => {
         const stop = () => {
+          clearInterval(keepAlive);
           process.off('SIGTERM', stop);
           process.off('SIGINT', stop);
           // A reload under way finishes first: its targets are then stopped like the others.
