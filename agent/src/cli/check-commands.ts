@@ -6,6 +6,7 @@ import { ConfigError } from '../config/errors.js';
 import { action, EXIT, exitWhenDrained, type CommandModule } from '../command/command.js';
 import { Reloader } from '../app/reload.js';
 import { CONF_D_OPTION, loadAgentConfig } from './config-commands.js';
+import { loadAgentConfigFiles } from '../app/conf-d.js';
 import type { AgentConfig } from '../app/config-schema.js';
 
 /** The outputs the agent writes to, named as in the config (the same tests as OutputPipeline's). */
@@ -53,7 +54,8 @@ export const checkCommands: CommandModule = (program: Command) => {
     .option(...CONF_D_OPTION)
     .action(action(async (opts: { config: string; only?: string; confD?: string }) => {
       const only = parseOnly(opts.only);
-      const cfg = loadAgentConfig(opts.config, opts.confD);
+      const loaded = loadAgentConfigFiles(opts.config, opts.confD);
+      const cfg = loaded.config;
       const agent = await Agent.create(cfg, { only, serveMetrics: true });
       const reloader = new Reloader(agent, { load: () => loadAgentConfig(opts.config, opts.confD), file: opts.config, say: (l) => process.stderr.write(`${l}\n`) });
       process.on('SIGHUP', () => reloader.hangup());
@@ -61,7 +63,7 @@ export const checkCommands: CommandModule = (program: Command) => {
       agent.scheduler.start();
       // Which build, which file and where its lines go: the first things asked of a running agent.
       process.stderr.write(`imom: agent started: ${agent.scheduler.size} targets, host ${agent.host}, env ${cfg.env}, `
-        + `version ${program.version() ?? 'unknown'}, config ${resolve(opts.config)}, outputs ${outputNames(cfg.outputs).join(',') || 'none'}\n`);
+        + `version ${program.version() ?? 'unknown'}, config ${loaded.files.map((f) => resolve(f)).join(',')}, outputs ${outputNames(cfg.outputs).join(',') || 'none'}\n`);
       // Runs until SIGTERM even with no target yet (the packaged imom.yaml enables none, and a
       // SIGHUP may add some): without a timer of its own an idle agent exited at once and
       // systemd would restart it in a loop.
