@@ -38,7 +38,8 @@ for (let i = 0; i < args.count; i += chunk) {
     logger.log({ level: 'info', message: `${args.prefix} seq=${j} Status=${statuses[j % 5]}, Master=10.0.0.${j % 255}`, check: checks[j % 3], status: statuses[j % 5], time: new Date() });
   }
   await t.spooled();
-  if (args.progressFile) writeFileSync(args.progressFile, String(end - 1));
+  // One mark a line: a reader of a FIFO may get two writes in one read.
+  if (args.progressFile) writeFileSync(args.progressFile, `${end - 1}\n`);
   if (args.pauseMs) await new Promise((r) => setTimeout(r, args.pauseMs));
 }
 await t.forceFlush();

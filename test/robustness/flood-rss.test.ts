@@ -53,6 +53,7 @@ test(`${FLOODS} floods of a 2 GB bulk reply leave the agent's RSS within ${MARGI
   const flooded = await rssAfter('oversized', 'reply over 1048576 bytes');
   // The healthy node kept reporting through the floods.
   assert.ok(flooded.lines.filter((l) => l === `Status=OK, Node=${real.address}, Role=master`).length >= FLOODS, flooded.lines.join('\n'));
-  assert.ok(flooded.sent > FLOODS * MB, `the hostile server sent only ${flooded.sent} bytes`);
+  // The client refuses the 2 GB header unread and hangs up: each flood gets as far as the socket buffers.
+  assert.ok(flooded.sent > FLOODS * 64 * 1024, `the hostile server sent only ${flooded.sent} bytes`);
   assert.ok(flooded.peak <= baseline.peak + MARGIN, `peak RSS ${(flooded.peak / MB).toFixed(1)} MB flooded vs ${(baseline.peak / MB).toFixed(1)} MB baseline`);
 });
