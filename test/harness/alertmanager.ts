@@ -26,9 +26,23 @@ export interface AlertmanagerHandle {
   /** GET /api/v2/alerts. */
   alerts(): Promise<{ labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } }[]>;
   stop(): Promise<void>;
+  /** kill -9, as a crashed Alertmanager; its folder is left for stop(). */
+  kill(): Promise<void>;
 }
 
-export async function startAlertmanager(o: { relayUrl: string; tokenFile: string; configFile?: string }): Promise<AlertmanagerHandle> {
+/** Gossip on loopback: this member's port and the ports of the members it joins. */
+export interface AmClusterOptions {
+  readonly listenPort: number;
+  readonly peerPorts: readonly number[];
+}
+
+export async function startAlertmanager(o: {
+  relayUrl: string; tokenFile: string; configFile?: string;
+  /** Another Alertmanager build (e.g. .cache/bin/alertmanager-0.35) instead of the stack's. */
+  binary?: string;
+  /** Join a gossip cluster instead of running alone. */
+  cluster?: AmClusterOptions;
+}): Promise<AlertmanagerHandle> {
   const dir = tempDir('alertmanager');
   const port = await freePort();
   const configFile = join(dir, 'alertmanager.yml');
@@ -36,7 +50,9 @@ export async function startAlertmanager(o: { relayUrl: string; tokenFile: string
   writeFileSync(configFile, renderAlertmanagerConfig(template, { relayUrl: o.relayUrl, tokenFile: o.tokenFile }));
   // The stack's command line (binary from $IMOM_ALERTMANAGER_BIN, .cache/bin or PATH), with debug logs.
   const spec = alertmanagerSpec({ dataDir: join(dir, 'data'), port, configFile, extraArgs: ['--log.level=debug'], logFile: join(dir, 'alertmanager.log') });
-  const d: Daemon = startDaemon('alertmanager', spec.cmd, spec.args, { cwd: dir, logFile: spec.logFile });
+  // kingpin refuses a repeated flag, so the stack's "no gossip" flag is swapped, not overridden.
+  const args = o.cluster ? [...spec.args.filter((a) => !a.startsWith('--cluster.listen-address=')), ...clusterArgs(o.cluster)] : spec.args;
+  const d: Daemon = startDaemon('alertmanager', o.binary ?? spec.cmd, args, { cwd: dir, logFile: spec.logFile });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/-/ready`)).ok, 30_000, 'alertmanager ready', 200).catch((e: Error) => {
     throw new Error(`${e.message}\n${readFileSync(d.logFile, 'utf8').slice(-2000)}`);
@@ -55,5 +71,17 @@ export async function startAlertmanager(o: { relayUrl: string; tokenFile: string
       await d.stop();
       removeDir(dir);
     },
+    async kill() {
+      await d.kill();
+    },
   };
+}
+
+function clusterArgs(c: AmClusterOptions): string[] {
+  return [
+    `--cluster.listen-address=127.0.0.1:${c.listenPort}`,
+    // Explicit: without it Alertmanager looks for a private IP to advertise, and loopback is none.
+    `--cluster.advertise-address=127.0.0.1:${c.listenPort}`,
+    ...c.peerPorts.map((p) => `--cluster.peer=127.0.0.1:${p}`),
+  ];
 }
