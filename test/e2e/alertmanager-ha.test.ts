@@ -18,7 +18,7 @@ import { startChat, type ChatServer, type ChatRequest } from '../harness/chat.js
 import { queryRange } from '../harness/loki.js';
 import { startAlertmanager, type AlertmanagerHandle } from '../harness/alertmanager.js';
 import { freePorts, REPO_ROOT, removeDir, tempDir, waitFor } from '../harness/proc.js';
-import { pairChecks, spawnImom, writeConfig } from '../harness/cli.js';
+import { e2eAgentConfig, spawnImom } from '../harness/cli.js';
 import { stackDown, stackUp, type StackState } from '../../agent/src/stack/stack.js';
 import { requireBinary } from '../../agent/src/stack/paths.js';
 
@@ -92,15 +92,7 @@ describe('two Alertmanager 0.35 in a cluster → one relay → chat', () => {
       lokiEnv: { LOKI_CACHE_RESULTS: 'false', LOKI_RULER_POLL_INTERVAL: '2s', LOKI_ALERTMANAGER_URL: ams.map((a) => a.url).join(',') },
       relay: { port: relayPort, grafanaUrl: 'http://127.0.0.1:3000', targets: [{ name: 'json', type: 'webhook', url: `${chat.url}/hook`, send_resolved: true }] },
     });
-    const agentConfig = writeConfig(dir, `
-env: e2e
-host: ${HOST}
-interval: 2s
-timeout: 2s
-state_dir: ${dir}/state
-outputs:
-  file: { path: "${stack.promtail!.checkLogDir}/{check}.{instance}.log" }
-${pairChecks(mysql, redis)}`);
+    const agentConfig = e2eAgentConfig(dir, HOST, stack.promtail!.checkLogDir, mysql, redis);
     agent = spawnImom(['agent', '--config', agentConfig], { env: { IMOM_MYSQL_PASSWORD: MONITOR_PASSWORD } });
     agent.stdout?.resume();
     agent.stderr?.resume();

@@ -15,7 +15,7 @@ import { RedisPair } from '../harness/redis.js';
 import { startChat, type ChatServer, type ChatRequest } from '../harness/chat.js';
 import { queryRange } from '../harness/loki.js';
 import { REPO_ROOT, removeDir, tempDir, waitFor } from '../harness/proc.js';
-import { pairChecks, spawnImom, stripStamp, writeConfig } from '../harness/cli.js';
+import { e2eAgentConfig, spawnImom, stripStamp } from '../harness/cli.js';
 import { stackDown, stackUp, type StackState } from '../../agent/src/stack/stack.js';
 import { parseExploreUrl } from '../../agent/src/relay/explore.js';
 
@@ -62,15 +62,7 @@ describe('agent → Promtail → Loki ruler → Alertmanager → relay → chat'
         ],
       },
     });
-    agentConfig = writeConfig(dir, `
-env: e2e
-host: ${HOST}
-interval: 2s
-timeout: 2s
-state_dir: ${dir}/state
-outputs:
-  file: { path: "${stack.promtail!.checkLogDir}/{check}.{instance}.log" }
-${pairChecks(mysql, redis)}`);
+    agentConfig = e2eAgentConfig(dir, HOST, stack.promtail!.checkLogDir, mysql, redis);
     agent = startAgent();
     await waitFor(async () => (await queryRange(lokiUrl(), `{job="imom", host="${HOST}", level="OK"}`, { limit: 10 })).length >= 4, 60_000, 'OK lines in Loki');
   });

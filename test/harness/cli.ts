@@ -84,3 +84,19 @@ export function pairChecks(mysql: { primary: Addressed; replica: Addressed }, re
       slaves: [${redis.replica.address}]
 `;
 }
+
+/**
+ * The end-to-end tests' agent config: every 2 s, one file per check and instance in Promtail's
+ * check-log folder, watching the MariaDB and Redis pairs (pairChecks).
+ */
+export function e2eAgentConfig(dir: string, host: string, checkLogDir: string, mysql: { primary: Addressed; replica: Addressed }, redis: { master: Addressed; replica: Addressed }): string {
+  return writeConfig(dir, `
+env: e2e
+host: ${host}
+interval: 2s
+timeout: 2s
+state_dir: ${dir}/state
+outputs:
+  file: { path: "${checkLogDir}/{check}.{instance}.log" }
+${pairChecks(mysql, redis)}`);
+}

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { RedisNode } from '../harness/redis.js';
 import { checkConfig } from '../harness/cli.js';
 import { freePort, tempDirs } from '../harness/proc.js';
-import { agentUntil, startHostile, type HostileServer, type Mode } from './hostile.js';
+import { agentUntil, hostileServers, type Mode } from './hostile.js';
 import { respProtocol } from './resp-server.js';
 
 const MB = 1024 * 1024;
@@ -21,20 +21,19 @@ const FLOODS = 5;
 
 let real: RedisNode;
 const dirs = tempDirs('flood-rss');
-const hostiles: HostileServer[] = [];
+const hostiles = hostileServers();
 before(async () => {
   real = new RedisNode(join(dirs.make(), 'real'), await freePort());
   await real.start();
 });
 after(async () => {
-  await Promise.allSettled(hostiles.map((h) => h.close()));
+  await hostiles.closeAll();
   await real?.stop();
   dirs.removeAll();
 });
 
 async function rssAfter(mode: Mode, wanted: string): Promise<{ peak: number; lines: string[]; sent: number }> {
-  const h = await startHostile(respProtocol(), mode);
-  hostiles.push(h);
+  const h = await hostiles.start(() => respProtocol(), mode);
   const dir = dirs.make();
   const cfg = checkConfig(dir, `  redis:
     - name: real
