@@ -22,12 +22,7 @@ fi
 command -v go >/dev/null || { echo "setup: go toolchain not found; install Go to build alertmanager $ALERTMANAGER_VERSION" >&2; exit 2; }
 
 src="$(shared_dir alertmanager-src "$ALERTMANAGER_VERSION")"
-if [ ! -f "$src/go.mod" ]; then
-  echo "setup: downloading github.com/prometheus/alertmanager@$ALERTMANAGER_VERSION" >&2
-  dir="$(cd /tmp && go mod download -json "github.com/prometheus/alertmanager@$ALERTMANAGER_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
-  rm -rf "$src.partial"; mkdir -p "$src.partial"; cp -r "$dir/." "$src.partial/"; chmod -R u+w "$src.partial"
-  rm -rf "$src"; mv "$src.partial" "$src"
-fi
+go_module_src github.com/prometheus/alertmanager "$ALERTMANAGER_VERSION" "$src"
 if ! ls "$src/ui/app/dist/"* >/dev/null 2>&1; then
   mkdir -p "$src/ui/app/dist"
   printf '<!doctype html><title>Alertmanager</title><p>Built without the web UI; use the API (/api/v2).</p>\n' > "$src/ui/app/dist/index.html"

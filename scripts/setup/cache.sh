@@ -19,3 +19,17 @@ link_into() {
 
 # file_pin FILE...: a short hash of files whose content pins a result (a pom, a manifest).
 file_pin() { cat "$@" | sha256sum | cut -c1-12; }
+
+# go_module_dir MODULE@VERSION: the module's folder in Go's module cache (downloaded if missing).
+go_module_dir() { (cd /tmp && go mod download -json "$1") | sed -n 's/.*"Dir": "\(.*\)".*/\1/p'; }
+
+# go_module_src MODULE VERSION DEST: a writable copy of the module's source in DEST (a shared_dir),
+# made through DEST.partial so an interrupted copy is never taken for a whole one. Kept if there.
+go_module_src() {
+  local module=$1 version=$2 dest=$3 dir
+  [ -f "$dest/go.mod" ] && return 0
+  echo "setup: downloading $module@$version" >&2
+  dir="$(go_module_dir "$module@$version")"
+  rm -rf "$dest.partial"; mkdir -p "$dest.partial"; cp -r "$dir/." "$dest.partial/"; chmod -R u+w "$dest.partial"
+  rm -rf "$dest"; mv "$dest.partial" "$dest"
+}

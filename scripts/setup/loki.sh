@@ -34,18 +34,13 @@ have() { # a binary on PATH (not our cache) wins, as operators may ship their ow
 source_of() {
   local pin=$1 src dir pushver pdir
   src="$(shared_dir loki-src "$pin")"
-  if [ ! -f "$src/go.mod" ]; then
-    echo "setup: downloading github.com/grafana/loki/v3@$pin" >&2
-    dir="$(cd /tmp && go mod download -json "github.com/grafana/loki/v3@$pin" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
-    rm -rf "$src.partial"; mkdir -p "$src.partial"; cp -r "$dir/." "$src.partial/"; chmod -R u+w "$src.partial"
-    rm -rf "$src"; mv "$src.partial" "$src"
-  fi
+  go_module_src github.com/grafana/loki/v3 "$pin" "$src"
   # pkg/push is a nested module, so the v3 module zip leaves it out; go.mod replaces it
   # with ./pkg/push (3.6 and 3.7 alike, the only local replace), so fetch the version
   # go.mod requires and put it there.
   if [ ! -f "$src/pkg/push/go.mod" ]; then
     pushver="$(sed -n 's#^[[:space:]]*github.com/grafana/loki/pkg/push \(v[^ ]*\).*#\1#p' "$src/go.mod" | head -1)"
-    pdir="$(cd /tmp && go mod download -json "github.com/grafana/loki/pkg/push@$pushver" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+    pdir="$(go_module_dir "github.com/grafana/loki/pkg/push@$pushver")"
     mkdir -p "$src/pkg/push"; cp -r "$pdir/." "$src/pkg/push/"; chmod -R u+w "$src/pkg/push"
   fi
   printf '%s' "$src"

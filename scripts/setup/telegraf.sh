@@ -17,12 +17,7 @@ command -v go >/dev/null || { echo "setup: go toolchain not found; install Go to
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
 
 SRC="$(shared_dir telegraf-src "$TELEGRAF_VERSION")"
-if [ ! -f "$SRC/go.mod" ]; then
-  echo "setup: downloading github.com/influxdata/telegraf@$TELEGRAF_VERSION" >&2
-  dir="$(cd /tmp && go mod download -json "github.com/influxdata/telegraf@$TELEGRAF_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
-  rm -rf "$SRC.partial"; mkdir -p "$SRC.partial"; cp -r "$dir/." "$SRC.partial/"; chmod -R u+w "$SRC.partial"
-  rm -rf "$SRC"; mv "$SRC.partial" "$SRC"
-fi
+go_module_src github.com/influxdata/telegraf "$TELEGRAF_VERSION" "$SRC"
 cd "$SRC"
 echo "setup: building telegraf $TELEGRAF_VERSION with $TAGS (first run on this machine only; kept in $SHARED)" >&2
 start=$SECONDS
