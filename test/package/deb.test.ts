@@ -14,7 +14,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { freePort, run, startDaemon, tempDir, removeDir, waitFor, waitForPort, type Daemon } from '../harness/proc.js';
@@ -90,7 +91,10 @@ describe('the .deb on this machine', () => {
   before(async () => {
     assert.ok(!installed(), 'imom is already installed on this machine: this test installs and purges it');
     work = tempDir('package-deb');
-    scratch = tempDir('package-deb-scratch');
+    // Under /tmp, not the clone's .tmp: the units run as imom, which cannot enter a clone whose
+    // folder is 0700 (mktemp -d makes it so, and CI's clone folder may be one).
+    scratch = mkdtempSync(join(tmpdir(), 'imom-package-deb-scratch-'));
+    chmodSync(scratch, 0o755);
     built = await buildPackages(work, X);
     next = await buildPackages(work, X1, { reuseStage: true });
     [mysql, redis] = await Promise.all([ReplicationPair.start(), RedisPair.start()]);
