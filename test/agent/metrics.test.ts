@@ -44,8 +44,13 @@ async function until(series: string, ok: (v: number) => boolean, what: string): 
 describe('self-metrics of the real agent under real faults', () => {
   before(async () => {
     dir = tempDir('metrics');
-    [pair, loki, blackhole, stuck, port] = await Promise.all([RedisPair.start(), startLoki(), startBlackhole(), startBlackhole(), freePort()]);
-    const config = writeConfig(dir, `
+    [pair, loki, blackhole, stuck] = await Promise.all([RedisPair.start(), startLoki(), startBlackhole(), startBlackhole()]);
+    // A free port can be taken by another test file between freePort() and the agent's bind
+    // (seen with four files at once): then the agent exits on EADDRINUSE and is started again on
+    // another port. Up to 5 tries; each waits until the agent serves or exits.
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      const config = writeConfig(dir, `
 env: test
 host: metrics-test
 interval: 1s
@@ -72,7 +77,17 @@ checks:
       timeout: 1h
       masters: [127.0.0.1:${stuck.port}]
 `);
-    agent = spawnImom(['agent', '--config', config]);
+      agent = spawnImom(['agent', '--config', config]);
+      let stderr = '';
+      agent.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const started = agent;
+      const up = await waitFor(async () => {
+        if (started.exitCode !== null) return 'exited';
+        return (await fetch(`http://127.0.0.1:${port}/healthz`).then(() => 'serving', () => undefined));
+      }, 60_000, 'the agent to serve its metrics or exit');
+      if (up === 'serving') break;
+      assert.ok(attempt < 5 && /EADDRINUSE/.test(stderr), `the agent exited: ${stderr}`);
+    }
   });
   after(async () => {
     // The stuck run ends when its connection does; then the agent can drain on SIGTERM.
