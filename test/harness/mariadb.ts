@@ -14,7 +14,7 @@ const REPL_PASSWORD = 'repl-pw';
 
 export class MariaDbServer {
   daemon: Daemon | undefined;
-  constructor(readonly name: string, readonly dir: string, readonly port: number, private readonly serverId: number) {}
+  constructor(readonly name: string, readonly dir: string, readonly port: number, private readonly serverId: number, private readonly extraArgs: readonly string[] = []) {}
 
   get address(): string {
     return `127.0.0.1:${this.port}`;
@@ -30,7 +30,7 @@ export class MariaDbServer {
       '--no-defaults', `--datadir=${join(this.dir, 'data')}`, `--socket=${join(this.dir, 'mysqld.sock')}`,
       `--pid-file=${join(this.dir, 'mysqld.pid')}`, `--tmpdir=${join(this.dir, 'tmp')}`, `--port=${this.port}`, '--bind-address=127.0.0.1', '--user=root',
       `--server-id=${this.serverId}`, '--log-bin=mysql-bin', '--relay-log=relay-bin', '--skip-name-resolve',
-      '--innodb-buffer-pool-size=16M', '--performance-schema=OFF', '--skip-log-error', '--log-warnings=1',
+      '--innodb-buffer-pool-size=16M', '--performance-schema=OFF', '--skip-log-error', '--log-warnings=1', ...this.extraArgs,
     ], { logFile: join(this.dir, 'mariadbd.log') });
     await waitFor(async () => {
       const c = await this.root();
@@ -67,7 +67,8 @@ export class ReplicationPair {
     const dir = tempDir('mariadb');
     const [p1, p2] = [await freePort(), await freePort()];
     const primary = new MariaDbServer('mariadb-primary', join(dir, 'primary'), p1, 1);
-    const replica = new MariaDbServer('mariadb-replica', join(dir, 'replica'), p2, 2);
+    // A replica runs read_only as in production (the check reports a writable one); replication and root (READ ONLY ADMIN) still write.
+    const replica = new MariaDbServer('mariadb-replica', join(dir, 'replica'), p2, 2, ['--read-only']);
     await Promise.all([primary.init(), replica.init()]);
     await Promise.all([primary.start(), replica.start()]);
     const pair = new ReplicationPair(primary, replica, dir);

@@ -3,10 +3,12 @@ import type { InstanceContext, RunContext, Target } from '../../core/check.js';
 import { resultFactory } from '../../core/check.js';
 import { abortable } from '../../core/abort.js';
 import { reasonOf } from '../../core/redact.js';
-import type { CheckResult, Field } from '../../core/result.js';
+import { redact } from '../../core/redact.js';
+import type { CheckResult } from '../../core/result.js';
 import type { HostPort } from '../../config/types.js';
 import type { MysqlInstance } from './schema.js';
-import { showMasterStatus, showReplicaStatus, type MasterStatus } from './queries.js';
+import { showMasterStatus, showReplicaChannels, showServerState, type MasterStatus } from './queries.js';
+import { masterLines, replicaLines, type Line, type LineOptions } from './lines.js';
 import { guardedSocket, type GuardedSocket } from './guarded-socket.js';
 
 const CHECK = 'mysql';
@@ -89,15 +91,22 @@ export function mysqlTargets(inst: MysqlInstance, _ctx: InstanceContext): Target
   const master = new MasterStatusSource(masterConn, 2000);
   const masterName = displayHost(inst.master);
 
+  const options: LineOptions = {
+    maxSecondsBehindMaster: inst.max_seconds_behind_master,
+    maxConnectionsRatio: inst.max_connections_ratio,
+    allowWritableReplicas: inst.allow_writable_replicas,
+  };
+  // Server error texts (Last_IO_Error) go into lines: the password must not, should a server quote it.
+  const toResults = (target: string, lines: Line[]) =>
+    lines.map((l) => r.fields(target, l.status, l.fields.map(([k, v]) => [k, typeof v === 'string' ? redact(v, secrets) : v] as const)));
+
   const masterTarget: Target = {
     id: `${CHECK}/${inst.name}/master/${inst.master.text}`,
     target: inst.master.text,
     async run(ctx) {
       const st = await master.get(ctx);
-      if (!st) {
-        return [r.fields(inst.master.text, 'ERROR', [['Master', masterName], ['Error', 'binary logging is off (SHOW MASTER STATUS is empty)']])];
-      }
-      return [r.fields(inst.master.text, 'OK', [['Master', masterName], ['Master_Log_File', st.file], ['Master_Log_Position', st.position]])];
+      const state = await masterConn.use(ctx, showServerState);
+      return toResults(inst.master.text, masterLines(masterName, st, state, options));
     },
     failure(reason, time) {
       return [r.fields(inst.master.text, 'ERROR', [['Master', masterName], ['Error', reasonOf(reason, secrets)]], time)];
@@ -113,26 +122,9 @@ export function mysqlTargets(inst: MysqlInstance, _ctx: InstanceContext): Target
       target: hp.text,
       async run(ctx) {
         const masterP = master.get(ctx).catch(() => undefined);
-        const st = await conn.use(ctx, showReplicaStatus);
+        const { channels, state } = await conn.use(ctx, async (c) => ({ channels: await showReplicaChannels(c), state: await showServerState(c) }));
         const m = await Promise.race([masterP, delay(MASTER_GRACE_MS, undefined)]);
-        if (!st) {
-          return [r.fields(hp.text, 'ERROR', [['Slave', name], ['Error', 'replication is not configured (SHOW REPLICA STATUS is empty)']])];
-        }
-        const lagging = st.Seconds_Behind_Master === null || st.Seconds_Behind_Master >= inst.max_seconds_behind_master;
-        const broken = st.Slave_IO_Running !== 'Yes' || st.Slave_SQL_Running !== 'Yes';
-        const fields: Field[] = [
-          ['Slave', name],
-          ['Master_Log_File', m?.file ?? null],
-          ['Master_Log_Position', m?.position ?? null],
-          ['Slave_Master_Log_File', st.Master_Log_File],
-          ['Slave_Read_Master_Log_Pos', st.Read_Master_Log_Pos],
-          ['Relay_Master_Log_File', st.Relay_Master_Log_File],
-          ['Exec_Master_Log_Pos', st.Exec_Master_Log_Pos],
-          ['Seconds_Behind_Master', st.Seconds_Behind_Master],
-          ['Slave_IO_Running', st.Slave_IO_Running],
-          ['Slave_SQL_Running', st.Slave_SQL_Running],
-        ];
-        return [r.fields(hp.text, lagging || broken ? 'ERROR' : 'OK', fields)];
+        return toResults(hp.text, replicaLines(name, inst.master, m, channels, state, options));
       },
       failure(reason, time) {
         return [r.fields(hp.text, 'ERROR', [['Slave', name], ['Error', reasonOf(reason, secrets)]], time)];

@@ -15,6 +15,8 @@ export const mysqlSchema = z
     master: hostPort.meta({ description: 'The primary, host:port' }),
     slaves: z.array(hostPort).default([]).meta({ description: 'Replicas, host:port each' }),
     max_seconds_behind_master: z.number().int().positive().default(30).meta({ description: 'A replica at or beyond this lag is ERROR' }),
+    max_connections_ratio: z.number().gt(0).lte(1).default(0.9).meta({ description: 'ERROR when Threads_connected reaches this share of max_connections (on the primary and every replica)' }),
+    allow_writable_replicas: z.boolean().default(false).meta({ description: 'The replicas are writable by design: read_only (and super_read_only) OFF is not an ERROR' }),
     max_reply_bytes: z
       .number()
       .int()
