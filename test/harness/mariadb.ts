@@ -106,15 +106,15 @@ export class ReplicationPair {
   /**
    * With `tls`, both servers serve that certificate and refuse plaintext TCP (require_secure_transport=ON);
    * `monitor` is REQUIRE SSL and MONITOR_X509_USER REQUIRE X509; replication runs over TLS unverified.
-   * `replicaTlsVersion` (e.g. 'TLSv1.2') holds the replica below a client's minimum.
+   * `tlsVersions` (`--tls-version`, e.g. 'TLSv1.3') hold a server above or below a client's versions.
    */
-  static async start(opts: { tls?: MariaDbTls; replicaTlsVersion?: string } = {}): Promise<ReplicationPair> {
+  static async start(opts: { tls?: MariaDbTls; tlsVersions?: { primary?: string; replica?: string } } = {}): Promise<ReplicationPair> {
     const dir = tempDir('mariadb');
     const [p1, p2] = [await freePort(), await freePort()];
-    const primary = new MariaDbServer('mariadb-primary', join(dir, 'primary'), p1, 1, [], opts.tls);
+    const tlsOf = (v: string | undefined) => (opts.tls && v ? { ...opts.tls, tlsVersion: v } : opts.tls);
+    const primary = new MariaDbServer('mariadb-primary', join(dir, 'primary'), p1, 1, [], tlsOf(opts.tlsVersions?.primary));
     // A replica runs read_only as in production (the check reports a writable one); replication and root (READ ONLY ADMIN) still write.
-    const replicaTls = opts.tls && opts.replicaTlsVersion ? { ...opts.tls, tlsVersion: opts.replicaTlsVersion } : opts.tls;
-    const replica = new MariaDbServer('mariadb-replica', join(dir, 'replica'), p2, 2, ['--read-only'], replicaTls);
+    const replica = new MariaDbServer('mariadb-replica', join(dir, 'replica'), p2, 2, ['--read-only'], tlsOf(opts.tlsVersions?.replica));
     await Promise.all([primary.init(), replica.init()]);
     await Promise.all([primary.start(), replica.start()]);
     const pair = new ReplicationPair(primary, replica, dir);

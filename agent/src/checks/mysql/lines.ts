@@ -6,7 +6,9 @@
  * search or a rule joins them on `Slave=`/`Master=` (and `Channel=`):
  * - a stopped IO or SQL thread: its Last_*_Errno and Last_*_Error;
  * - a writable replica (read_only, or MySQL's super_read_only, OFF);
- * - Threads_connected at or above max_connections_ratio of max_connections.
+ * - Threads_connected at or above max_connections_ratio of max_connections;
+ * - a TLS notice (core/tls tlsNotices): our certificate or the server's notices within
+ *   expiry_warning, our key file readable by others.
  * A server-level fault (the last two) also makes the server's seed line(s) ERROR, so the target's
  * lines of one cycle never disagree (the rules take a target's last line as its state).
  */
@@ -54,9 +56,12 @@ function writableLine(server: Field, st: ServerState, o: LineOptions): Line | un
   return undefined;
 }
 
-export function masterLines(name: string, m: MasterStatus | undefined, st: ServerState | undefined, o: LineOptions): Line[] {
+/** One line per TLS notice, its phrase from core/tls's tlsNotices. */
+const noticeLines = (server: Field, notices: readonly string[]): Line[] => notices.map((p) => ({ status: 'ERROR', fields: [server, ['Error', p]] }));
+
+export function masterLines(name: string, m: MasterStatus | undefined, st: ServerState | undefined, o: LineOptions, notices: readonly string[] = []): Line[] {
   const server: Field = ['Master', name];
-  const extra = st ? [connectionsLine(server, st, o)].filter((l): l is Line => !!l) : [];
+  const extra = [...(st ? [connectionsLine(server, st, o)].filter((l): l is Line => !!l) : []), ...noticeLines(server, notices)];
   const seed: Line = m
     ? { status: extra.length ? 'ERROR' : 'OK', fields: [server, ['Master_Log_File', m.file], ['Master_Log_Position', m.position]] }
     : { status: 'ERROR', fields: [server, ['Error', 'binary logging is off (SHOW MASTER STATUS is empty)']] };
@@ -67,12 +72,12 @@ export function masterLines(name: string, m: MasterStatus | undefined, st: Serve
  * One seed line per channel (the default channel's has no `Channel=`, byte for byte the script's),
  * each followed by its thread-error line when a thread is not running, then the server's own lines.
  */
-export function replicaLines(name: string, primary: PrimaryRef, m: MasterStatus | undefined, channels: readonly ReplicaStatus[], st: ServerState | undefined, o: LineOptions): Line[] {
+export function replicaLines(name: string, primary: PrimaryRef, m: MasterStatus | undefined, channels: readonly ReplicaStatus[], st: ServerState | undefined, o: LineOptions, notices: readonly string[] = []): Line[] {
   const server: Field = ['Slave', name];
   if (channels.length === 0) {
     return [{ status: 'ERROR', fields: [server, ['Error', 'replication is not configured (SHOW REPLICA STATUS is empty)']] }];
   }
-  const serverLines = st ? [writableLine(server, st, o), connectionsLine(server, st, o)].filter((l): l is Line => !!l) : [];
+  const serverLines = [...(st ? [writableLine(server, st, o), connectionsLine(server, st, o)].filter((l): l is Line => !!l) : []), ...noticeLines(server, notices)];
   const out: Line[] = [];
   for (const c of channels) {
     const id: Field[] = c.Channel === '' ? [server] : [server, ['Channel', c.Channel]];
