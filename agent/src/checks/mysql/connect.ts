@@ -42,12 +42,15 @@ interface CoreConnection {
 
 const ER_ACCESS_DENIED = 1045;
 
+/** mode preferred met a server whose greeting offers no TLS. */
+class NoTlsOffered extends Error {}
+
 export async function openConnection(o: OpenOptions, signal: AbortSignal, timeoutMs: number): Promise<Opened> {
   try {
     return await attempt(o, o.tls, signal, timeoutMs);
   } catch (e) {
     // preferred: a server without TLS is still watched, in plaintext (as --ssl-mode=PREFERRED).
-    if (o.tls?.fallBackToPlaintext && (e as { code?: string }).code === 'HANDSHAKE_NO_SSL_SUPPORT') return attempt(o, undefined, signal, timeoutMs);
+    if (e instanceof NoTlsOffered) return attempt(o, undefined, signal, timeoutMs);
     throw e;
   }
 }
@@ -90,6 +93,7 @@ async function attempt(o: OpenOptions, tls: ServerTls | undefined, signal: Abort
     }), signal, drop);
   } catch (e) {
     drop();
+    if (tls?.fallBackToPlaintext && (e as { code?: string }).code === 'HANDSHAKE_NO_SSL_SUPPORT') throw new NoTlsOffered();
     throw explain(e, tlsFailure, socket, tls);
   }
   return { conn: core.promise(), socket, peer };

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { ReplicationPair, MONITOR_PASSWORD, MONITOR_USER, MONITOR_X509_USER } from '../../../../test/harness/mariadb.js';
 import { testPki, type TestPki } from '../../../../test/harness/pki.js';
 import { removeDir, tempDir } from '../../../../test/harness/proc.js';
-import { checkConfig, checkOnce } from '../../../../test/harness/cli.js';
+import { checkConfig, checkOnce, imom } from '../../../../test/harness/cli.js';
 
 let pair: ReplicationPair;
 let pki: TestPki;
@@ -71,6 +71,27 @@ describe('mysql check over TLS against a real MariaDB pair with require_secure_t
     assert.equal(r.code, 1);
     assert.deepEqual(r.lines, [pair.primary, pair.replica].map((s, i) =>
       `Status=ERROR, ${i ? 'Slave' : 'Master'}=${s.address}, Error=Access denied for user '${MONITOR_X509_USER}'@'127.0.0.1' (using password: YES), and no client certificate was given (an account REQUIRE X509 needs one: cert_file, key_file)`));
+  });
+
+  test('mode preferred over TLS: OK, unverified (the other CA\'s file is not used to check)', async () => {
+    assertOk(await check(`ca_file: ${pki.otherCaFile}\nmode: preferred`));
+  });
+
+  test('a bad tls block is a config error naming file, line and path (exit 2), never a failure at the first connection', async () => {
+    const cfg = checkConfig(dir, `
+  mysql:
+    - name: order-db
+      user: ${MONITOR_USER}
+      master: ${pair.primary.address}
+      tls:
+        mode: verify_full
+        ca_file: ${pki.client.keyFile}
+`);
+    const r = await imom(['config', 'validate', cfg]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, new RegExp(`${cfg}:\\d+: checks\\.mysql\\[0\\]\\.tls\\.mode: `));
+    assert.match(r.stderr, new RegExp(`${cfg}:\\d+: checks\\.mysql\\[0\\]\\.tls\\.ca_file: ca_file ${pki.client.keyFile} holds no PEM certificate`));
+    assert.ok(!r.stderr.includes('-----BEGIN'), r.stderr);
   });
 
   test('plaintext (no tls block, or mode disabled): the server\'s refusal, and that it went without TLS', async () => {

@@ -191,6 +191,18 @@ describe('mysql check against a real MariaDB primary and replica', () => {
     }
   });
 
+  test('tls mode preferred against a server without TLS: plaintext, OK; mode required: one ERROR line per server saying so', async () => {
+    const preferred = await check({ extra: 'tls: { mode: preferred }' });
+    assert.equal(preferred.code, 0, preferred.stdout + preferred.stderr);
+    assert.deepEqual(preferred.lines.map((l) => l.split(',')[0]), ['Status=OK', 'Status=OK']);
+    const required = await check({ extra: 'tls: { mode: required }' });
+    assert.equal(required.code, 1);
+    assert.deepEqual(required.lines, [
+      `Status=ERROR, Master=${pair.primary.address}, Error=the server does not offer TLS (tls mode required)`,
+      `Status=ERROR, Slave=${pair.replica.address}, Error=the server does not offer TLS (tls mode required)`,
+    ]);
+  });
+
   test('wrong credentials: one ERROR line per server naming the reason, never the password', async () => {
     const wrong = 'Wr0ng-S3cret-value';
     const r = await check({ password: wrong });
