@@ -8,7 +8,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ReplicationPair, MONITOR_PASSWORD, MONITOR_USER, MONITOR_X509_USER } from '../../../../test/harness/mariadb.js';
 import { testPki, type TestPki } from '../../../../test/harness/pki.js';
 import { removeDir, tempDir } from '../../../../test/harness/proc.js';
@@ -155,6 +156,18 @@ describe('mysql check over TLS against a real MariaDB pair with require_secure_t
     assert.match(above.lines[0]!, ok()[0]!);
     // The server answers a TLS 1.3-only hello with the protocol_version alert: the same words.
     assert.equal(above.lines[1], `Status=ERROR, Slave=${pair.replica.address}, Error=TLS handshake failed: the server refused the protocol version (none of the TLS versions we offer is allowed there)`);
+  });
+
+  test('a client key file readable by others: each server\'s line is ERROR and the warning line follows', async () => {
+    const key = join(dir, 'client-key.pem');
+    copyFileSync(pki.client.keyFile, key);
+    chmodSync(key, 0o644);
+    const r = await check(`ca_file: ${pki.caFile}\ncert_file: ${pki.client.certFile}\nkey_file: ${key}`, MONITOR_X509_USER);
+    assert.equal(r.code, 1);
+    assert.equal(r.lines.length, 4, r.stdout);
+    assert.match(r.lines[0]!, new RegExp(`^Status=ERROR, Master=${pair.primary.address}, Master_Log_File=`));
+    assert.equal(r.lines[1], `Status=ERROR, Master=${pair.primary.address}, Error=TLS key file ${key} is readable by others (mode 0644); chmod o-r it`);
+    assert.equal(r.lines[3], `Status=ERROR, Slave=${pair.replica.address}, Error=TLS key file ${key} is readable by others (mode 0644); chmod o-r it`);
   });
 
   test('certificates expiring within expiry_warning (ours and the server\'s): each server\'s line is ERROR and one line per certificate follows', async () => {
