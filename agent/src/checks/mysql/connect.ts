@@ -82,6 +82,9 @@ async function attempt(o: OpenOptions, tls: ServerTls | undefined, signal: Abort
       socket.guard(c.stream);
     };
   }
+  // A late error of a connection already given up (a socket closing after a refused handshake)
+  // must not reach an emitter with no listener, which would throw out of the event loop.
+  core.on('error', () => undefined);
   const drop = () => {
     core.destroy();
     socket.destroy();
