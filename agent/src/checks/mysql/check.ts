@@ -2,8 +2,7 @@ import type { Connection } from 'mysql2/promise';
 import type { InstanceContext, RunContext, Target } from '../../core/check.js';
 import { resultFactory } from '../../core/check.js';
 import { abortable } from '../../core/abort.js';
-import { reasonOf } from '../../core/redact.js';
-import { redact } from '../../core/redact.js';
+import { reasonOf, redact } from '../../core/redact.js';
 import type { CheckResult } from '../../core/result.js';
 import type { HostPort } from '../../config/types.js';
 import type { MysqlInstance } from './schema.js';
@@ -100,10 +99,10 @@ export function mysqlTargets(inst: MysqlInstance, _ctx: InstanceContext): Target
     maxConnectionsRatio: inst.max_connections_ratio,
     allowWritableReplicas: inst.allow_writable_replicas,
   };
-  // Server error texts (Last_IO_Error) go into lines: the password must not, should a server quote it.
   /** The TLS notices of a server's connection: a key readable by others, our certificate or the server's expiring. */
   const notices = (conn: ServerConnection, hp: HostPort): string[] =>
     loaded ? tlsNotices(loaded, conn.peer ? [{ of: `server ${hp.text}`, ...conn.peer }] : []) : [];
+  // Server error texts (Last_IO_Error) go into lines: the password must not, should a server quote it.
   const toResults = (target: string, lines: Line[]) =>
     lines.map((l) => r.fields(target, l.status, l.fields.map(([k, v]) => [k, typeof v === 'string' ? redact(v, secrets) : v] as const)));
 
