@@ -1,8 +1,10 @@
 /**
  * How every Loki call is made: one base URL, the tenant as X-Scope-OrgID, optional extra
- * headers (Authorization), a timeout, and a JSON answer checked against a zod schema.
+ * headers (Authorization), optional TLS (CA, client certificate, server name), a timeout,
+ * and a JSON answer checked against a zod schema.
  */
-import { request } from 'undici';
+import type { ConnectionOptions } from 'node:tls';
+import { Agent, request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 
 export interface LokiTarget {
@@ -12,6 +14,26 @@ export interface LokiTarget {
   readonly headers?: Readonly<Record<string, string>> | undefined;
   /** Headers and body timeout per call; default 30 s. */
   readonly timeoutMs?: number | undefined;
+  /**
+   * For an https:// URL: CA, client certificate and key, servername, minVersion (what
+   * core/tls's loadTls gives). Absent: Node's default trust and no client certificate.
+   */
+  readonly tls?: ConnectionOptions | undefined;
+}
+
+/**
+ * One connection pool per TLS options object: a target's options are loaded once (at start
+ * and on reload), so its calls share keep-alive connections instead of a handshake each.
+ */
+const dispatchers = new WeakMap<ConnectionOptions, Dispatcher>();
+
+export function tlsDispatcher(tls: ConnectionOptions): Dispatcher {
+  let d = dispatchers.get(tls);
+  if (!d) {
+    d = new Agent({ connect: tls });
+    dispatchers.set(tls, d);
+  }
+  return d;
 }
 
 export class LokiError extends Error {
@@ -46,7 +68,7 @@ export async function callLoki<S extends z.ZodType>(t: LokiTarget, path: string,
   if (t.tenant) headers['X-Scope-OrgID'] = t.tenant;
   const query = o.params ? `?${new URLSearchParams(o.params)}` : '';
   const timeout = t.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const res = await request(`${t.url.replace(/\/+$/, '')}${path}${query}`, { method, headers, body: o.body, headersTimeout: timeout, bodyTimeout: timeout });
+  const res = await request(`${t.url.replace(/\/+$/, '')}${path}${query}`, { method, headers, body: o.body, headersTimeout: timeout, bodyTimeout: timeout, dispatcher: t.tls ? tlsDispatcher(t.tls) : undefined });
   const text = await res.body.text();
   const what = `Loki ${method} ${path}`;
   if (res.statusCode < 200 || res.statusCode >= 300) throw new LokiError(`${what}: HTTP ${res.statusCode}: ${text.trim().slice(0, 500)}`, res.statusCode);

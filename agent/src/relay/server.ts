@@ -6,10 +6,14 @@
  *   POST /heartbeat              the Watchdog (heartbeat.ts); 404 without a heartbeat config
  *   GET  /healthz                200 {"queued": n}
  *
- * What a webhook body means is the intake's business (intake.ts).
+ * What a webhook body means is the intake's business (intake.ts). With `tls` it listens on
+ * HTTPS, and with a client CA it refuses any client (Alertmanager) without a certificate
+ * that CA signed, at the handshake, before a route or the bearer token is looked at.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { SecureVersion, TLSSocket } from 'node:tls';
 import { reasonOf } from '../core/redact.js';
 import type { Log } from './log.js';
 
@@ -36,6 +40,19 @@ export interface RelayServerOptions {
   receive(raw: string, only: string | undefined): Promise<Answer>;
   /** Handles an authorized POST /heartbeat body; absent when no heartbeat is configured. */
   heartbeat?: (raw: string) => Answer;
+  /** HTTPS instead of HTTP. */
+  readonly tls?: ListenerTls;
+  /** A client's handshake failed (no certificate, one the client CA did not sign, an old protocol…). */
+  tlsClientError?: (err: Error, peer: string) => void;
+}
+
+/** The listener's certificate, and the CA whose client certificates it requires (if any). */
+export interface ListenerTls {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  /** Client CA: when set, a client must present a certificate it signed. */
+  readonly clientCa?: string | Buffer;
+  readonly minVersion?: SecureVersion;
 }
 
 /** Constant-time bearer check: compares digests, so neither content nor length leaks. */
@@ -54,7 +71,12 @@ export interface RelayServer {
 
 /** Starts listening; resolves with the bound address. */
 export async function startRelayServer(o: RelayServerOptions): Promise<RelayServer> {
-  const server: Server = createServer((req, res) => void handle(o, req, res));
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => void handle(o, req, res);
+  const t = o.tls;
+  const server: Server = t
+    ? createHttpsServer({ cert: t.cert, key: t.key, minVersion: t.minVersion, ...(t.clientCa ? { ca: t.clientCa, requestCert: true, rejectUnauthorized: true } : {}) }, onRequest)
+    : createServer(onRequest);
+  if (t) server.on('tlsClientError', (err: Error, socket: TLSSocket) => o.tlsClientError?.(err, `${socket.remoteAddress}:${socket.remotePort}`));
   await new Promise<void>((res, rej) => {
     server.once('error', rej);
     server.listen(o.port, o.host, () => res());

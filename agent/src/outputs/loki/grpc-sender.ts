@@ -1,4 +1,5 @@
 /** logproto.Pusher/Push over gRPC (@grpc/grpc-js); see sender.ts for the outcome classes. */
+import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { authorizationHeader } from '../../core/http-retry.js';
 import { classifyStatus, type AuthConfig, type Sender, type SendOutcome } from './sender.js';
@@ -19,13 +20,15 @@ const GRPC_REJECT = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PR
 export class GrpcSender implements Sender {
   private readonly client: grpc.Client;
   private readonly metadata = new grpc.Metadata();
-  constructor(url: string, auth: AuthConfig, userAgent: string) {
+  /** `tls`: CA, client certificate, servername, minVersion for a grpcs:// URL (loadTls's options). */
+  constructor(url: string, auth: AuthConfig, userAgent: string, tls: ConnectionOptions = {}) {
     const u = new URL(url);
-    const creds = u.protocol === 'grpcs:' ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
-    this.client = new grpc.Client(`${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}:${u.port}`, creds, {
+    this.client = new grpc.Client(`${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}:${u.port}`, u.protocol === 'grpcs:' ? grpcsCredentials(tls) : grpc.credentials.createInsecure(), {
       'grpc.primary_user_agent': userAgent,
       'grpc.max_send_message_length': 100 << 20,
       'grpc.keepalive_time_ms': 30_000,
+      // The name checked in Loki's certificate (and sent as SNI) when it is not the URL's host.
+      ...(u.protocol === 'grpcs:' && tls.servername ? { 'grpc.ssl_target_name_override': tls.servername, 'grpc.default_authority': tls.servername } : {}),
     });
     if (auth.tenant) this.metadata.set('x-scope-orgid', auth.tenant);
     const h = authorizationHeader(auth);
@@ -58,4 +61,14 @@ export class GrpcSender implements Sender {
   async close(): Promise<void> {
     this.client.close();
   }
+}
+
+/**
+ * Channel credentials from the same options the HTTP sender uses: a secure context carries
+ * the CA (none: Node's bundled roots, as createSsl() had), the client certificate and
+ * minVersion, which createSsl() cannot take.
+ */
+function grpcsCredentials(tls: ConnectionOptions): grpc.ChannelCredentials {
+  const context = createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key, minVersion: tls.minVersion, maxVersion: tls.maxVersion });
+  return grpc.credentials.createFromSecureContext(context, { rejectUnauthorized: tls.rejectUnauthorized ?? true });
 }

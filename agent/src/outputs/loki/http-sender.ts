@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import type { ConnectionOptions } from 'node:tls';
 import snappy from 'snappy';
 import { authorizationHeader, retryAfterMs } from '../../core/http-retry.js';
 import { classifyStatus, describeError, type AuthConfig, type Sender, type SendOutcome } from './sender.js';
@@ -18,15 +19,16 @@ export class HttpSender implements Sender {
   private readonly agent: http.Agent;
   private readonly request: typeof http.request;
 
-  constructor(url: string, auth: AuthConfig, userAgent: string) {
+  /** `tls`: CA, client certificate, servername, minVersion for an https:// URL (loadTls's options). */
+  constructor(url: string, auth: AuthConfig, userAgent: string, tls?: ConnectionOptions) {
     const u = new URL(url);
     if (u.pathname === '' || u.pathname === '/') u.pathname = '/loki/api/v1/push';
     this.url = u;
-    const tls = u.protocol === 'https:';
+    const secure = u.protocol === 'https:';
     // Idle connections are closed after 30 s (the agent's socket timeout applies to free sockets).
     const opts = { keepAlive: true, maxSockets: 4, timeout: 30_000, scheduling: 'lifo' as const };
-    this.agent = tls ? new https.Agent(opts) : new http.Agent(opts);
-    this.request = tls ? https.request : http.request;
+    this.agent = secure ? new https.Agent({ ...tls, ...opts }) : new http.Agent(opts);
+    this.request = secure ? https.request : http.request;
     this.headers = { 'content-type': 'application/x-protobuf', 'user-agent': userAgent };
     if (auth.tenant) this.headers['x-scope-orgid'] = auth.tenant;
     const h = authorizationHeader(auth);
