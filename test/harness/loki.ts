@@ -20,6 +20,7 @@
  *     tls: { files, client }: Loki runs loki/loki-tls.yaml (mutual TLS on HTTP and gRPC) with
  *     `files`; loki.url is https://127.0.0.1:<port>, loki.tls is `client`, and the harness's
  *     readiness probe and the query helpers below present it (for loki.url, unless opts.tls).
+ *     readyWhen: 'listening' resolves once the HTTP port accepts connections instead of at /ready.
  *     The harness sets LOKI_CACHE_RESULTS=false (a cached empty answer would hide lines
  *     still arriving) and LOKI_LOG_LEVEL=warn unless given.
  *
@@ -50,7 +51,7 @@ import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import { lokiSpec, promtailSpec, waitReady, PROMTAIL_NO_FILES, type LokiSpecOptions, type LokiTlsFiles, type PromtailSpecOptions } from '../../agent/src/stack/components.js';
 import { spawnProc, type Proc, type ProcSpec } from '../../agent/src/stack/process.js';
-import { freePorts, sleep, tempDir, waitFor } from './proc.js';
+import { freePorts, sleep, tempDir, waitFor, waitForPort } from './proc.js';
 import {
   instantQuery as lokiInstantQuery, labelValues as lokiLabelValues, push, queryRange as lokiQueryRange, series as lokiSeries, toNs,
   type LogEntry, type LokiTarget, type LokiTime,
@@ -119,6 +120,12 @@ export interface StartLokiOptions {
   readonly readyTimeoutMs?: number;
   /** Mutual TLS: Loki's files (loki/loki-tls.yaml), and the client side the harness presents. */
   readonly tls?: { readonly files: LokiTlsFiles; readonly client: ConnectionOptions };
+  /**
+   * 'listening': resolve once the HTTP port accepts connections, not at /ready: for a Loki a
+   * test only handshakes with (one serving an expired certificate never gets ready, since its
+   * own gRPC clients refuse that certificate too).
+   */
+  readonly readyWhen?: 'ready' | 'listening';
 }
 
 /** The client TLS of each running TLS Loki, by URL: the query helpers present it. */
@@ -145,7 +152,11 @@ export async function startLoki(opts: StartLokiOptions = {}): Promise<LokiHandle
   const spec = lokiSpec(o);
   const client = opts.tls?.client;
   const url = `${client ? 'https' : 'http'}://127.0.0.1:${port}`;
-  const m = managed(spec, (p) => waitReady(p, `${url}/ready`, opts.readyTimeoutMs ?? 90_000, undefined, client), dataDir, opts.dataDir === undefined);
+  const readyTimeout = opts.readyTimeoutMs ?? 90_000;
+  const ready = opts.readyWhen === 'listening'
+    ? () => waitForPort(port, readyTimeout, `loki HTTP port ${port}`)
+    : (p: Proc) => waitReady(p, `${url}/ready`, readyTimeout, undefined, client);
+  const m = managed(spec, ready, dataDir, opts.dataDir === undefined);
   if (client) clientTlsByUrl.set(url, client);
   try {
     await m.start();

@@ -13,7 +13,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { SecureVersion, TLSSocket } from 'node:tls';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { reasonOf } from '../core/redact.js';
 import type { Log } from './log.js';
 
@@ -42,17 +42,19 @@ export interface RelayServerOptions {
   heartbeat?: (raw: string) => Answer;
   /** HTTPS instead of HTTP. */
   readonly tls?: ListenerTls;
-  /** A client's handshake failed (no certificate, one the client CA did not sign, an old protocol…). */
-  tlsClientError?: (err: Error, peer: string) => void;
+  /**
+   * A client's handshake failed (no certificate, an old protocol, our certificate refused…).
+   * `clientCertError`: the verification error of the certificate it showed (e.g.
+   * UNABLE_TO_VERIFY_LEAF_SIGNATURE); Node then closes the connection with no alert and `err`
+   * is only "socket hang up".
+   */
+  tlsClientError?: (err: Error, peer: string, clientCertError?: string) => void;
 }
 
 /** The listener's certificate, and the CA whose client certificates it requires (if any). */
-export interface ListenerTls {
-  readonly cert: string | Buffer;
-  readonly key: string | Buffer;
+export interface ListenerTls extends Pick<SecureContextOptions, 'cert' | 'key' | 'minVersion'> {
   /** Client CA: when set, a client must present a certificate it signed. */
-  readonly clientCa?: string | Buffer;
-  readonly minVersion?: SecureVersion;
+  readonly clientCa?: SecureContextOptions['ca'];
 }
 
 /** Constant-time bearer check: compares digests, so neither content nor length leaks. */
@@ -76,7 +78,12 @@ export async function startRelayServer(o: RelayServerOptions): Promise<RelayServ
   const server: Server = t
     ? createHttpsServer({ cert: t.cert, key: t.key, minVersion: t.minVersion, ...(t.clientCa ? { ca: t.clientCa, requestCert: true, rejectUnauthorized: true } : {}) }, onRequest)
     : createServer(onRequest);
-  if (t) server.on('tlsClientError', (err: Error, socket: TLSSocket) => o.tlsClientError?.(err, `${socket.remoteAddress}:${socket.remotePort}`));
+  if (t) {
+    server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+      const certError = (socket as TLSSocket & { authorizationError?: Error | string }).authorizationError;
+      o.tlsClientError?.(err, `${socket.remoteAddress}:${socket.remotePort}`, certError === undefined ? undefined : String((certError as { code?: string }).code ?? certError));
+    });
+  }
   await new Promise<void>((res, rej) => {
     server.once('error', rej);
     server.listen(o.port, o.host, () => res());

@@ -2,7 +2,8 @@
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { authorizationHeader } from '../../core/http-retry.js';
-import { classifyStatus, type AuthConfig, type Sender, type SendOutcome } from './sender.js';
+import { handshakeError } from '../../core/tls-handshake.js';
+import { classifyStatus, tlsOutcome, type AuthConfig, type Sender, type SendOutcome } from './sender.js';
 
 /** Loki's logproto.Pusher/Push (pkg/push/push.proto). */
 const PUSH_METHOD = '/logproto.Pusher/Push';
@@ -20,6 +21,8 @@ const GRPC_REJECT = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PR
 export class GrpcSender implements Sender {
   private readonly client: grpc.Client;
   private readonly metadata = new grpc.Metadata();
+  /** Set for grpcs://: where to handshake again when a call finds no connection (see tlsFailure). */
+  private readonly secure?: { host: string; port: number; tls: ConnectionOptions };
   /** `tls`: CA, client certificate, servername, minVersion for a grpcs:// URL (loadTls's options). */
   constructor(url: string, auth: AuthConfig, userAgent: string, tls: ConnectionOptions = {}) {
     const u = new URL(url);
@@ -30,6 +33,7 @@ export class GrpcSender implements Sender {
       // The name checked in Loki's certificate (and sent as SNI) when it is not the URL's host.
       ...(u.protocol === 'grpcs:' && tls.servername ? { 'grpc.ssl_target_name_override': tls.servername, 'grpc.default_authority': tls.servername } : {}),
     });
+    if (u.protocol === 'grpcs:') this.secure = { host: u.hostname, port: Number(u.port), tls };
     if (auth.tenant) this.metadata.set('x-scope-orgid', auth.tenant);
     const h = authorizationHeader(auth);
     if (h) this.metadata.set('authorization', h);
@@ -50,6 +54,10 @@ export class GrpcSender implements Sender {
           const reason = `gRPC ${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`.slice(0, 600);
           if (err.code >= 100) return resolve(classifyStatus(err.code, err.details || err.message));
           if (GRPC_REJECT.has(err.code)) return resolve({ kind: 'reject', reason, status: err.code });
+          if (err.code === grpc.status.UNAVAILABLE && this.secure) {
+            void this.tlsFailure(this.secure).then((o) => resolve(o ?? { kind: 'retry', reason, status: err.code }));
+            return;
+          }
           resolve({ kind: 'retry', reason, status: err.code });
         },
       );
@@ -60,6 +68,12 @@ export class GrpcSender implements Sender {
 
   async close(): Promise<void> {
     this.client.close();
+  }
+
+  /** grpc-js keeps only the text of a failed handshake: one of our own tells whether TLS is why. */
+  private async tlsFailure(to: { host: string; port: number; tls: ConnectionOptions }): Promise<SendOutcome | undefined> {
+    const e = await handshakeError(to.host, to.port, to.tls, ['h2']);
+    return e && tlsOutcome(e, to.tls.cert !== undefined);
   }
 }
 

@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { ConnectionOptions } from 'node:tls';
 import snappy from 'snappy';
 import { authorizationHeader, retryAfterMs } from '../../core/http-retry.js';
-import { classifyStatus, describeError, type AuthConfig, type Sender, type SendOutcome } from './sender.js';
+import { classifyStatus, describeError, tlsOutcome, type AuthConfig, type Sender, type SendOutcome } from './sender.js';
 
 /** How much of an error answer is kept (classifyStatus keeps 500 characters of it). */
 const MAX_ANSWER = 4096;
@@ -18,6 +18,7 @@ export class HttpSender implements Sender {
   private readonly headers: Record<string, string>;
   private readonly agent: http.Agent;
   private readonly request: typeof http.request;
+  private readonly hasClientCert: boolean;
 
   /** `tls`: CA, client certificate, servername, minVersion for an https:// URL (loadTls's options). */
   constructor(url: string, auth: AuthConfig, userAgent: string, tls?: ConnectionOptions) {
@@ -29,6 +30,7 @@ export class HttpSender implements Sender {
     const opts = { keepAlive: true, maxSockets: 4, timeout: 30_000, scheduling: 'lifo' as const };
     this.agent = secure ? new https.Agent({ ...tls, ...opts }) : new http.Agent(opts);
     this.request = secure ? https.request : http.request;
+    this.hasClientCert = tls?.cert !== undefined;
     this.headers = { 'content-type': 'application/x-protobuf', 'user-agent': userAgent };
     if (auth.tenant) this.headers['x-scope-orgid'] = auth.tenant;
     const h = authorizationHeader(auth);
@@ -59,7 +61,7 @@ export class HttpSender implements Sender {
           }
         });
         res.on('end', () => finish(classifyStatus(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), retryAfterMs(res.headers['retry-after']))));
-        res.on('error', (e) => finish({ kind: 'retry', reason: describeError(e) }));
+        res.on('error', (e) => finish(tlsOutcome(e, this.hasClientCert) ?? { kind: 'retry', reason: describeError(e) }));
         res.on('aborted', () => finish({ kind: 'retry', reason: 'connection closed during the answer' }));
       });
       const timer = setTimeout(() => {
@@ -69,7 +71,7 @@ export class HttpSender implements Sender {
       }, timeoutMs);
       const onAbort = () => req.destroy(Object.assign(new Error('aborted'), { name: 'AbortError' }));
       signal.addEventListener('abort', onAbort, { once: true });
-      req.on('error', (e) => finish({ kind: 'retry', reason: describeError(e) }));
+      req.on('error', (e) => finish(tlsOutcome(e, this.hasClientCert) ?? { kind: 'retry', reason: describeError(e) }));
       if (signal.aborted) onAbort();
       req.end(compressed);
     });
