@@ -3,7 +3,7 @@
  * client_auth_type RequireAndVerifyClientCert, Loki's own gRPC clients with a client
  * certificate) runs as a real Loki with the harness's CA (test/harness/pki.ts). Over it: the
  * agent's direct push over HTTP and gRPC (the exactly-once check once more), the relay's line
- * query, `imom rules test`, and Promtail. Then the failure matrix: each way a handshake with
+ * query, `imom rules test`, and `imom stack up --loki-tls-dir` with its Promtail. Then the failure matrix: each way a handshake with
  * Loki fails is one phrase saying which side refused and why, in the push's ERROR line, the
  * gRPC push's, and the relay's.
  *
@@ -13,7 +13,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadTls } from '../../agent/src/core/tls/index.js';
@@ -22,7 +22,7 @@ import { createSender } from '../../agent/src/outputs/loki/create-sender.js';
 import { relayConfigSchema } from '../../agent/src/relay/config.js';
 import { alertContent } from '../../agent/src/relay/lines.js';
 import { rulesTest } from '../../agent/src/rules/cli.js';
-import { waitForCount, startLoki, startPromtail, type LokiHandle } from '../harness/loki.js';
+import { waitForCount, startLoki, type LokiHandle } from '../harness/loki.js';
 import { lokiTls } from '../harness/loki-tls.js';
 import { testPki, type TestPki } from '../harness/pki.js';
 import { freePorts, REPO_ROOT, tempDir, tempDirs, removeDir, waitFor } from '../harness/proc.js';
@@ -107,25 +107,11 @@ describe('over mutual TLS', () => {
     assert.equal(code, 0, out);
     assert.match(out, /SUCCESS/);
   });
-
-  it('Promtail ships a check log to it (promtail.yaml with LOKI_PUSH_CA_FILE, _CERT_FILE, _KEY_FILE)', async () => {
-    const logs = join(dir, 'imom');
-    const pt = await startPromtail({
-      lokiUrl: loki.url, tenant: TENANT, host: 'promtail-tls', checkLogDir: logs,
-      vars: { LOKI_PUSH_CA_FILE: pki.caFile, LOKI_PUSH_CERT_FILE: pki.client.certFile, LOKI_PUSH_KEY_FILE: pki.client.keyFile },
-    });
-    try {
-      writeFileSync(join(logs, 'mysql.log'), `${checkLine(new Date(), 'Status=OK, Slave=10.100.21.232, Seconds_Behind_Master=0')}\n`);
-      assert.equal(await waitForCount(loki.url, '{job="imom", host="promtail-tls", check="mysql", level="OK"}', 1, { tenant: TENANT }), 1);
-      assert.doesNotMatch(readFileSync(pt.logFile, 'utf8'), /tls|x509|certificate/i);
-    } finally {
-      await pt.close();
-    }
-  });
 });
 
 describe('imom stack up --loki-tls-dir', () => {
-  it('runs Loki on mutual TLS; its Promtail ships to it and stack status probes it ready', async () => {
+  // The stack's Promtail is promtail/promtail.yaml with LOKI_PUSH_CA_FILE, _CERT_FILE, _KEY_FILE: Promtail over mutual TLS.
+  it('runs Loki on mutual TLS; its Promtail ships a check log to it and stack status probes it ready', async () => {
     const tlsDir = join(dir, 'stack-tls');
     mkdirSync(tlsDir);
     const files: [string, string][] = [[pki.caFile, 'ca.pem'], [pki.server.certFile, 'loki.pem'], [pki.server.keyFile, 'loki.key'], [pki.client.certFile, 'client.pem'], [pki.client.keyFile, 'client.key']];
@@ -150,15 +136,16 @@ describe('imom stack up --loki-tls-dir', () => {
 
 /**
  * Each row: how a client is set up wrong (or the server is), and the phrase the operator reads.
- * `old` serves pki.expiredServer and refuses anything below TLS 1.3.
+ * `old` serves pki.expiredServer and refuses anything below TLS 1.3 (LOKI_TLS_MIN_VERSION).
+ * Over gRPC the same phrase: grpc-js keeps only text, so the sender handshakes once itself.
  */
-const MATRIX: { row: string; target: () => LokiHandle; tls: () => Record<string, unknown>; maxVersion?: 'TLSv1.2'; phrase: string }[] = [
-  { row: 'unknown CA', target: () => loki, tls: () => tlsInput({ ca_file: pki.otherCaFile }), phrase: 'TBD' },
-  { row: 'host name mismatch', target: () => loki, tls: () => tlsInput({ server_name: 'wrong.example' }), phrase: 'TBD' },
-  { row: 'expired certificate', target: () => old, tls: () => tlsInput(), phrase: 'TBD' },
-  { row: 'client certificate required', target: () => loki, tls: () => ({ ca_file: pki.caFile }), phrase: 'TBD' },
-  { row: 'client certificate refused', target: () => loki, tls: () => tlsInput({ cert_file: pki.otherClient.certFile, key_file: pki.otherClient.keyFile }), phrase: 'TBD' },
-  { row: 'protocol version below the minimum', target: () => old, tls: () => tlsInput(), maxVersion: 'TLSv1.2', phrase: 'TBD' },
+const MATRIX: { row: string; target: () => LokiHandle; tls: () => Record<string, unknown>; phrase: string }[] = [
+  { row: 'unknown CA', target: () => loki, tls: () => tlsInput({ ca_file: pki.otherCaFile }), phrase: 'TLS handshake failed: the Loki certificate is not trusted: signed by an unknown CA' },
+  { row: 'host name mismatch', target: () => loki, tls: () => tlsInput({ server_name: 'wrong.example' }), phrase: 'TLS handshake failed: the Loki certificate is not trusted: host name mismatch (wrong.example is not among its names: IP Address:127.0.0.1, DNS:localhost)' },
+  { row: 'expired certificate', target: () => old, tls: () => tlsInput(), phrase: 'TLS handshake failed: the Loki certificate is not trusted: expired' },
+  { row: 'client certificate required', target: () => loki, tls: () => ({ ca_file: pki.caFile }), phrase: 'TLS handshake failed: Loki requires a client certificate (cert_file and key_file are not set)' },
+  { row: 'client certificate refused', target: () => loki, tls: () => tlsInput({ cert_file: pki.otherClient.certFile, key_file: pki.otherClient.keyFile }), phrase: 'TLS handshake failed: Loki refused the client certificate: signed by a CA it does not trust' },
+  { row: 'protocol version below the minimum', target: () => old, tls: () => tlsInput({ max_version: 'TLS12' }), phrase: 'TLS handshake failed: Loki refused the protocol version (none of the TLS versions we offer is allowed there)' },
 ];
 
 describe('TLS failures with Loki, in words', () => {
@@ -167,8 +154,7 @@ describe('TLS failures with Loki, in words', () => {
       it(`${m.row} (${transport})`, async () => {
         const target = m.target();
         const url = transport === 'http' ? target.url : `grpcs://127.0.0.1:${target.grpcPort}`;
-        const options = { ...loadTls(tlsSchema.parse(m.tls())).options, ...(m.maxVersion ? { maxVersion: m.maxVersion } : {}) };
-        const s = await createSender(transport, url, { tenant: TENANT }, 'test', options);
+        const s = await createSender(transport, url, { tenant: TENANT }, 'test', loadTls(tlsSchema.parse(m.tls())).options);
         const outcome = await s.send(EMPTY_PUSH, 10_000, new AbortController().signal);
         await s.close();
         assert.deepEqual(outcome, { kind: 'retry', reason: m.phrase, tls: true });
@@ -177,7 +163,7 @@ describe('TLS failures with Loki, in words', () => {
   }
 
   it('the push writes it as one ERROR report (code push_tls), not a retry warning', async () => {
-    const { t, logger, reports } = inProcess({ url: loki.url, tenant: TENANT, spool_dir: spools.make(), tls: tlsInput({ ca_file: pki.otherCaFile }), shutdown_timeout: '0s', batch: { max_wait: '10ms' } }, 'tls-fail.example.com');
+    const { t, logger, reports } = inProcess({ url: loki.url, tenant: TENANT, spool_dir: spools.make(), tls: tlsInput({ ca_file: pki.otherCaFile }), shutdown_timeout: '1ms', batch: { max_wait: '10ms' } }, 'tls-fail.example.com');
     logger.log({ level: 'info', message: 'p seq=0 Status=OK', check: 'mysql', status: 'OK', time: new Date() });
     const r = await waitFor(() => reports.find((x) => x.code === 'push_tls'), 30_000, 'push_tls report');
     await t.shutdown();
@@ -195,7 +181,8 @@ describe('TLS failures with Loki, in words', () => {
       status: 'firing', labels: { alertname: 'CheckCritical' }, fingerprint: 'f', annotations: { logql: '{job="imom"}' },
       startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '',
     });
-    assert.equal(content.linesError, 'TBD');
-    assert.deepEqual(warnings, ['WARN lines for CheckCritical unavailable: TBD']);
+    const why = 'Loki GET /loki/api/v1/query_range: TLS handshake failed: Loki requires a client certificate (cert_file and key_file are not set)';
+    assert.equal(content.linesError, why);
+    assert.deepEqual(warnings, [`WARN lines for CheckCritical unavailable: ${why}`]);
   });
 });

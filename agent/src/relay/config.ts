@@ -1,6 +1,6 @@
 /** `imom relay` config (YAML, snake_case), validated with zod; see ruler/README.md. */
 import { z } from 'zod';
-import { tlsSchema } from '../config/tls.js';
+import { caFile, certFile, keyFile, tlsFields, tlsPairRule, tlsSchema } from '../config/tls.js';
 import { duration, hostPort, secret } from '../config/types.js';
 
 const severityList = z.array(z.string().min(1)).optional().meta({ description: 'Only alerts with one of these severities (default: all)' });
@@ -15,21 +15,19 @@ const targetCommon = {
 const httpsUrl = z.url({ protocol: /^https?$/ });
 
 /**
- * The HTTPS listener: cert_file and key_file (both required here), min_version and
- * expiry_warning as in every `tls:` block, and client_ca_file, the CA whose client certificates
- * may connect (checked like ca_file). The file checks are the `tls:` schema's own.
+ * The HTTPS listener: the relay's certificate and key (required here), and client_ca_file, the
+ * CA whose client certificates may connect; each file checked as in every `tls:` block.
  */
 const listenTlsSchema = z
-  .object({ cert_file: z.string(), key_file: z.string(), client_ca_file: z.string().optional(), min_version: z.string().optional(), expiry_warning: z.string().optional() })
+  .object({
+    cert_file: certFile().meta({ description: 'PEM certificate of the relay (SANs: the names Alertmanager dials)' }),
+    key_file: keyFile(),
+    client_ca_file: caFile('client_ca_file').optional().meta({ description: 'Require a client certificate signed by this CA (Alertmanager\'s http_config.tls_config cert_file)' }),
+    min_version: tlsFields.min_version,
+    expiry_warning: tlsFields.expiry_warning,
+  })
   .strict()
-  .transform((l, ctx) => {
-    const parsed = tlsSchema.safeParse({ cert_file: l.cert_file, key_file: l.key_file, ca_file: l.client_ca_file, min_version: l.min_version, expiry_warning: l.expiry_warning });
-    if (!parsed.success) {
-      for (const i of parsed.error.issues) ctx.addIssue({ ...i, path: i.path.map((k) => (k === 'ca_file' ? 'client_ca_file' : k)) } as never);
-      return z.NEVER;
-    }
-    return { ...parsed.data, client_ca_file: l.client_ca_file };
-  });
+  .superRefine(tlsPairRule);
 
 export const targetSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('slack'), url: secret.pipe(httpsUrl).meta({ description: 'Slack incoming-webhook URL (a secret)' }), ...targetCommon }).strict(),

@@ -66,7 +66,7 @@ export class Relay {
 
   /** The listener's files, read at start; a key others may read is a WARN, a certificate near its end an ERROR. */
   private listenerTls(l: NonNullable<RelayConfig['listen_tls']>): ListenerTls {
-    const loaded = loadTls(l);
+    const loaded = loadTls({ ...l, ca_file: l.client_ca_file, insecure_skip_verify: false, use_system_ca: false });
     for (const w of loaded.warnings) this.log('WARN', `listen_tls: ${w}`);
     for (const c of loaded.ownCertificates) {
       const expiring = certificateExpiry(c, Date.now(), l.expiry_warning);
@@ -78,7 +78,9 @@ export class Relay {
 
   /** A client's handshake failed: Alertmanager's notifications cannot arrive, so it is an ERROR, in words. */
   private refused(e: Error, peer: string, certError?: string): void {
-    const why = describeTlsFailure(certError ? Object.assign(new Error(certError), { code: certError }) : e, { peer: 'Alertmanager', hasClientCert: true, side: 'server' }) ?? `TLS handshake failed: ${e.message}`;
+    // A client certificate that does not verify: Node closes the connection, and only the socket knows why.
+    const cause = certError ? Object.assign(new Error(certError), { code: certError }) : e;
+    const why = describeTlsFailure(cause, { peer: 'Alertmanager', hasClientCert: true, side: 'server' }) ?? `TLS handshake failed: ${(e as { code?: string }).code ?? e.message}`;
     this.log('ERROR', `connection from ${peer} refused: ${why}`);
   }
 
