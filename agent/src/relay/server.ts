@@ -43,7 +43,8 @@ export interface RelayServerOptions {
   /** HTTPS instead of HTTP. */
   readonly tls?: ListenerTls;
   /**
-   * A client's handshake failed (no certificate, an old protocol, our certificate refused…).
+   * A client's handshake failed (no certificate, an old protocol, our certificate refused…);
+   * `peer` is host:port, or "a client" when Node closed the socket before we heard (a bad certificate).
    * `clientCertError`: the verification error of the certificate it showed (e.g.
    * UNABLE_TO_VERIFY_LEAF_SIGNATURE); Node then closes the connection with no alert and `err`
    * is only "socket hang up".
@@ -80,8 +81,11 @@ export async function startRelayServer(o: RelayServerOptions): Promise<RelayServ
     : createServer(onRequest);
   if (t) {
     server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
-      const certError = (socket as TLSSocket & { authorizationError?: Error | string }).authorizationError;
-      o.tlsClientError?.(err, `${socket.remoteAddress}:${socket.remotePort}`, certError === undefined ? undefined : String((certError as { code?: string }).code ?? certError));
+      // Node's typing says Error; at run time it is the code (a string), or null when there was none.
+      const certError: unknown = socket.authorizationError;
+      // A client certificate that does not verify: Node has closed the socket, and its address with it.
+      const peer = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'a client';
+      o.tlsClientError?.(err, peer, typeof certError === 'string' ? certError : undefined);
     });
   }
   await new Promise<void>((res, rej) => {
