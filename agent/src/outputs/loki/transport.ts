@@ -351,7 +351,7 @@ export class LokiTransport extends TransportStream {
    */
   private loadTls(cfg: TlsConfig): ConnectionOptions {
     const loaded = loadTls(cfg);
-    for (const w of loaded.warnings) this.report({ level: 'WARN', code: 'tls_warning', message: `loki output: ${w}` });
+    for (const w of loaded.warnings) this.report({ level: 'WARN', code: 'tls_warning', message: w });
     for (const c of loaded.ownCertificates) {
       const expiring = certificateExpiry(c, Date.now(), cfg.expiry_warning);
       if (expiring) this.report({ level: 'ERROR', code: 'tls_expiry', message: expiring });
