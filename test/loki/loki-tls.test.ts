@@ -13,7 +13,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadTls } from '../../agent/src/core/tls/index.js';
@@ -74,6 +74,16 @@ describe('loki/loki-tls.yaml', () => {
     const res = await fetch(`http://127.0.0.1:${loki.port}/ready`);
     assert.equal(res.status, 400);
     assert.match(await res.text(), /Client sent an HTTP request to an HTTPS server/);
+  });
+});
+
+describe('outputs.loki.tls in the agent config', () => {
+  it('a key that is not the certificate\'s is exit 2 naming file, line and path', async () => {
+    const file = join(dir, 'imom.yaml');
+    writeFileSync(file, `outputs:\n  loki:\n    url: ${loki.url}\n    spool_dir: ${join(dir, 'spool')}\n    tls:\n      ca_file: ${pki.caFile}\n      cert_file: ${pki.client.certFile}\n      key_file: ${pki.server.keyFile}\nchecks: {}\n`);
+    const r = await imom(['config', 'validate', file]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim(), `imom: ${file}:8: outputs.loki.tls.key_file: key_file ${pki.server.keyFile} is not the private key of cert_file ${pki.client.certFile}`);
   });
 });
 
@@ -169,6 +179,15 @@ describe('TLS failures with Loki, in words', () => {
     await t.shutdown();
     assert.equal(r.level, 'ERROR');
     assert.equal(r.message, `loki push failed (${MATRIX[0]!.phrase}); retrying with backoff, 1 lines kept in the spool`);
+  });
+
+  it('a client certificate that ends within expiry_warning (14d) is one ERROR report (code tls_expiry) naming the file and the date', async () => {
+    const { t, reports } = inProcess({ url: loki.url, tenant: TENANT, spool_dir: spools.make(), shutdown_timeout: '1ms', tls: tlsInput({ cert_file: pki.soonExpiringClient.certFile, key_file: pki.soonExpiringClient.keyFile }) }, 'tls-expiry.example.com');
+    await t.shutdown();
+    const expiry = reports.filter((r) => r.code === 'tls_expiry');
+    assert.equal(expiry.length, 1);
+    assert.equal(expiry[0]!.level, 'ERROR');
+    assert.match(expiry[0]!.message, new RegExp(`^TLS certificate ${pki.soonExpiringClient.certFile.replace(/[.]/g, '\\.')} \\(CN=imom-agent[^)]*\\) expires \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ, in \\d+ (days?|hours?)$`));
   });
 
   it("the relay's line query says it in the notification and one WARN", async () => {

@@ -92,6 +92,21 @@ describe('Alertmanager posts to the relay over mutual TLS', () => {
   }
 });
 
+describe('the listener certificate', () => {
+  it('one that ends within expiry_warning (14d) is one ERROR line at start naming the file and the date', async () => {
+    const relay = await startTlsRelay('soon', { cert_file: pki.soonExpiringClient.certFile, key_file: pki.soonExpiringClient.keyFile });
+    const expiry = relay.lines.filter((l) => l.includes('TLS certificate'));
+    assert.equal(expiry.length, 1);
+    assert.match(expiry[0]!, new RegExp(`^ERROR TLS certificate ${pki.soonExpiringClient.certFile.replace(/[.]/g, '\\.')} \\(CN=imom-agent[^)]*\\) expires \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ, in \\d+ (days?|hours?)$`));
+  });
+
+  it('listen_tls is checked like every tls block: a key file that is not the certificate\'s is a config error naming the key', () => {
+    const r = relayConfigSchema.safeParse({ token: TOKEN, listen_tls: { cert_file: pki.server.certFile, key_file: pki.client.keyFile }, loki: { url: 'http://127.0.0.1:9' }, targets: [{ name: 'hook', type: 'webhook', url: 'http://127.0.0.1:9/' }] });
+    assert.equal(r.success, false);
+    assert.deepEqual(r.error!.issues.map((i) => [i.path.join('.'), i.message]), [['listen_tls.key_file', `key_file ${pki.client.keyFile} is not the private key of cert_file ${pki.server.certFile}`]]);
+  });
+});
+
 /**
  * Each row: the relay's listener, Alertmanager's tls_config for it, the relay's ERROR line
  * (peer port as <port>) and what Alertmanager's log says in its first failed attempt. When the
