@@ -4,7 +4,7 @@
  * key where the certificate belongs is `FILE:LINE: path: problem` (exit 2), never a failure at
  * the first connection; core/tls loadTls reads them again when a target is built.
  */
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
@@ -142,4 +142,31 @@ export function tlsSchemaWithAliases(aliases: Readonly<Record<string, 'ca_file' 
     })
     .superRefine((t, ctx) => tlsPairRule(t, ctx))
     .meta({ description: `TLS, with the keys of Promtail's and Loki's tls_config (${Object.entries(aliases).map(([a, k]) => `${a} = ${k}`).join(', ')} as aliases)` });
+}
+
+const TLS_FILE_KEYS = new Set(['ca_file', 'cert_file', 'key_file']);
+
+/**
+ * A digest of every TLS file a validated config value names (any `ca_file`, `cert_file`,
+ * `key_file` at any depth), for the reload fingerprint: a certificate replaced under the same
+ * path rebuilds its target on reload, which reads it again. An unreadable file digests as such.
+ */
+export function tlsFilesDigest(value: unknown): string {
+  const hash = createHash('sha256');
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (!v || typeof v !== 'object') return;
+    for (const [k, child] of Object.entries(v)) {
+      if (TLS_FILE_KEYS.has(k) && typeof child === 'string') {
+        hash.update(`${k}\0${child}\0`);
+        try {
+          hash.update(readFileSync(child));
+        } catch {
+          hash.update('unreadable');
+        }
+      } else walk(child);
+    }
+  };
+  walk(value);
+  return hash.digest('hex');
 }

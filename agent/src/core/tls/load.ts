@@ -19,6 +19,8 @@ export interface LoadedTls {
   warnings: string[];
   /** Our client certificate (cert_file's first), for the expiry line. */
   ownCertificates: OwnCertificate[];
+  /** expiry_warning: a certificate ending within this many ms gets an ERROR line (tlsNotices). */
+  expiryWarningMs: number;
 }
 
 const REDACTED = '[redacted]';
@@ -75,5 +77,5 @@ export function loadTls(cfg: TlsSettings): LoadedTls {
     const warning = keyPermissionWarning(cfg.key_file);
     if (warning) warnings.push(warning);
   }
-  return { options, hasClientCert: options.cert !== undefined, warnings, ownCertificates };
+  return { options, hasClientCert: options.cert !== undefined, warnings, ownCertificates, expiryWarningMs: cfg.expiry_warning };
 }
