@@ -181,10 +181,10 @@ describe('TLS failures with Loki, in words', () => {
     assert.equal(r.message, `loki push failed (${MATRIX[0]!.phrase}); retrying with backoff, 1 lines kept in the spool`);
   });
 
-  it('a client certificate that ends within expiry_warning (14d) is one ERROR report (code tls_expiry) naming the file and the date', async () => {
+  it('a client certificate that ends within expiry_warning (14d) is one ERROR report (code tls_notice) naming the file and the date', async () => {
     const { t, reports } = inProcess({ url: loki.url, tenant: TENANT, spool_dir: spools.make(), shutdown_timeout: '1ms', tls: tlsInput({ cert_file: pki.soonExpiringClient.certFile, key_file: pki.soonExpiringClient.keyFile }) }, 'tls-expiry.example.com');
     await t.shutdown();
-    const expiry = reports.filter((r) => r.code === 'tls_expiry');
+    const expiry = reports.filter((r) => r.code === 'tls_notice' && r.message.startsWith('TLS certificate'));
     assert.equal(expiry.length, 1);
     assert.equal(expiry[0]!.level, 'ERROR');
     assert.match(expiry[0]!.message, new RegExp(`^TLS certificate ${pki.soonExpiringClient.certFile.replace(/[.]/g, '\\.')} \\(CN=imom-agent[^)]*\\) expires \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ, in \\d+ (days?|hours?)$`));

@@ -4,7 +4,7 @@
  * intake (intake.ts: parse, dedupe, durably queue) and delivery (delivery.ts: per-target
  * workers, retry, dead letter), all on one durable store (store.ts).
  */
-import { certificateExpiry, describeTlsFailure, loadTls } from '../core/tls/index.js';
+import { describeTlsFailure, loadTls, tlsNotices } from '../core/tls/index.js';
 import { secretsOf, type RelayConfig } from './config.js';
 import { Delivery } from './delivery.js';
 import { Heartbeat, hasFiringWatchdog } from './heartbeat.js';
@@ -64,14 +64,10 @@ export class Relay {
     await delivered;
   }
 
-  /** The listener's files, read at start; a key others may read is a WARN, a certificate near its end an ERROR. */
+  /** The listener's files, read at start; a key others may read, or a certificate near its end, is an ERROR. */
   private listenerTls(l: NonNullable<RelayConfig['listen_tls']>): ListenerTls {
     const loaded = loadTls({ ...l, ca_file: l.client_ca_file, insecure_skip_verify: false, use_system_ca: false });
-    for (const w of loaded.warnings) this.log('WARN', `listen_tls: ${w}`);
-    for (const c of loaded.ownCertificates) {
-      const expiring = certificateExpiry(c, Date.now(), l.expiry_warning);
-      if (expiring) this.log('ERROR', expiring);
-    }
+    for (const n of tlsNotices(loaded)) this.log('ERROR', n);
     const o = loaded.options;
     return { cert: o.cert, key: o.key, minVersion: o.minVersion, ...(l.client_ca_file ? { clientCa: o.ca } : {}) };
   }

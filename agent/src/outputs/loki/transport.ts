@@ -27,7 +27,7 @@ import TransportStream from 'winston-transport';
 import type { TlsConfig } from '../../config/tls.js';
 import { backoffMs, basicCredential, type BackoffPolicy } from '../../core/http-retry.js';
 import { redact } from '../../core/redact.js';
-import { certificateExpiry, loadTls } from '../../core/tls/index.js';
+import { loadTls, tlsNotices } from '../../core/tls/index.js';
 import type { Batch } from './batch.js';
 import { createSender } from './create-sender.js';
 import { cmpPos, type Pos } from './cursor.js';
@@ -346,16 +346,12 @@ export class LokiTransport extends TransportStream {
   private shutdownDeadline = Infinity;
 
   /**
-   * The certificate files, read once per transport (a reload builds a new one). A key others
-   * may read is a WARN; our client certificate expiring within expiry_warning is an ERROR.
+   * The certificate files, read once per transport (a reload builds a new one). Each notice (a
+   * key others may read, our certificate ending within expiry_warning) is one ERROR.
    */
   private loadTls(cfg: TlsConfig): ConnectionOptions {
     const loaded = loadTls(cfg);
-    for (const w of loaded.warnings) this.report({ level: 'WARN', code: 'tls_warning', message: w });
-    for (const c of loaded.ownCertificates) {
-      const expiring = certificateExpiry(c, Date.now(), cfg.expiry_warning);
-      if (expiring) this.report({ level: 'ERROR', code: 'tls_expiry', message: expiring });
-    }
+    for (const n of tlsNotices(loaded)) this.report({ level: 'ERROR', code: 'tls_notice', message: n });
     return loaded.options;
   }
 
