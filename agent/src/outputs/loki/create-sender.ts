@@ -3,9 +3,10 @@
  * use, so a transport loads only its own client (grpc-js is ~6 MB of heap).
  */
 import type { ConnectionOptions } from 'node:tls';
-import type { AuthConfig, Sender } from './sender.js';
+import type { AuthConfig, PeerCertificateListener, Sender } from './sender.js';
 
-export async function createSender(transport: 'http' | 'grpc', url: string, auth: AuthConfig, userAgent: string, tls?: ConnectionOptions): Promise<Sender> {
+/** `onPeerCertificate`: HTTP only (grpc-js does not show its sockets). */
+export async function createSender(transport: 'http' | 'grpc', url: string, auth: AuthConfig, userAgent: string, tls?: ConnectionOptions, onPeerCertificate?: PeerCertificateListener): Promise<Sender> {
   if (transport === 'grpc') return new (await import('./grpc-sender.js')).GrpcSender(url, auth, userAgent, tls);
-  return new (await import('./http-sender.js')).HttpSender(url, auth, userAgent, tls);
+  return new (await import('./http-sender.js')).HttpSender(url, auth, userAgent, tls, onPeerCertificate);
 }

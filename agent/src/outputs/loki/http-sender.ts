@@ -5,10 +5,11 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import { peerCertificate } from '../../core/tls/index.js';
 import snappy from 'snappy';
 import { authorizationHeader, retryAfterMs } from '../../core/http-retry.js';
-import { classifyStatus, describeError, tlsOutcome, type AuthConfig, type Sender, type SendOutcome } from './sender.js';
+import { classifyStatus, describeError, tlsOutcome, type AuthConfig, type PeerCertificateListener, type Sender, type SendOutcome } from './sender.js';
 
 /** How much of an error answer is kept (classifyStatus keeps 500 characters of it). */
 const MAX_ANSWER = 4096;
@@ -20,8 +21,11 @@ export class HttpSender implements Sender {
   private readonly request: typeof http.request;
   private readonly hasClientCert: boolean;
 
-  /** `tls`: CA, client certificate, servername, minVersion for an https:// URL (loadTls's options). */
-  constructor(url: string, auth: AuthConfig, userAgent: string, tls?: ConnectionOptions) {
+  /**
+   * `tls`: CA, client certificate, servername, minVersion for an https:// URL (loadTls's options).
+   * `onPeerCertificate`: Loki's certificate, once per new connection (for the expiry line).
+   */
+  constructor(url: string, auth: AuthConfig, userAgent: string, tls?: ConnectionOptions, private readonly onPeerCertificate?: PeerCertificateListener) {
     const u = new URL(url);
     if (u.pathname === '' || u.pathname === '/') u.pathname = '/loki/api/v1/push';
     this.url = u;
@@ -72,6 +76,17 @@ export class HttpSender implements Sender {
       const onAbort = () => req.destroy(Object.assign(new Error('aborted'), { name: 'AbortError' }));
       signal.addEventListener('abort', onAbort, { once: true });
       req.on('error', (e) => finish(tlsOutcome(e, this.hasClientCert) ?? { kind: 'retry', reason: describeError(e) }));
+      const seen = this.onPeerCertificate;
+      if (seen) {
+        req.once('socket', (socket) => {
+          // A kept-alive socket has shaken hands already: only a new one says who Loki is.
+          if (!(socket as TLSSocket).encrypted || (socket as TLSSocket).getPeerCertificate?.()?.subject) return;
+          socket.once('secureConnect', () => {
+            const cert = peerCertificate(socket as TLSSocket);
+            if (cert) seen(cert);
+          });
+        });
+      }
       if (signal.aborted) onAbort();
       req.end(compressed);
     });

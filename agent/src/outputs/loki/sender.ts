@@ -21,6 +21,9 @@ export interface Sender {
   close(): Promise<void>;
 }
 
+/** Receives the certificate Loki showed on a new TLS connection. */
+export type PeerCertificateListener = (cert: { subject: string; notAfter: Date }) => void;
+
 export interface AuthConfig {
   tenant?: string | undefined;
   basic_auth?: { username: string; password: string } | undefined;

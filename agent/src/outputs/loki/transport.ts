@@ -27,7 +27,7 @@ import TransportStream from 'winston-transport';
 import type { TlsConfig } from '../../config/tls.js';
 import { backoffMs, basicCredential, type BackoffPolicy } from '../../core/http-retry.js';
 import { redact } from '../../core/redact.js';
-import { loadTls, tlsNotices } from '../../core/tls/index.js';
+import { certificateExpiry, loadTls, tlsNotices } from '../../core/tls/index.js';
 import type { Batch } from './batch.js';
 import { createSender } from './create-sender.js';
 import { cmpPos, type Pos } from './cursor.js';
@@ -146,7 +146,14 @@ export class LokiTransport extends TransportStream {
     const ua = 'imom-loki-transport/0.1';
     const auth = { tenant: cfg.tenant, basic_auth: cfg.basic_auth, bearer_token: cfg.bearer_token };
     const tls = cfg.tls ? this.loadTls(cfg.tls) : undefined;
-    this.newSender = () => createSender(cfg.transport, cfg.url, auth, ua, tls);
+    const expiryWarning = cfg.tls?.expiry_warning;
+    const of = `Loki ${new URL(cfg.url).host}`;
+    // Loki's certificate ending within expiry_warning: one ERROR per new connection, until it is renewed.
+    const onPeer = expiryWarning === undefined ? undefined : (c: { subject: string; notAfter: Date }) => {
+      const n = certificateExpiry({ ...c, of }, Date.now(), expiryWarning);
+      if (n) this.report({ level: 'ERROR', code: 'tls_notice', message: n });
+    };
+    this.newSender = () => createSender(cfg.transport, cfg.url, auth, ua, tls, onPeer);
     this.loop = this.exportLoop().catch((e: unknown) => {
       this.report({ level: 'ERROR', code: 'loop_failed', message: `loki transport stopped sending: ${this.redact(String((e as Error)?.stack ?? e))}; lines stay spooled in ${cfg.spool_dir}` });
     });
