@@ -6,8 +6,8 @@
  *   clientTlsConfig(pki)        // the agent's `tls:` block for it (CN=imom-agent)
  *
  * Loki's certificate is pki.server (SAN IP:127.0.0.1, DNS:localhost) unless `server` names
- * another of the PKI's (expiredServer, wrongHost…); Loki's own gRPC
- * clients present pki.client, and so does the harness (readiness probe, query helpers).
+ * another of the PKI's (expiredServer, wrongHost…); Loki's own gRPC clients present
+ * pki.client, and so does the harness (readiness probe, query helpers).
  */
 import type { LokiTlsFiles } from '../../agent/src/stack/components.js';
 import { tlsSchema, type TlsConfig } from '../../agent/src/config/tls.js';
@@ -15,13 +15,9 @@ import { loadTls } from '../../agent/src/core/tls/index.js';
 import type { TestPki } from './pki.js';
 import type { StartLokiOptions } from './loki.js';
 
-/** The `tls:` block an iMom client uses for this Loki: the CA, and pki.client unless `client: false`. */
-export function clientTlsConfig(pki: TestPki, o: { client?: boolean; extra?: Partial<Record<keyof TlsConfig, unknown>> } = {}): TlsConfig {
-  return tlsSchema.parse({
-    ca_file: pki.caFile,
-    ...(o.client === false ? {} : { cert_file: pki.client.certFile, key_file: pki.client.keyFile }),
-    ...o.extra,
-  });
+/** The `tls:` block an iMom client uses for this Loki: the CA and pki.client. */
+export function clientTlsConfig(pki: TestPki): TlsConfig {
+  return tlsSchema.parse({ ca_file: pki.caFile, cert_file: pki.client.certFile, key_file: pki.client.keyFile });
 }
 
 /** startLoki's `tls` option: Loki's files, and the client side the harness presents. */
