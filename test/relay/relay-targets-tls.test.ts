@@ -9,8 +9,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadRelayConfig } from '../../agent/src/relay/cli.js';
+import { ConfigError } from '../../agent/src/config/errors.js';
 import { relayConfigSchema } from '../../agent/src/relay/config.js';
 import { Relay } from '../../agent/src/relay/relay.js';
 import type { AmAlert } from '../../agent/src/relay/webhook.js';
@@ -146,7 +148,7 @@ describe('chat targets and the heartbeat over mutual TLS', () => {
   it('every target type delivers over mutual TLS', async () => {
     for (const path of ['/slack', '/teams', '/gchat', `/telegram/bot${BOT}/sendMessage`, '/hook']) await chat.waitForDelivered(2, 15_000, path);
     for (const t of ['slack', 'teams', 'gchat', 'telegram', 'hook']) {
-      assert.ok(relay.lines.includes(`INFO delivered CheckCritical firing host=db1 check=mysql to ${t}`), relay.lines.join('\n'));
+      assert.ok(relay.lines.some((l) => l.startsWith(`INFO delivered CheckCritical firing host=db1 check=mysql to ${t}`)), relay.lines.join('\n'));
     }
     assert.equal(relay.relay.queued, 0);
   });
@@ -231,5 +233,36 @@ describe('TLS failures of a chat target and the heartbeat, in words', () => {
     assert.equal(relay.relay.queued, MATRIX.length);
     assert.equal(mutual.delivered().length, 0);
     assertNoSecrets(relay.lines);
+  });
+});
+
+describe('tls on a target and the heartbeat is checked like every tls block', () => {
+  it('a key that is not the certificate\'s, a relative path: exit 2 naming file, line and config path', () => {
+    const file = join(dir, 'bad-tls.yaml');
+    writeFileSync(file, [
+      `token: ${TOKEN}`,
+      'loki: { url: "http://127.0.0.1:9" }',
+      'targets:',
+      '  - name: hook',
+      '    type: webhook',
+      '    url: https://127.0.0.1:9/hook',
+      '    tls:',
+      `      ca_file: ${pki.caFile}`,
+      `      cert_file: ${pki.server.certFile}`,
+      `      key_file: ${pki.client.keyFile}`,
+      'heartbeat:',
+      '  url: https://127.0.0.1:9/ping',
+      '  tls: { ca_file: relative/ca.pem }',
+      '',
+    ].join('\n'));
+    assert.throws(() => loadRelayConfig(file), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.exitCode, 2);
+      assert.equal(e.message, [
+        `${file}:13: heartbeat.tls.ca_file: ca_file relative/ca.pem is not an absolute path`,
+        `${file}:10: targets[0].tls.key_file: key_file ${pki.client.keyFile} is not the private key of cert_file ${pki.server.certFile}`,
+      ].join('\n'));
+      return true;
+    });
   });
 });
