@@ -6,6 +6,7 @@
 import { resultFactory } from '../../core/check.js';
 import type { CheckResult, Field, Status } from '../../core/result.js';
 import { compareAddr, hostOf, type NodeLine } from './parse.js';
+import { memoryProblem } from '../../common/redis/health.js';
 import type { LayoutFile, Role } from './layout.js';
 import { MAX_NODES, type ClusterSettings, type ClusterView, type Probe, type Snapshot } from './view.js';
 
@@ -15,7 +16,6 @@ type Results = ReturnType<typeof resultFactory>;
 export type Rule = (view: ClusterView) => CheckResult[];
 
 const results = (view: ClusterView): Results => resultFactory(CHECK, view.settings.name);
-const pct = (x: number) => (x * 100).toFixed(1);
 const short = (x: number) => String(Number(x.toFixed(2)));
 const isMaster = (l: NodeLine) => l.flags.has('master');
 const isSlave = (l: NodeLine) => l.flags.has('slave');
@@ -157,17 +157,10 @@ export const memory: Rule = (view) => view.memberSnaps.map((s) =>
  * OK line with the figures.
  */
 export function memoryResult(r: Results, cluster: string, addr: string, mem: ReadonlyMap<string, string>, maxRatio: number): CheckResult {
+  const problem = memoryProblem(addr, mem, maxRatio);
+  if (problem) return r.message(addr, problem.status, problem.message);
   const used = Number(mem.get('used_memory') ?? NaN);
   const max = Number(mem.get('maxmemory') ?? 0);
-  const policy = mem.get('maxmemory_policy') ?? '';
-  const isOOM = [...mem].some(([k, v]) => k.toLowerCase() === 'isoom' && v.toLowerCase() === 'true');
-  if (isOOM) return r.message(addr, 'CRITICAL', `Node ${addr} is OOM (isOOM:true)`);
-  if (max > 0 && used >= max && policy === 'noeviction') {
-    return r.message(addr, 'CRITICAL', `Node ${addr} is OOM (used_memory=${used}, maxmemory=${max}, maxmemory_policy=noeviction)`);
-  }
-  if (max > 0 && used / max >= maxRatio) {
-    return r.message(addr, 'ERROR', `Node ${addr} used_memory is ${pct(used / max)}% of maxmemory (used_memory=${used}, maxmemory=${max}, max_memory_ratio=${maxRatio})`);
-  }
   return r.fields(addr, 'OK', [
     ['Cluster', cluster], ['Node', addr], ['Used_Memory', Number.isFinite(used) ? used : null],
     ['Maxmemory', max], ['Used_Ratio', max > 0 ? short(used / max) : null],
