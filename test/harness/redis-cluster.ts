@@ -11,6 +11,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePorts, removeDir, run, startDaemon, tempDir, waitFor, waitForPort, type Daemon } from './proc.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 export interface ClusterNodeLine {
   id: string;
@@ -58,6 +59,9 @@ export interface ClusterOptions {
   /** cluster-node-timeout; low so fail detection is quick (default 2000ms). */
   nodeTimeoutMs?: number;
 }
+
+/** Where an isolated node's own bus connections come from: another loopback address (all of 127/8 is local). */
+const ISOLATED_SOURCE = '127.0.0.2';
 
 export interface MasterWithReplicas { master: string; id: string; replicas: string[] }
 
@@ -291,6 +295,58 @@ export class RedisCluster {
     // Peers re-dial a node whose announced address changed: wait until every link is back,
     // or the next assertion sees a transient "disconnected".
     await this.waitViews(`${addr} announced as ${want}`, (lines) => lines.some((l) => l.id === id && l.addr === want) && lines.every((l) => l.link === 'connected'));
+  }
+
+  /**
+   * Cuts one node off the cluster bus both ways while clients still reach it: every node's bus
+   * goes through a TcpProxy (announced as its bus port), the node dials its peers from 127.0.0.2
+   * (bind-source-addr), then its own proxy drops everything and the others drop what comes from
+   * 127.0.0.2. Any bus packet from a node counts as a sign of life, so cutting one direction
+   * only (as cutBus does) never makes it pfail.
+   */
+  async isolateBus(addr: string): Promise<() => Promise<void>> {
+    const node = this.node(addr);
+    const proxies = new Map<ClusterNode, TcpProxy>();
+    for (const n of this.liveNodes()) proxies.set(n, await TcpProxy.start(n.busPort));
+    const undo = async () => {
+      for (const p of proxies.values()) p.restore();
+      await this.waitHealthy();
+      await this.cmd(addr, 'CONFIG', 'SET', 'bind-source-addr', '');
+      for (const n of proxies.keys()) await this.cmd(n.addr, 'CONFIG', 'SET', 'cluster-announce-bus-port', 0);
+      // Every node must know every real bus port before the proxies go: two nodes that each
+      // still dial the other's closed proxy would never meet again.
+      await this.waitBusPorts(new Map([...proxies.keys()].map((n) => [n, n.busPort])));
+      await this.waitHealthy();
+      for (const p of proxies.values()) await p.close();
+    };
+    try {
+      await this.cmd(addr, 'CONFIG', 'SET', 'bind-source-addr', ISOLATED_SOURCE);
+      // A node whose peer announces a new bus port drops its link and dials the new one.
+      for (const [n, p] of proxies) await this.cmd(n.addr, 'CONFIG', 'SET', 'cluster-announce-bus-port', p.port);
+      // A healthy view is not enough: a node may still hold a link to a real bus port.
+      await this.waitBusPorts(new Map([...proxies].map(([n, p]) => [n, p.port])));
+      await this.waitHealthy();
+      for (const [n, p] of proxies) {
+        if (n === node) p.cut();
+        else p.cut((from) => from === ISOLATED_SOURCE || from === `::ffff:${ISOLATED_SOURCE}`);
+      }
+    } catch (e) {
+      await undo();
+      throw e;
+    }
+    return undo;
+  }
+
+  /** Waits until every node's CLUSTER NODES gives each node in `ports` that bus port. */
+  private async waitBusPorts(ports: ReadonlyMap<ClusterNode, number>): Promise<void> {
+    const want = [...ports].map(([n, p]) => `${n.addr}@${p} `);
+    await waitFor(async () => {
+      for (const n of ports.keys()) {
+        const text = String(await this.cmd(n.addr, 'CLUSTER', 'NODES'));
+        if (!want.every((w) => text.includes(w))) return false;
+      }
+      return true;
+    }, 30_000, 'every node to know the announced bus ports', 200);
   }
 
   /** Turns on requirepass (and masterauth, so replicas keep syncing) on every running node. */

@@ -24,7 +24,7 @@ export function settingsOf(inst: RedisClusterInstance): ClusterSettings {
   }
   return {
     name: inst.name, target: inst.nodes.map((n) => n.text).join(','), serverOf, serverOrder,
-    maxMasterSkew: inst.max_master_skew, maxMemoryRatio: inst.max_memory_ratio,
+    maxMasterSkew: inst.max_master_skew, maxMemoryRatio: inst.max_memory_ratio, singleServer: inst.single_server,
   };
 }
 
