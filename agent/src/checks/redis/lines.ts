@@ -103,11 +103,11 @@ export function sentinelLines(r: Results, name: string, answers: readonly Sentin
     byAddress.set(address, [...(byAddress.get(address) ?? []), a.addr]);
   }
   if (byAddress.size === 0) {
-    return { lines: [r.message(name, 'CRITICAL', `Master ${name}: no Sentinel names it (${missing.join('; ')})`)], master: undefined };
+    return { lines: [r.message(name, 'CRITICAL', `Master ${name} is named by no Sentinel (${missing.join('; ')})`)], master: undefined };
   }
   if (byAddress.size > 1) {
     const views = [...byAddress].sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0])).map(([addr, from]) => `${addr} from ${from.join(', ')}`);
-    return { lines: [r.message(name, 'CRITICAL', `Master ${name}: Sentinels disagree on its address (${views.join('; ')})`)], master: undefined };
+    return { lines: [r.message(name, 'CRITICAL', `Master ${name} is not agreed on by its Sentinels (${views.join('; ')})`)], master: undefined };
   }
   const [[master, from]] = [...byAddress] as [[string, string[]]];
   const say = `${from.length} of ${answers.length} Sentinels`;

@@ -63,7 +63,7 @@ describe('redis check in Sentinel mode against three real Sentinels', () => {
       assert.equal(await s3.masterAddress(), moved.from, 'the cut-off Sentinel still names the old master');
       const r = await check();
       assert.equal(r.code, 1);
-      assert.equal(r.lines[0], `CRITICAL: Master ${MASTER_NAME}: Sentinels disagree on its address (${moved.to} from ${s1.address}, ${s2.address}; ${moved.from} from ${s3.address})`, r.lines.join('\n'));
+      assert.equal(r.lines[0], `CRITICAL: Master ${MASTER_NAME} is not agreed on by its Sentinels (${moved.to} from ${s1.address}, ${s2.address}; ${moved.from} from ${s3.address})`, r.lines.join('\n'));
       // No role is expected while they disagree: each node says what it is.
       assert.deepEqual(nodeLines(r.lines), [`Status=OK, Node=${moved.to}, Role=master`, `Status=OK, Node=${moved.from}, Role=slave`].sort());
     } finally {
