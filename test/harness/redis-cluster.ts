@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePorts, removeDir, run, startDaemon, tempDir, waitFor, waitForPort, type Daemon } from './proc.js';
 import { TcpProxy } from './tcp-proxy.js';
+import { readFileSync } from 'node:fs';
+import type { TestPki } from './pki.js';
 
 export interface ClusterNodeLine {
   id: string;
@@ -58,6 +60,8 @@ export interface ClusterOptions {
   replicas?: number;
   /** cluster-node-timeout; low so fail detection is quick (default 2000ms). */
   nodeTimeoutMs?: number;
+  /** TLS only: port 0, tls-port, tls-cluster yes, tls-replication yes, tls-auth-clients yes, with the test CA's server certificate. */
+  tls?: TestPki;
 }
 
 /** Where an isolated node's own bus connections come from: another loopback address (all of 127/8 is local). */
@@ -69,14 +73,14 @@ export class RedisCluster {
   readonly nodes: ClusterNode[] = [];
   /** Sent with AUTH by the harness's own connections once `setPassword` ran. */
   password: string | undefined;
-  private constructor(readonly root: string, readonly nodeTimeoutMs: number) {}
+  private constructor(readonly root: string, readonly nodeTimeoutMs: number, readonly tls?: TestPki) {}
 
   static async start(opts: ClusterOptions = {}): Promise<RedisCluster> {
     const n = opts.nodes ?? 6;
-    const c = new RedisCluster(tempDir('redis-cluster'), opts.nodeTimeoutMs ?? 2000);
+    const c = new RedisCluster(tempDir('redis-cluster'), opts.nodeTimeoutMs ?? 2000, opts.tls);
     try {
       for (let i = 0; i < n; i++) await c.newNode();
-      await run('redis-cli', ['--cluster', 'create', ...c.nodes.map((x) => x.addr), '--cluster-replicas', String(opts.replicas ?? 1), '--cluster-yes'], { timeoutMs: 60_000 });
+      await run('redis-cli', ['--cluster', 'create', ...c.nodes.map((x) => x.addr), '--cluster-replicas', String(opts.replicas ?? 1), '--cluster-yes', ...c.cliAuth()], { timeoutMs: 60_000 });
       await c.waitHealthy(30_000);
       return c;
     } catch (e) {
@@ -91,8 +95,13 @@ export class RedisCluster {
     const dir = join(this.root, `node-${port}`);
     mkdirSync(dir, { recursive: true });
     const node = new ClusterNode(port!, busPort!, dir);
+    const pki = this.tls;
+    const tls = pki
+      ? ['port 0', `tls-port ${port}`, 'tls-cluster yes', 'tls-replication yes', 'tls-auth-clients yes',
+        `tls-cert-file ${pki.server.certFile}`, `tls-key-file ${pki.server.keyFile}`, `tls-ca-cert-file ${pki.caFile}`]
+      : [`port ${port}`];
     writeFileSync(node.confFile, [
-      `port ${port}`, `cluster-port ${busPort}`, 'bind 127.0.0.1', 'protected-mode no',
+      ...tls, `cluster-port ${busPort}`, 'bind 127.0.0.1', 'protected-mode no',
       'cluster-enabled yes', 'cluster-config-file nodes.conf', `cluster-node-timeout ${this.nodeTimeoutMs}`,
       // A replica may always take over, however long its master has been gone: keeps the failover tests deterministic.
       'cluster-replica-validity-factor 0',
@@ -118,7 +127,9 @@ export class RedisCluster {
   /** One command on one node over a short-lived connection. */
   async cmd(addr: string, ...args: (string | number)[]): Promise<unknown> {
     const n = this.node(addr);
-    const c = new Redis({ host: '127.0.0.1', port: n.port, password: this.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: true, connectTimeout: 5000 });
+    const pki = this.tls;
+    const tls = pki ? { ca: readFileSync(pki.caFile), cert: readFileSync(pki.client.certFile), key: readFileSync(pki.client.keyFile) } : undefined;
+    const c = new Redis({ host: '127.0.0.1', port: n.port, password: this.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: true, connectTimeout: 5000, tls });
     c.on('error', () => undefined);
     try {
       await c.connect();
@@ -359,7 +370,9 @@ export class RedisCluster {
   }
 
   private cliAuth(): string[] {
-    return this.password ? ['-a', this.password, '--no-auth-warning'] : [];
+    const pki = this.tls;
+    const tls = pki ? ['--tls', '--cacert', pki.caFile, '--cert', pki.client.certFile, '--key', pki.client.keyFile] : [];
+    return [...(this.password ? ['-a', this.password, '--no-auth-warning'] : []), ...tls];
   }
 
   async stop(): Promise<void> {

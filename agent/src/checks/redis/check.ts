@@ -8,6 +8,7 @@ import type { HostPort } from '../../config/types.js';
 import type { RedisInstance, SentinelConfig } from './schema.js';
 import { NodeConnection } from '../../common/redis/connection.js';
 import { parseInfo } from '../../common/redis/info.js';
+import { RedisTls } from '../../common/redis/tls.js';
 import { Memo } from './memo.js';
 import { memoOf, nodeLines, sentinelLines, type NodeMemo, type NodeSettings, type Role, type SentinelAnswer } from './lines.js';
 
@@ -47,16 +48,16 @@ async function readInfoWithin(conn: NodeConnection, ctx: RunContext, ms: number,
   }
 }
 
-function connectionOf(hp: HostPort, auth: { username?: string | undefined; password?: string | undefined }, maxReplyBytes: number): NodeConnection {
-  return new NodeConnection({ host: hp.host, port: hp.port, username: auth.username, password: auth.password }, maxReplyBytes);
+function connectionOf(hp: HostPort, auth: { username?: string | undefined; password?: string | undefined }, maxReplyBytes: number, tls: RedisTls | undefined): NodeConnection {
+  return new NodeConnection({ host: hp.host, port: hp.port, username: auth.username, password: auth.password, tls: tls?.forNode(hp.text) }, maxReplyBytes);
 }
 
 /** Reads `nodes` and builds each one's lines, with its rejected_connections memo. */
 class NodeReader {
   readonly conn: NodeConnection;
   private readonly memo: Memo<NodeMemo>;
-  constructor(readonly hp: HostPort, inst: RedisInstance, stateDir: string) {
-    this.conn = connectionOf(hp, inst, inst.max_reply_bytes);
+  constructor(readonly hp: HostPort, inst: RedisInstance, stateDir: string, tls: RedisTls | undefined) {
+    this.conn = connectionOf(hp, inst, inst.max_reply_bytes, tls);
     this.memo = new Memo(stateDir, `node-${hp.host}-${hp.port}`, nodeMemo);
   }
 
@@ -74,18 +75,29 @@ export function redisTargets(inst: RedisInstance, ctx: InstanceContext): Target[
   const r = resultFactory(CHECK, inst.name);
   const secrets = [inst.password];
   const settings: NodeSettings = { maxMemoryRatio: inst.max_memory_ratio, minConnectedSlaves: inst.min_connected_slaves };
+  // Read here, when the targets are built (at start and on reload), never per connection.
+  const tls = RedisTls.of(inst.tls);
   const expected: [HostPort, Role][] = [
     ...inst.masters.map((hp): [HostPort, Role] => [hp, 'master']),
     ...inst.slaves.map((hp): [HostPort, Role] => [hp, 'slave']),
   ];
-  return expected.map(([hp, want]): Target => {
-    const reader = new NodeReader(hp, inst, ctx.stateDir);
+  return expected.map(([hp, want], i): Target => {
+    const reader = new NodeReader(hp, inst, ctx.stateDir, tls);
     const node = hp.text;
+    // Our own certificate's lines once per instance: on its first node's target.
+    const notices = () => (tls ? tls.notices(i === 0, [node]).map((n) => r.message(node, 'ERROR', n)) : []);
     return {
       id: `${CHECK}/${inst.name}/${node}`,
       target: node,
       async run(runCtx): Promise<CheckResult[]> {
-        return reader.lines(r, want, await readInfo(reader.conn, runCtx), settings);
+        let info: Map<string, string>;
+        try {
+          info = await readInfo(reader.conn, runCtx);
+        } catch (e) {
+          if (runCtx.signal.aborted) throw e;
+          return [r.message(node, 'CRITICAL', `Node ${node} is unreachable (${reasonOf(e, secrets)})`), ...notices()];
+        }
+        return [...await reader.lines(r, want, info, settings), ...notices()];
       },
       failure(reason, time) {
         return [r.message(node, 'CRITICAL', `Node ${node} is unreachable (${reasonOf(reason, secrets)})`, time)];
@@ -105,8 +117,10 @@ function sentinelTarget(inst: RedisInstance, sentinel: SentinelConfig, ctx: Inst
   const secrets = [inst.password, sentinel.password];
   const settings: NodeSettings = { maxMemoryRatio: inst.max_memory_ratio, minConnectedSlaves: inst.min_connected_slaves };
   const name = sentinel.master_name;
-  const sentinels = sentinel.sentinels.map((hp) => ({ hp, conn: connectionOf(hp, sentinel, inst.max_reply_bytes) }));
-  const readers = inst.nodes.map((hp) => new NodeReader(hp, inst, ctx.stateDir));
+  const tls = RedisTls.of(inst.tls);
+  const sentinelTls = sentinel.tls ? RedisTls.of(sentinel.tls) : tls;
+  const sentinels = sentinel.sentinels.map((hp) => ({ hp, conn: connectionOf(hp, sentinel, inst.max_reply_bytes, sentinelTls) }));
+  const readers = inst.nodes.map((hp) => new NodeReader(hp, inst, ctx.stateDir, tls));
   const lastMaster = new Memo(ctx.stateDir, `sentinel-${name}`, masterMemo);
   const key = (hp: HostPort) => `${hp.host}:${hp.port}`;
   return {
@@ -136,7 +150,11 @@ function sentinelTarget(inst: RedisInstance, sentinel: SentinelConfig, ctx: Inst
         const want: Role | undefined = verdict.master === undefined ? undefined : verdict.master === key(reader.hp) ? 'master' : 'slave';
         return reader.lines(r, want, info, settings);
       }));
-      return [...verdict.lines, ...nodes.flat()];
+      const notices = [
+        ...(tls?.notices(true, inst.nodes.map((hp) => hp.text)) ?? []),
+        ...(sentinelTls ? sentinelTls.notices(sentinelTls !== tls, sentinel.sentinels.map((hp) => hp.text)) : []),
+      ].map((n) => r.message(name, 'ERROR', n));
+      return [...verdict.lines, ...nodes.flat(), ...notices];
     },
     failure(reason, time) {
       return [r.message(name, 'CRITICAL', `Master ${name} is unreachable (${reasonOf(reason, secrets)})`, time)];

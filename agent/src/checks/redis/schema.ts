@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { distinctNodes, hostPort, instanceBase, secret } from '../../config/types.js';
 import { maxReplyBytes } from '../../common/redis/limits.js';
 import { DEFAULT_MAX_MEMORY_RATIO } from '../../common/redis/health.js';
+import { tlsSchema } from '../../config/tls.js';
 
 const username = z.string().min(1).optional().meta({ description: 'ACL user (Redis 6+); omit for the default user' });
 
@@ -12,6 +13,7 @@ export const sentinelSchema = z
     sentinels: z.array(hostPort).min(1).meta({ description: 'Sentinels, ip:port; every one is read each cycle' }),
     username,
     password: secret.optional(),
+    tls: tlsSchema.optional().meta({ description: 'TLS to the Sentinels (their tls-port); the instance\'s tls when omitted' }),
   })
   .strict();
 
@@ -27,6 +29,7 @@ export const redisSchema = z
     max_memory_ratio: z.number().gt(0).lte(1).default(DEFAULT_MAX_MEMORY_RATIO).meta({ description: 'ERROR when used_memory reaches this share of maxmemory (default 0.9)' }),
     min_connected_slaves: z.number().int().min(1).optional().meta({ description: 'ERROR when a master has fewer connected_slaves than this; not checked when omitted' }),
     max_reply_bytes: maxReplyBytes,
+    tls: tlsSchema.optional().meta({ description: 'TLS to the nodes (tls-port); with tls-auth-clients yes, give cert_file and key_file' }),
   })
   .strict()
   .superRefine(distinctNodes('masters', 'slaves', 'nodes'))

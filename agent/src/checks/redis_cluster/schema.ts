@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { hostPort, instanceBase, secret } from '../../config/types.js';
 import { maxReplyBytes } from '../../common/redis/limits.js';
+import { tlsSchema } from '../../config/tls.js';
 
 /** `host:port` as CLUSTER NODES prints it (IPv6 without brackets), for matching config entries to nodes. */
 export const addrKey = (hp: { host: string; port: number }): string => `${hp.host}:${hp.port}`;
@@ -28,6 +29,7 @@ export const redisClusterSchema = z
       description: 'How many masters a server may hold above (or below) its even share (masters / servers, rounded up or down) before its distribution line is ERROR',
     }),
     max_reply_bytes: maxReplyBytes,
+    tls: tlsSchema.optional().meta({ description: 'TLS to every node (tls-port, as CLUSTER NODES gives it with tls-cluster yes); with tls-auth-clients yes, give cert_file and key_file' }),
   })
   .strict()
   .superRefine((inst, ctx) => {
