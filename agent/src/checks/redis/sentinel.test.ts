@@ -83,3 +83,18 @@ describe('redis check in Sentinel mode against three real Sentinels', () => {
     assert.equal(r.lines[0], `ERROR: Master ${MASTER_NAME} is ${master} as 2 of 3 Sentinels say; ${s3.address} did not answer (connect ECONNREFUSED ${s3.address})`);
   });
 });
+
+describe('redis config', () => {
+  test('sample.yaml validates; sentinel: with masters:, or nodes: without sentinel:, is an error naming the key', async () => {
+    const { imom } = await import('../../../../test/harness/cli.js');
+    const { redisSchema } = await import('./schema.js');
+    const ok = await imom(['config', 'validate', new URL('sample.yaml', import.meta.url).pathname], { env: { IMOM_REDIS_PASSWORD: 'x' } });
+    assert.equal(ok.code, 0, ok.stderr + ok.stdout);
+    const issues = (cfg: Record<string, unknown>) => redisSchema.safeParse({ name: 's', ...cfg }).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    assert.deepEqual(issues({ masters: ['10.0.0.1:6379'], sentinel: { master_name: 'm', sentinels: ['10.0.0.2:26379'] } }), [
+      'nodes: sentinel mode needs the data nodes under nodes:',
+      'masters: with sentinel the roles come from the Sentinels: list the nodes under nodes: instead',
+    ]);
+    assert.deepEqual(issues({ nodes: ['10.0.0.1:6379'] }), ['nodes: nodes: is for sentinel mode; without sentinel list them under masters: and slaves:']);
+  });
+});

@@ -369,6 +369,17 @@ describe('redis_cluster check against a real 6-node Redis Cluster', () => {
     }
   });
 
+  test('privileges: a user allowed INFO, CLUSTER NODES and CLUSTER INFO only reads the whole cluster', async () => {
+    for (const a of all) await c.cmd(a, 'ACL', 'SETUSER', 'monitor', 'on', '>monitor-Pw-7', '-@all', '+info', '+cluster|nodes', '+cluster|info');
+    const t = target({ nodes: [m1], servers, username: 'monitor', password: 'monitor-Pw-7' }, join(dir, 'state-monitor'));
+    try {
+      assert.deepEqual(await lines(t), healthy());
+    } finally {
+      await t.close?.();
+      for (const a of all) await c.cmd(a, 'ACL', 'DELUSER', 'monitor');
+    }
+  });
+
   test('password (through the CLI): lines and log never show it; a wrong one is one CRITICAL line with the server reason, exit 1', async () => {
     const PASSWORD = 'cl5ster-S3cret-xyz';
     const WRONG = 'n0t-the-Cl5ster-pw';
