@@ -79,6 +79,17 @@ export class RedisPair {
     return pair;
   }
 
+  /** Runs `body` with the replica detached (REPLICAOF NO ONE: a role flip), then links it again. */
+  async withReplicaDetached<T>(body: () => Promise<T>): Promise<T> {
+    await this.replica.cli('REPLICAOF', 'NO', 'ONE');
+    try {
+      return await body();
+    } finally {
+      await this.replica.cli('REPLICAOF', '127.0.0.1', String(this.master.port));
+      await this.waitLinked();
+    }
+  }
+
   async waitLinked(): Promise<void> {
     await waitFor(async () => /master_link_status:up/.test(await this.replica.cli('INFO', 'replication')), 20_000, 'replica link up');
   }

@@ -40,15 +40,11 @@ describe('redis check against a real master and replica', () => {
   });
 
   test('REPLICAOF NO ONE on an expected slave: CRITICAL, exit 1', async () => {
-    await pair.replica.cli('REPLICAOF', 'NO', 'ONE');
-    try {
+    await pair.withReplicaDetached(async () => {
       const r = await check();
       assert.equal(r.code, 1);
       assert.ok(r.lines.includes(`CRITICAL: Node ${pair.replica.address} is expected to be slave but found master`), r.lines.join('\n'));
-    } finally {
-      await pair.replica.cli('REPLICAOF', '127.0.0.1', String(pair.master.port));
-      await pair.waitLinked();
-    }
+    });
   });
 
   test('expected master found slave: CRITICAL', async () => {

@@ -47,15 +47,11 @@ describe('redis check over TLS against real TLS-only nodes (port 0, tls-port, tl
   });
 
   test('a role flip over TLS (REPLICAOF NO ONE): CRITICAL', async () => {
-    await pair.replica.cli('REPLICAOF', 'NO', 'ONE');
-    try {
+    await pair.withReplicaDetached(async () => {
       const r = await check();
       assert.equal(r.code, 1);
       assert.ok(r.lines.includes(`CRITICAL: Node ${pair.replica.address} is expected to be slave but found master`), r.lines.join('\n'));
-    } finally {
-      await pair.replica.cli('REPLICAOF', '127.0.0.1', String(pair.master.port));
-      await pair.waitLinked();
-    }
+    });
   });
 
   test('a failover over TLS (replica promoted, master demoted and linked to it): both roles CRITICAL, then OK with the new roles', async () => {
