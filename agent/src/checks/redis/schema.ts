@@ -25,7 +25,7 @@ export const redisSchema = z
     masters: z.array(hostPort).default([]).meta({ description: 'Nodes expected to be master, ip:port' }),
     slaves: z.array(hostPort).default([]).meta({ description: 'Nodes expected to be slave (replica), ip:port' }),
     nodes: z.array(hostPort).default([]).meta({ description: 'With sentinel: the data nodes, ip:port; the one the Sentinels name is expected to be master, the others slave' }),
-    sentinel: sentinelSchema.optional(),
+    sentinel: sentinelSchema.optional().meta({ description: 'Sentinel mode: the roles come from the Sentinels watching master_name (list the data nodes under nodes:)' }),
     max_memory_ratio: z.number().gt(0).lte(1).default(DEFAULT_MAX_MEMORY_RATIO).meta({ description: 'ERROR when used_memory reaches this share of maxmemory (default 0.9)' }),
     min_connected_slaves: z.number().int().min(1).optional().meta({ description: 'ERROR when a master has fewer connected_slaves than this; not checked when omitted' }),
     max_reply_bytes: maxReplyBytes,
