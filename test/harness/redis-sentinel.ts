@@ -1,6 +1,6 @@
 /**
- * Three real Redis Sentinels (redis-server --sentinel: Debian's redis-sentinel package is the
- * same binary under that name) watching a master and its replica under one name, each with its
+ * Three real Redis Sentinels (Debian's redis-sentinel when installed, else `redis-server
+ * --sentinel`: that package adds only the name, a link to the same binary, and a service) watching a master and its replica under one name, each with its
  * own folder and config file (Sentinel rewrites it). Each Sentinel logs in to the data nodes and
  * to the other Sentinels as its own ACL user, so one can be cut off for real (its users off and
  * their connections killed, both ways): it still answers clients but hears nothing more, neither
@@ -10,9 +10,12 @@
  * `monitor`, which may run INFO and nothing else.
  */
 import { join } from 'node:path';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { freePort, startDaemon, tempDir, removeDir, waitFor, waitForPort, run, type Daemon } from './proc.js';
 import { RedisPair } from './redis.js';
+
+/** Debian's redis-sentinel on PATH, if the package is installed. */
+const SENTINEL_BINARY = (process.env.PATH ?? '').split(':').map((d) => join(d, 'redis-sentinel')).find((f) => existsSync(f));
 
 export const MASTER_NAME = 'mymaster';
 const SENTINEL_PASSWORD = 'sentinel-link-pw';
@@ -61,7 +64,8 @@ export class SentinelSet {
           // 1 s to sdown: the cut-off Sentinel stops trusting the nodes quickly; failovers here are forced anyway.
           `sentinel down-after-milliseconds ${MASTER_NAME} 1000`, `sentinel failover-timeout ${MASTER_NAME} 10000`, '',
         ].join('\n'));
-        s.daemon = startDaemon(`redis-sentinel-${s.port}`, 'redis-server', [conf, '--sentinel'], { cwd: s.dir, logFile: join(s.dir, 'sentinel.log') });
+        const [cmd, args] = SENTINEL_BINARY ? [SENTINEL_BINARY, [conf]] : ['redis-server', [conf, '--sentinel']];
+        s.daemon = startDaemon(`redis-sentinel-${s.port}`, cmd, args, { cwd: s.dir, logFile: join(s.dir, 'sentinel.log') });
         set.sentinels.push(s);
         await waitForPort(s.port, 20_000, `sentinel ${s.port}`);
       }
