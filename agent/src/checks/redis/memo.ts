@@ -32,10 +32,12 @@ export class Memo<T> {
   }
 
   /**
-   * Keeps `value`; the file is written atomically (a temporary file, then a rename). A file
+   * Keeps `value`; the file is written (only when the value changed) atomically (a temporary file, then a rename). A file
    * that cannot be written costs only the comparison across a restart: memory still has it.
    */
   async set(value: T): Promise<void> {
+    // Unchanged (the usual case: rejected_connections rarely moves): no write every cycle.
+    if (this.loaded && this.value !== undefined && JSON.stringify(this.value) === JSON.stringify(value)) return;
     this.value = value;
     this.loaded = true;
     try {
