@@ -1,5 +1,7 @@
 import { after, before, describe, test } from 'node:test';
+import { existsSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { RedisPair, startBlackhole } from '../../../../test/harness/redis.js';
 import { removeDir, run, tempDir, waitFor } from '../../../../test/harness/proc.js';
@@ -122,6 +124,36 @@ describe('redis check against a real master and replica', () => {
       await m.cli('DEL', 'k');
     }
     assert.ok((await check()).lines.includes(`Status=OK, Node=${m.address}, Role=master`));
+  });
+
+  test('AOF file unwritable (chattr +i): ERROR aof_last_write_status is err, OK once it can write again', async () => {
+    const m = pair.master;
+    await m.cli('CONFIG', 'SET', 'appendonly', 'yes');
+    const aofDir = join(m.dir, 'appendonlydir');
+    let incr: string[] = [];
+    try {
+      await waitFor(async () => {
+        const p = await m.cli('INFO', 'persistence');
+        incr = existsSync(aofDir) ? readdirSync(aofDir).filter((f) => f.endsWith('.incr.aof')).map((f) => join(aofDir, f)) : [];
+        return /aof_enabled:1/.test(p) && /aof_rewrite_in_progress:0/.test(p) && /aof_rewrite_scheduled:0/.test(p) && incr.length > 0;
+      }, 20_000, 'the AOF to be on');
+      // The file stays open in Redis: an immutable file refuses its next write (EPERM), as a full disk would (ENOSPC).
+      await run('chattr', ['+i', ...incr]);
+      try {
+        await m.cli('SET', 'aof-k', 'v');
+        await waitFor(async () => /aof_last_write_status:err/.test(await m.cli('INFO', 'persistence')), 20_000, 'the AOF write to fail');
+        const r = await check();
+        assert.equal(r.code, 1);
+        assert.deepEqual(r.lines.filter((l) => l.includes(m.address)), [`ERROR: Node ${m.address} aof_last_write_status is err (aof_last_bgrewrite_status=ok)`]);
+      } finally {
+        await run('chattr', ['-i', ...incr]);
+      }
+      await waitFor(async () => /aof_last_write_status:ok/.test(await m.cli('INFO', 'persistence')), 20_000, 'the AOF to write again');
+      assert.ok((await check()).lines.includes(`Status=OK, Node=${m.address}, Role=master`));
+    } finally {
+      await m.cli('CONFIG', 'SET', 'appendonly', 'no');
+      await m.cli('DEL', 'aof-k');
+    }
   });
 
   test('maxclients capped: connections rejected since the last check are one ERROR line, then OK', async () => {
