@@ -70,6 +70,26 @@ describe('redis_cluster check over TLS against a real 6-node cluster (port 0, tl
     assert.deepEqual(await lines(observed), healthy());
   });
 
+  test('another CA: the cluster is unreachable, in words', async () => {
+    const t = target({ nodes: [m1], tls: { ...tls(), ca_file: pki.otherCaFile } }, 'state-otherca');
+    try {
+      assert.deepEqual(await lines(t), [`CRITICAL: Cluster cache is unreachable, tried ${m1} (TLS handshake failed: the server certificate is not trusted: signed by an unknown CA)`]);
+    } finally {
+      await t.close?.();
+    }
+  });
+
+  test('our client certificate expires within expiry_warning: one ERROR line after the cluster lines', async () => {
+    const t = target({ nodes: [m1], single_server: true, tls: { ...tls(), cert_file: pki.soonExpiringClient.certFile, key_file: pki.soonExpiringClient.keyFile } }, 'state-soon');
+    try {
+      const got = await lines(t);
+      assert.deepEqual(got.slice(0, -1), healthy());
+      assert.match(got.at(-1)!, new RegExp(`^ERROR: TLS certificate ${pki.soonExpiringClient.certFile} \\(CN=imom-agent\\) expires \\S+Z, in \\d days?$`));
+    } finally {
+      await t.close?.();
+    }
+  });
+
   test('without a client certificate: the cluster is unreachable, in words', async () => {
     const t = target({ nodes: [m1], tls: { ca_file: pki.caFile } }, 'state-nocert');
     try {
