@@ -1,5 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { chmodSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { RedisPair } from '../../../../test/harness/redis.js';
 import { testPki, type TestPki } from '../../../../test/harness/pki.js';
 import { removeDir, tempDir, waitFor } from '../../../../test/harness/proc.js';
@@ -138,6 +140,17 @@ describe('redis check over TLS against real TLS-only nodes (port 0, tls-port, tl
       assert.match(r.lines[1] ?? '', new RegExp(`^ERROR: TLS certificate ${pki.soonExpiringClient.certFile} \\(CN=imom-agent\\) expires \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ, in \\d days?$`));
       assert.equal(r.lines.length, 2);
     });
+  });
+
+  test('a key file readable by others: one ERROR line after the node lines, the connection still made', async () => {
+    const key = join(dir, 'client-0644.key');
+    copyFileSync(pki.client.keyFile, key);
+    chmodSync(key, 0o644);
+    const r = await check({ masters: [pair.master.address], slaves: [], tls: tlsBlock({ key_file: key }) });
+    assert.deepEqual(r.lines, [
+      `Status=OK, Node=${pair.master.address}, Role=master`,
+      `ERROR: TLS key file ${key} is readable by others (mode 0644); chmod o-r it`,
+    ]);
   });
 
   test('no certificate body, key or test password in any output', () => {
