@@ -52,7 +52,7 @@ function connectionOf(hp: HostPort, auth: { username?: string | undefined; passw
   return new NodeConnection({ host: hp.host, port: hp.port, username: auth.username, password: auth.password, tls: tls?.forNode(hp.text) }, maxReplyBytes);
 }
 
-/** Reads `nodes` and builds each one's lines, with its rejected_connections memo. */
+/** One node: its kept connection and its rejected_connections memo; builds its lines from its INFO. */
 class NodeReader {
   readonly conn: NodeConnection;
   private readonly memo: Memo<NodeMemo>;
