@@ -59,9 +59,9 @@ const fileKey = (key: string, description: string, check: (key: string, path: st
     })
     .meta({ description });
 
-const caFile = (key = 'ca_file') => fileKey(key, 'PEM file of the CA(s) that signed the server\'s certificate; Node\'s bundled CAs when omitted (see use_system_ca)', certificateProblem);
-const certFile = (key = 'cert_file') => fileKey(key, 'PEM client certificate for mutual TLS (with key_file)', certificateProblem);
-const keyFile = (key = 'key_file') => fileKey(key, 'PEM private key of cert_file, unencrypted; a file readable by others gives a warning line', keyProblem);
+export const caFile = (key = 'ca_file') => fileKey(key, 'PEM file of the CA(s) that signed the server\'s certificate; Node\'s bundled CAs when omitted (see use_system_ca)', certificateProblem);
+export const certFile = (key = 'cert_file') => fileKey(key, 'PEM client certificate for mutual TLS (with key_file)', certificateProblem);
+export const keyFile = (key = 'key_file') => fileKey(key, 'PEM private key of cert_file, unencrypted; a file readable by others gives a warning line', keyProblem);
 
 const version = z.enum(['TLS10', 'TLS11', 'TLS12', 'TLS13']);
 

@@ -8,6 +8,8 @@ export interface TlsFailureContext {
   peer: string;
   /** Whether we offered a client certificate: an alert without one means "send one". */
   hasClientCert: boolean;
+  /** 'server': we are the listener (the relay), so an alert is about our certificate and a missing one is the client's. */
+  side?: 'client' | 'server';
 }
 
 const PREFIX = 'TLS handshake failed: ';
@@ -84,13 +86,19 @@ function describeOne(err: ErrorLike, ctx: TlsFailureContext): string | undefined
   if (code === 'ECONNRESET' && err.message === CLOSED_IN_HANDSHAKE) {
     return `${PREFIX}${peer} closed the connection during the handshake (not a TLS port?)`;
   }
-  if (!code.startsWith('ERR_SSL_') || typeof err.reason !== 'string') return undefined;
-  const reason = err.reason;
+  // A write that meets the alert (an https request under TLS 1.2 refused for its version) is EPROTO, with OpenSSL's reason only in the message.
+  const reason = code.startsWith('ERR_SSL_') && typeof err.reason === 'string' ? err.reason
+    : code === 'EPROTO' && typeof err.message === 'string' ? /:SSL routines:[^:]*:([^:]+):/.exec(err.message)?.[1] : undefined;
+  if (reason === undefined) return undefined;
   if (NOT_TLS_REASONS.has(reason)) return `${PREFIX}not a TLS port (${peer} answered in plaintext)`;
   if (reason === 'unsupported protocol' || reason === 'no protocols available') {
     return `${PREFIX}${peer} offers no TLS version that min_version allows`;
   }
   const alert = /^(?:sslv3|tlsv1|tlsv13|ssl\/tls) alert (.+)$/.exec(reason)?.[1];
+  if (ctx.side === 'server') {
+    if (reason === 'peer did not return a certificate') return `${PREFIX}${peer} sent no client certificate (client_ca_file requires one)`;
+    if (alert !== undefined && alert !== 'protocol version') return `${PREFIX}${peer} refused our certificate: ${CLIENT_CERT_ALERT[alert] ?? `alert ${alert}`}`;
+  }
   if (alert === undefined) return `${PREFIX}${reason}`;
   if (alert === 'protocol version') return `${PREFIX}${peer} refused the protocol version (none of the TLS versions we offer is allowed there)`;
   if (!ctx.hasClientCert && NO_CERT_ALERTS.has(alert)) {
