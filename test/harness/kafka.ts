@@ -114,7 +114,7 @@ export interface KafkaCluster {
    */
   consumerGroups(args: readonly string[]): Promise<string>;
   /** Any Kafka tool's main class the same way, with `--bootstrap-server <live brokers>` first. */
-  tool(main: string, args: readonly string[]): Promise<string>;
+  tool(main: string, args: readonly string[], opts?: { allowFail?: boolean }): Promise<string>;
 }
 
 /** The main classes behind bin/kafka-get-offsets.sh and bin/kafka-console-consumer.sh (kafka-tools, 3.9 and 4.x). */
@@ -271,9 +271,9 @@ export async function startKafka(version: KafkaVersion, opts: { brokers?: number
     consumerGroups(args) {
       return cluster.tool(CONSUMER_GROUP_COMMAND, args);
     },
-    async tool(main, args) {
+    async tool(main, args, opts = {}) {
       const live = brokers.filter(isRunning).map((b) => `127.0.0.1:${b.port}`);
-      const r = await run('java', javaArgs(version, dir, main, ['--bootstrap-server', live.join(','), ...args], { tool: true }), { timeoutMs: 120_000 });
+      const r = await run('java', javaArgs(version, dir, main, ['--bootstrap-server', live.join(','), ...args], { tool: true }), { timeoutMs: 120_000, allowFail: opts.allowFail });
       return r.stdout;
     },
   };

@@ -47,7 +47,8 @@ function mirrorTarget(target: KafkaCluster, mirror: Record<string, unknown>) {
 async function toolLags(source: KafkaCluster, target: KafkaCluster, alias: string, topic: string): Promise<Map<number, number>> {
   const [ends, offsets] = await Promise.all([
     source.tool(GET_OFFSET_SHELL, ['--topic', topic]),
-    target.tool(CONSOLE_CONSUMER, ['--topic', `mm2-offsets.${alias}.internal`, '--from-beginning', '--timeout-ms', '5000', '--property', 'print.key=true']),
+    // It stops after 5 s without a record, and says so with exit code 1 in some versions: its stdout is what counts.
+    target.tool(CONSOLE_CONSUMER, ['--topic', `mm2-offsets.${alias}.internal`, '--from-beginning', '--timeout-ms', '5000', '--property', 'print.key=true'], { allowFail: true }),
   ]);
   const stored = new Map<number, number>();
   for (const line of offsets.split('\n')) {
@@ -110,7 +111,7 @@ describe(`kafka check mirrors: against real MirrorMaker 2 between two KRaft clus
 
   test('caught up: lag 0 on every partition, the heartbeat latency, and MM2 stopped: stalled CRITICAL, ERROR over the threshold, figures equal to the Kafka tools; restarted: recovered', async () => {
     const run = mirrorTarget(target, { source_alias: 'src', source_brokers: source.bootstrap, topics: ['web'], lag_threshold: 5 });
-    const caughtUp = await until('the mirror to catch up', run, (l) => l.includes(lagLine('web', 'src->dst', [0, 0, 0])));
+    const caughtUp = await until('the mirror to catch up and a heartbeat to be mirrored', run, (l) => l.includes(lagLine('web', 'src->dst', [0, 0, 0])) && LAT.test(l[0]!));
     assert.match(caughtUp[0]!, LAT);
     assert.deepEqual(caughtUp.slice(1), [lagLine('web', 'src->dst', [0, 0, 0])]);
 
@@ -161,11 +162,12 @@ describe(`kafka check mirrors: against real MirrorMaker 2 between two KRaft clus
     mm = await startMirrorMaker({ source, target, sourceAlias: 'east', targetAlias: 'west', topics: 'id-.*', policy: 'identity' });
     await produce('id-pay', [5, 6]);
     const run = mirrorTarget(target, { source_alias: 'east', target_alias: 'west', source_brokers: source.bootstrap, topics: ['id-pay'] });
-    const lines = await until('id-pay to be mirrored', run, (l) => l.includes(lagLine('id-pay', 'east->west', [0, 0])));
+    const lines = await until('id-pay to be mirrored', run, (l) => l.includes(lagLine('id-pay', 'east->west', [0, 0])) && l[0]!.startsWith('Status=OK'));
     assert.match(lines[0]!, /^Status=OK, Mirror=east->west, Heartbeats_Topic=east\.heartbeats, Replication_Latency_Ms=\d+, Max_Replication_Latency_Ms=60000$/);
     assert.deepEqual(lines.slice(1), [lagLine('id-pay', 'east->west', [0, 0])]);
-    const mirrored = await target.tool(GET_OFFSET_SHELL, ['--topic', 'id-pay']);
-    assert.deepEqual(mirrored.trim().split('\n').sort(), ['id-pay:0:5', 'id-pay:1:6'], 'identity: the target topic keeps its name');
-    assert.deepEqual([...(await toolLags(source, target, 'east', 'id-pay')).values()], [0, 0]);
+    // What the tools say: the same end offsets on both sides, under the same name on the target.
+    const [onSource, onTarget] = await Promise.all([source.tool(GET_OFFSET_SHELL, ['--topic', 'id-pay']), target.tool(GET_OFFSET_SHELL, ['--topic', 'id-pay'])]);
+    assert.deepEqual(onTarget.trim().split('\n').sort(), ['id-pay:0:5', 'id-pay:1:6'], 'identity: the target topic keeps its name');
+    assert.deepEqual(onSource.trim().split('\n').sort(), ['id-pay:0:5', 'id-pay:1:6']);
   });
 });

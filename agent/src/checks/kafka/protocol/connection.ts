@@ -227,15 +227,21 @@ export class BrokerConnection {
    * consumer protocol (KIP-848, Kafka 4) is not found there and is described by ConsumerGroupDescribe.
    */
   async describeGroup(group: string): Promise<GroupDescription & { protocol: 'classic' | 'consumer' }> {
+    const dead = { state: 'Dead', members: 0, protocol: 'classic' } as const;
     try {
-      return { ...(await this.call('DescribeGroups', encodeDescribeGroups(group), (r) => decodeDescribeGroups(r, group))), protocol: 'classic' };
+      const classic = await this.call('DescribeGroups', encodeDescribeGroups(group), (r) => decodeDescribeGroups(r, group));
+      // Kafka 4's coordinator answers DescribeGroups for a consumer-protocol group as it does for
+      // a group that does not exist: state Dead, no error. Only ConsumerGroupDescribe tells them apart.
+      if (classic.state !== 'Dead' || !this.supports('ConsumerGroupDescribe')) return { ...classic, protocol: 'classic' };
     } catch (e) {
       if (!(e instanceof KafkaProtocolError && e.code === KafkaError.GROUP_ID_NOT_FOUND) || !this.supports('ConsumerGroupDescribe')) throw e;
+    }
+    {
       try {
         return { ...(await this.call('ConsumerGroupDescribe', encodeConsumerGroupDescribe(group), (r) => decodeConsumerGroupDescribe(r, group))), protocol: 'consumer' };
       } catch (e2) {
         // Neither kind: the group does not exist, which Kafka 3.x's coordinator answers as state Dead.
-        if (e2 instanceof KafkaProtocolError && e2.code === KafkaError.GROUP_ID_NOT_FOUND) return { state: 'Dead', members: 0, protocol: 'classic' };
+        if (e2 instanceof KafkaProtocolError && e2.code === KafkaError.GROUP_ID_NOT_FOUND) return dead;
         throw e2;
       }
     }
