@@ -43,6 +43,9 @@ describe('kafka check mirrors: smoke test against real MirrorMaker 2, Kafka 3.9'
     }, 180_000, 'the mirror to catch up', 1000);
     assert.match(lines[0]!, /^Status=OK, Mirror=src->dst, Heartbeats_Topic=src\.heartbeats, Replication_Latency_Ms=\d+, Max_Replication_Latency_Ms=60000$/);
     assert.deepEqual(lines.slice(1), ['Status=OK, Topic=web, Mirror=src->dst, Total_Lag=0, p0=0, p1=0']);
+    // Stopped, MM2 commits no more (its heartbeat connector commits to the same topic every second,
+    // so the console consumer's --timeout-ms would never pass), and the figures stand still.
+    await mm!.stop();
     const [ends, offsets] = await Promise.all([
       source.tool(GET_OFFSET_SHELL, ['--topic', 'web']),
       target.tool(CONSOLE_CONSUMER, ['--topic', 'mm2-offsets.src.internal', '--from-beginning', '--timeout-ms', '5000', '--property', 'print.key=true'], { allowFail: true }),
