@@ -224,10 +224,11 @@ export class SolrCloud {
    * Creates a collection with `replicationFactor` replicas of each shard (Solr spreads
    * them over the nodes) and waits until every replica is active and every shard has a leader.
    */
-  async createCollection(name: string, opts: { numShards?: number; replicationFactor?: number } = {}): Promise<void> {
+  async createCollection(name: string, opts: { numShards?: number; replicationFactor?: number; onNodes?: readonly SolrNode[] } = {}): Promise<void> {
     const q = new URLSearchParams({
       action: 'CREATE', name, 'collection.configName': 'minimal',
       numShards: String(opts.numShards ?? 1), replicationFactor: String(opts.replicationFactor ?? this.nodes.length),
+      ...(opts.onNodes ? { createNodeSet: opts.onNodes.map((n) => n.nodeName).join(',') } : {}),
     });
     await solrGet(this.anyRunning().url, `/admin/collections?${q}`, undefined, 120_000);
     await this.waitHealthy(name);
@@ -241,6 +242,15 @@ export class SolrCloud {
       const leaders = new Set(rs.filter((r) => r.leader && r.state === 'active').map((r) => r.shard));
       return rs.length > 0 && rs.every((r) => r.state === 'active' && live.has(r.nodeName)) && new Set(rs.map((r) => r.shard)).size === leaders.size;
     }, timeoutMs, `collection ${collection} healthy`, 300);
+  }
+
+  /** Until every shard of `collection` has an active leader on `node` (after the other node went). */
+  async waitLeadersOn(collection: string, node: SolrNode, timeoutMs = 60_000): Promise<void> {
+    await waitFor(async () => {
+      const rs = await this.replicas(collection);
+      const shards = new Set(rs.map((r) => r.shard));
+      return [...shards].every((s) => rs.some((r) => r.shard === s && r.leader && r.state === 'active' && r.nodeName === node.nodeName));
+    }, timeoutMs, `every shard of ${collection} led from ${node.address}`, 300);
   }
 
   /** How many replicas each node holds: `{ '127.0.0.1:8983_solr': 2, ... }`. */

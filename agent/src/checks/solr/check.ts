@@ -32,11 +32,20 @@ export interface NodeView {
   readonly states: Map<string, number>;
 }
 
+/** One active shard of a collection and its replicas, each with its effective state (as in NodeView). */
+export interface ShardView {
+  readonly collection: string;
+  readonly shard: string;
+  readonly replicas: readonly { node: string; state: string; leader: boolean }[];
+}
+
 export interface ClusterView {
   /** host:port of every live node. */
   readonly live: ReadonlySet<string>;
   /** Every live node and every node that holds a replica. */
   readonly nodes: ReadonlyMap<string, NodeView>;
+  /** Shards in state active (a split's inactive parent and a shard under construction are not served), by collection and name. */
+  readonly shards: readonly ShardView[];
 }
 
 /** Counts the replicas of every collection by node and state, from a CLUSTERSTATUS `cluster` object. */
@@ -51,18 +60,46 @@ export function summarizeCluster(cluster: unknown): ClusterView {
     return v;
   };
   for (const n of live) view(n);
-  for (const col of Object.values((c.collections ?? {}) as Record<string, { shards?: Record<string, { replicas?: Record<string, { node_name?: string; state?: string }> }> }>)) {
-    for (const shard of Object.values(col?.shards ?? {})) {
+  const shards: ShardView[] = [];
+  type Replica = { node_name?: string; state?: string; leader?: unknown };
+  type Shard = { state?: string; replicas?: Record<string, Replica> };
+  const collections = Object.entries((c.collections ?? {}) as Record<string, { shards?: Record<string, Shard> }>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  for (const [colName, col] of collections) {
+    for (const [shardName, shard] of Object.entries(col?.shards ?? {}).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
+      const replicas: { node: string; state: string; leader: boolean }[] = [];
       for (const rep of Object.values(shard?.replicas ?? {})) {
         if (!rep?.node_name) continue;
         const v = view(nodeHostPort(rep.node_name));
         const state = v.live ? (rep.state ?? 'unknown') : 'down';
         v.cores++;
         v.states.set(state, (v.states.get(state) ?? 0) + 1);
+        replicas.push({ node: v.node, state, leader: rep.leader === 'true' || rep.leader === true });
       }
+      if ((shard?.state ?? 'active') === 'active') shards.push({ collection: colName, shard: shardName, replicas });
     }
   }
-  return { live, nodes };
+  return { live, nodes, shards };
+}
+
+/**
+ * A shard with no active replica cannot answer a query; one with active replicas but no leader
+ * cannot take an update. One CRITICAL line per such shard, the first of the two that applies; a
+ * leader counts only while it is active on a live node (a killed leader keeps its flag in the
+ * cluster state until the election after its ZooKeeper session expires).
+ */
+export function shardLines(view: ClusterView): string[] {
+  const out: string[] = [];
+  for (const sh of view.shards) {
+    const active = sh.replicas.filter((r) => r.state === 'active');
+    const where = (rs: readonly { node: string; state: string }[], withState: boolean) =>
+      [...new Set(rs.map((r) => (withState ? `${r.state} on ${r.node}` : r.node)))].sort().join(', ');
+    if (active.length === 0) {
+      out.push(`Shard ${sh.collection}/${sh.shard} has no active replica${sh.replicas.length ? ` (${where(sh.replicas, true)})` : ''}`);
+    } else if (!active.some((r) => r.leader)) {
+      out.push(`Shard ${sh.collection}/${sh.shard} has no leader (active on ${where(active, false)})`);
+    }
+  }
+  return out;
 }
 
 type NodeLine = { status: 'OK' | 'CRITICAL'; message?: string; fields?: [string, string | number][] };
@@ -198,6 +235,10 @@ export function solrTargets(inst: SolrInstance, _ctx: InstanceContext): Target[]
         }
       }
       const out: CheckResult[] = [];
+      // Shards are the cluster's, not a node's: the node that reports on the others reports them.
+      if (reporter === undefined || reporter === self) {
+        for (const m of shardLines(view)) out.push(r.message(url.text, 'CRITICAL', m));
+      }
       for (const node of about) {
         const v = view.nodes.get(node) ?? { node, live: false, cores: 0, states: new Map<string, number>() };
         for (const l of nodeLines(v, view.live.size)) {
