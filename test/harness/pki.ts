@@ -172,3 +172,21 @@ export function testPki(): Promise<TestPki> {
   made ??= makePki();
   return made;
 }
+
+let truststore: Promise<string> | undefined;
+
+/**
+ * A PKCS12 truststore (password TestPki.password) trusting the test CA, for Java servers that
+ * check client certificates. keytool makes it: Debian 12's OpenSSL 3.0 cannot mark a
+ * certificate as trusted for Java (`pkcs12 -jdktrust` came in 3.2). Made once per process.
+ */
+export function javaTruststore(): Promise<string> {
+  truststore ??= (async () => {
+    const pki = await testPki();
+    const file = join(pki.dir, 'truststore.p12');
+    await run('keytool', ['-J-XX:TieredStopAtLevel=1', '-J-XX:+UseSerialGC', '-importcert', '-noprompt', '-alias', 'imom-test-ca', '-file', pki.caFile,
+      '-keystore', file, '-storetype', 'PKCS12', '-storepass', pki.password], { timeoutMs: 60_000 });
+    return file;
+  })();
+  return truststore;
+}

@@ -13,6 +13,7 @@ import { connect, createServer, getCACertificates, type ConnectionOptions, type 
 import { inspect } from 'node:util';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { configJsonSchema } from '../../agent/src/app/config-schema.js';
 import { parseConfigText } from '../../agent/src/config/load.js';
 import { tlsSchema, tlsSchemaWithAliases } from '../../agent/src/config/tls.js';
 import { certificateExpiry, describeTlsFailure, loadTls, peerCertificate, type LoadedTls } from '../../agent/src/core/tls/index.js';
@@ -141,6 +142,27 @@ describe('tls schema', () => {
     assert.equal(problem(`  ca: /nonexistent/ca.pem\n`, kafkaTls), 'imom.yaml:2: tls.ca: cannot read ca /nonexistent/ca.pem: ENOENT');
     assert.equal(problem(`  ca: ${pki.caFile}\n  ca_file: ${pki.caFile}\n`, kafkaTls), 'imom.yaml:2: tls.ca: set either ca or ca_file, not both');
   });
+});
+
+test('imom config schema describes every key of every tls block (Kafka\'s aliases too)', () => {
+  const blocks: [string, Record<string, { description?: string }>][] = [];
+  const walk = (v: unknown, path: string): void => {
+    if (!v || typeof v !== 'object') return;
+    for (const [k, child] of Object.entries(v)) {
+      const props = (child as { properties?: Record<string, { description?: string }> }).properties;
+      if (k === 'tls' && props) blocks.push([path, props]);
+      walk(child, `${path}.${k}`);
+    }
+  };
+  walk(configJsonSchema(), '');
+  const keys = ['ca_file', 'cert_file', 'key_file', 'server_name', 'insecure_skip_verify', 'min_version', 'max_version', 'use_system_ca', 'expiry_warning'];
+  assert.ok(blocks.some(([p]) => p.includes('kafka')) && blocks.some(([p]) => p.includes('solr')), blocks.map(([p]) => p).join(' '));
+  for (const [path, props] of blocks) {
+    for (const key of keys) assert.ok(props[key]?.description, `${path}.tls.${key} has no description`);
+    for (const [key, p] of Object.entries(props)) assert.ok(p.description, `${path}.tls.${key} has no description`);
+  }
+  const kafka = blocks.find(([p]) => p.includes('kafka'))![1];
+  assert.deepEqual(['ca', 'cert', 'key'].map((k) => kafka[k]?.description), ['Alias of ca_file', 'Alias of cert_file', 'Alias of key_file']);
 });
 
 describe('loadTls', () => {

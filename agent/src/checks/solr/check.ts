@@ -1,10 +1,12 @@
 import { STATUS_CODES } from 'node:http';
-import { Agent, request } from 'undici';
+import type { TLSSocket } from 'node:tls';
+import { Agent, buildConnector, request } from 'undici';
 import type { InstanceContext, RunContext, Target } from '../../core/check.js';
 import { resultFactory } from '../../core/check.js';
 import { authorizationHeader } from '../../core/http-retry.js';
 import { reasonOf, redact } from '../../core/redact.js';
 import type { CheckResult } from '../../core/result.js';
+import { describeTlsFailure, loadTls, peerCertificate, tlsNotices, type LoadedTls, type PeerCertificateSeen } from '../../core/tls/index.js';
 import type { SolrInstance, SolrUrl } from './schema.js';
 import { readCapped } from './body.js';
 
@@ -139,11 +141,32 @@ function solrErrorMsg(body: string): string | undefined {
 
 /** One HTTP client per configured node, with basic auth when configured; bodies read up to `maxReplyBytes`. */
 class SolrClient {
-  private readonly agent = new Agent({ keepAliveTimeout: 5_000, connections: 2 });
+  private readonly agent: Agent;
   private readonly headers: Record<string, string>;
+  /** The certificate the node showed on the newest connection (https only). */
+  peer: PeerCertificateSeen | undefined;
+  /**
+   * The last error a connection's socket had. With TLS 1.3, Jetty refuses a client certificate
+   * after our side of the handshake is done: the alert is an error on the socket, while undici
+   * reports the request as `other side closed`.
+   */
+  socketError: unknown;
 
-  constructor(readonly url: SolrUrl, authHeader: string | undefined, private readonly maxReplyBytes: number) {
+  constructor(readonly url: SolrUrl, authHeader: string | undefined, private readonly maxReplyBytes: number, tls: LoadedTls | undefined) {
     this.headers = { accept: 'application/json', ...(authHeader ? { authorization: authHeader } : {}) };
+    this.agent = new Agent({ keepAliveTimeout: 5_000, connections: 2, connect: tls ? this.watchingConnector(tls) : undefined });
+  }
+
+  /** undici's own TLS connector, noting the certificate each new connection shows. */
+  private watchingConnector(tls: LoadedTls): buildConnector.connector {
+    const connect = buildConnector({ ...tls.options });
+    return (opts, callback) => connect(opts, (err, socket) => {
+      const seen = socket && !err ? peerCertificate(socket as TLSSocket) : undefined;
+      if (seen) this.peer = { of: `Solr ${this.url.hostPort}`, ...seen };
+      socket?.once('error', (e) => (this.socketError = e));
+      if (err) callback(err, null);
+      else callback(null, socket!);
+    });
   }
 
   async get(path: string, ctx: RunContext): Promise<unknown> {
@@ -175,6 +198,8 @@ export function solrTargets(inst: SolrInstance, _ctx: InstanceContext): Target[]
     ? authorizationHeader({ basic_auth: { username: inst.username, password: inst.password } })
     : undefined;
   const secrets = [inst.password, authHeader?.slice('Basic '.length)];
+  // Read here, when the targets are built (at start and on reload), never per connection.
+  const tls = inst.tls ? loadTls(inst.tls) : undefined;
 
   /*
    * Shared by the targets of this instance (one per configured node), so that in cloud mode
@@ -186,7 +211,9 @@ export function solrTargets(inst: SolrInstance, _ctx: InstanceContext): Target[]
   const nodeOfUrl = new Map<string, string>();
 
   return inst.url.map((url): Target => {
-    const client = new SolrClient(url, authHeader, inst.max_reply_bytes);
+    const client = new SolrClient(url, authHeader, inst.max_reply_bytes, tls);
+    // Certificate expiry and the key's permissions, after the run's lines, whether Solr answered or not.
+    const notices = () => (tls ? tlsNotices(tls, client.peer ? [client.peer] : []).map((n) => r.message(url.text, 'ERROR', n)) : []);
     const self = url.hostPort;
     const answered = (ok: boolean) => lastAnswered.set(self, ok);
 
@@ -252,15 +279,19 @@ export function solrTargets(inst: SolrInstance, _ctx: InstanceContext): Target[]
       id: `${CHECK}/${inst.name}/${self}`,
       target: url.text,
       async run(ctx): Promise<CheckResult[]> {
+        client.socketError = undefined;
         try {
           const out = inst.mode === 'standalone' ? await standalone(ctx) : await cloud(ctx);
           answered(true);
-          return out;
+          return [...out, ...notices()];
         } catch (e) {
           answered(false);
           if (e instanceof HttpStatusError && !ctx.signal.aborted) {
-            return [r.message(url.text, 'CRITICAL', `Solr instance ${self} answered ${redact(e.message, secrets)}`)];
+            return [r.message(url.text, 'CRITICAL', `Solr instance ${self} answered ${redact(e.message, secrets)}`), ...notices()];
           }
+          const tlsCtx = { peer: 'Solr', hasClientCert: tls?.hasClientCert ?? false };
+          const refused = tls && !ctx.signal.aborted ? describeTlsFailure(e, tlsCtx) ?? describeTlsFailure(client.socketError, tlsCtx) : undefined;
+          if (refused) return [r.message(url.text, 'CRITICAL', `Solr instance ${self} is unreachable (${refused})`), ...notices()];
           throw e;
         }
       },

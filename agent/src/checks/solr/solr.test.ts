@@ -1,26 +1,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { SolrCloud, SolrStandalone, solrGet } from '../../../../test/harness/solr.js';
+import { SolrCloud, SolrStandalone, solrCycle, solrGet } from '../../../../test/harness/solr.js';
 import { startBlackhole } from '../../../../test/harness/redis.js';
 import { freePort, removeDir, tempDir, waitFor } from '../../../../test/harness/proc.js';
 import { checkConfig, checkOnce } from '../../../../test/harness/cli.js';
-import { Scheduler } from '../../core/scheduler.js';
 import { formatLine } from '../../core/format.js';
 import { solrCheck } from './index.js';
 import { nodeHostPort, shardLines, summarizeCluster } from './check.js';
 
-/** One cycle of the check in-process, through the agent's scheduler and formatter; lines sorted. */
-async function cycle(dir: string, instance: Record<string, unknown>, timeoutMs = 10_000): Promise<string[]> {
-  const inst = solrCheck.schema.parse({ name: 'search', ...instance });
-  const targets = await solrCheck.targets(inst, { stateDir: dir });
-  const lines: string[] = [];
-  const s = new Scheduler(targets.map((target) => ({ check: 'solr', instance: 'search', target, intervalMs: 60_000, timeoutMs })),
-    (rs) => lines.push(...rs.map(formatLine)));
-  await s.runOnce();
-  await s.stop();
-  return lines.sort();
-}
+/** One cycle of the check in-process, lines sorted. */
+const cycle = async (dir: string, instance: Record<string, unknown>, timeoutMs = 10_000) => (await solrCycle(dir, instance, timeoutMs)).sort();
 
 /** `imom check --once` with a config holding one solr instance; LOG_FILE lines without the stamp, sorted. */
 async function cli(dir: string, solrYaml: string, env: NodeJS.ProcessEnv = {}) {
