@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # node on the project's runtime: .cache/node (Node 24 LTS, fetched by scripts/setup/node.sh when
-# the machine's node is older than 22.19), else the machine's node. npm test, demo and bench run
+# the machine's node is older than 22.22), else the machine's node. npm test, demo and bench run
 # through it; its bin/ goes first on PATH so that children started as `node` run on it too.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"

