@@ -6,7 +6,7 @@
  *   const oc = await startOtelcol({ lokiUrl: loki.url, checkLogDir, consoleLog, queryLog, env, host, app, appHost, server, tenant?, vars? })
  *     oc.dataDir, oc.storageDir, oc.logFile, stop(), kill(), restart(), close(), metrics()
  *     start/restart resolve once the health_check extension answers 200 (pipelines running).
- *     await oc.accepted(receiver)  log records that receiver (filelog/checks|console|query) handed on
+ *     await oc.accepted(receiver)  log records that receiver (file_log/checks|console|query) handed on
  *     await oc.sent()              log records the exporter has had accepted by Loki
  */
 import { join } from 'node:path';
@@ -25,15 +25,18 @@ export interface OtelcolHandle extends Managed {
   readonly storageDir: string;
   readonly metricsUrl: string;
   metrics(): Promise<string>;
-  accepted(receiver: 'filelog/checks' | 'filelog/console' | 'filelog/query'): Promise<number>;
+  accepted(receiver: 'file_log/checks' | 'file_log/console' | 'file_log/query'): Promise<number>;
   sent(): Promise<number>;
 }
 
-/** A counter's value from Prometheus text: the sum over series whose labels include `match`. */
+/**
+ * A counter's value from Prometheus text: the sum over series whose labels include `match`.
+ * The collector 0.165 names its counters without the _total suffix; either is accepted.
+ */
 function counter(text: string, name: string, match = ''): number {
   let n = 0;
   for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) || !line.includes(match)) continue;
+    if (!(line.startsWith(`${name}{`) || line.startsWith(`${name}_total{`)) || !line.includes(match)) continue;
     n += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return n;
@@ -66,8 +69,8 @@ export async function startOtelcol(opts: StartOtelcolOptions): Promise<OtelcolHa
     const metrics = async () => (await fetch(metricsUrl, { signal: AbortSignal.timeout(10_000) })).text();
     return {
       ...m, dataDir, storageDir: join(dataDir, 'storage'), metricsUrl, metrics,
-      accepted: async (receiver) => counter(await metrics(), 'otelcol_receiver_accepted_log_records_total', `receiver="${receiver}"`),
-      sent: async () => counter(await metrics(), 'otelcol_exporter_sent_log_records_total'),
+      accepted: async (receiver) => counter(await metrics(), 'otelcol_receiver_accepted_log_records', `receiver="${receiver}"`),
+      sent: async () => counter(await metrics(), 'otelcol_exporter_sent_log_records'),
     };
   }
 }
