@@ -14,7 +14,7 @@ import { REPO_ROOT, removeDir, sleep, tempDir, waitFor } from '../harness/proc.j
 import { countLines, queryAll, startLoki, waitForCount, type LokiHandle } from '../harness/loki.js';
 import { startOtelcol, type OtelcolHandle } from '../harness/otelcol.js';
 import { followSplit } from '../harness/cli.js';
-import { account, ranges, seqLine, writeNumbered } from '../promtail/util.js';
+import { account, END, linesIn, ranges, ROTATION, withoutEnd, writeNumbered } from '../promtail/util.js';
 
 let loki: LokiHandle;
 let otelcol: OtelcolHandle;
@@ -37,8 +37,6 @@ after(async () => {
 });
 
 const sel = (check: string, env = 'test') => `{job="imom", env="${env}", check="${check}"}`;
-const END = seqLine('end', 1);
-const withoutEnd = (selector: string) => `${selector} != "Seq=end-1"`;
 
 /**
  * Appends the end marker to `file` and waits until Loki has it: the receiver reads a file in
@@ -55,13 +53,6 @@ async function settle(file: string, check: string, env = 'test'): Promise<number
 async function tally(check: string, tag: string, total: number, stored: number, env = 'test') {
   const a = account(await queryAll(loki.url, withoutEnd(sel(check, env)), { start: started }), tag, 0, total);
   return { lost: a.missing.length, shownTwice: a.duplicated.length, storedTwice: stored - (total - a.missing.length), missing: ranges(a.missing), a };
-}
-
-function linesIn(file: string): number {
-  const b = readFileSync(file);
-  let n = 0;
-  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
-  return n;
 }
 
 test('graceful restart: offsets kept, nothing lost, nothing re-read', async (t) => {
@@ -102,9 +93,7 @@ test('kill -9 of the collector while the agent writes: nothing lost; what shows 
   assert.ok(r.storedTwice <= reread, `stored twice ${r.storedTwice} <= re-read ${reread}`);
 });
 
-const TOTAL = 50_000;
-const EVERY = 10_000;
-const WRITE = { count: TOTAL, batch: 250, pauseMs: 50, rotateEvery: EVERY } as const;
+const { total: TOTAL, every: EVERY, write: WRITE } = ROTATION;
 
 test('rotation by rename-and-create every 10,000 lines: none lost, none duplicated', async (t) => {
   const file = join(logs, 'rot_rename.log');
