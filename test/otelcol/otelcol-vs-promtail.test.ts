@@ -201,3 +201,11 @@ test('the collector sets exactly Promtail\'s stream labels: no service_name, no 
   assert.equal(traces.length, 4, 'four stack traces, each one entry');
   for (const e of traces) assert.equal(e.line.split('\n').length, 5, 'joined to its first line: 1 + 4 lines');
 });
+
+test('every loki/*.yaml indexes the same OTLP attributes as labels (limits_config.otlp_config as in loki.yaml)', () => {
+  const ldir = join(REPO_ROOT, 'loki');
+  const otlpOf = (f: string) => (parse(readFileSync(join(ldir, f), 'utf8')) as { limits_config?: { otlp_config?: unknown } }).limits_config?.otlp_config;
+  const want = otlpOf('loki.yaml');
+  assert.ok(want, 'loki.yaml has limits_config.otlp_config');
+  for (const f of readdirSync(ldir).filter((n) => /\.ya?ml$/.test(n))) assert.deepEqual(otlpOf(f), want, `${f}: limits_config.otlp_config`);
+});
