@@ -11,9 +11,16 @@
 // IMOM_TEST_FILE_TIMEOUT  seconds one file may take before it is killed and failed (900); a file
 //                         may set its own with a line `// test-file-timeout: SECONDS`
 // IMOM_TEST_DURATIONS     where each file's last duration is kept, to run the longest first
+// IMOM_TEST_OUTPUT_DIR    where each file's output is kept, one .log per file (.tmp/test-output)
+// IMOM_TEST_PASSWORD      the password test/harness/pki.ts gives its keystores (random per run)
+//
+// A file whose output holds a PEM block (`-----BEGIN`) or the test password fails: no private
+// key, certificate body or password may reach a line, an error or a snapshot. What is printed
+// and kept has them replaced, so the leak does not spread into the CI log.
 // --test-force-exit: a file ends when its tests do, and the harness's exit hook then kills
 // whatever it started that is still running.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -97,6 +104,21 @@ function kill(pid, sig) {
 // Run from inside a test (runner.test.ts), node would see NODE_TEST_CONTEXT and skip the files.
 const childEnv = { ...process.env };
 delete childEnv.NODE_TEST_CONTEXT;
+const testPassword = (childEnv.IMOM_TEST_PASSWORD ||= `imom-test-${randomBytes(6).toString('hex')}`);
+const outputDir = process.env.IMOM_TEST_OUTPUT_DIR ?? join(root, '.tmp', 'test-output');
+
+const PEM_MARK = '-----BEGIN';
+/** What in a file's output must never be there, in words (never the text itself). */
+function leaks(out) {
+  const found = [];
+  if (out.includes(PEM_MARK)) found.push(`a PEM block (${PEM_MARK})`);
+  if (out.includes(testPassword)) found.push('the test password');
+  return found;
+}
+/** The output with PEM blocks and the password replaced, for the log and the kept file. */
+function redacted(out) {
+  return out.split(testPassword).join('[test password]').replace(/-----BEGIN[^]*?(?:-----END[^\n]*?-----|$)/g, '[PEM block]');
+}
 
 function fileLimit(file) {
   const m = /^\/\/ test-file-timeout: (\d+)$/m.exec(readFileSync(join(root, file), 'utf8'));
@@ -144,11 +166,18 @@ async function worker() {
     r.pass = count(r.out, 'pass');
     r.fail = count(r.out, 'fail') + count(r.out, 'cancelled');
     r.skipped = count(r.out, 'skipped') + count(r.out, 'todo');
-    // A file that crashed, hung or exited non-zero without a failed test still failed.
-    r.failed = r.timedOut || r.code !== 0 || r.fail > 0;
+    r.leaks = leaks(r.out);
+    r.out = redacted(r.out);
+    try {
+      mkdirSync(outputDir, { recursive: true });
+      writeFileSync(join(outputDir, `${f.replaceAll('/', '__')}.log`), r.out);
+    } catch (e) { console.error(`run-tests: cannot keep the output of ${f} in ${outputDir}: ${e.message}`); }
+    // A file that crashed, hung, leaked or exited non-zero without a failed test still failed.
+    r.failed = r.timedOut || r.code !== 0 || r.fail > 0 || r.leaks.length > 0;
     if (r.failed && r.fail === 0) r.fail = 1;
     results.push(r);
-    const verdict = r.timedOut ? `TIMED OUT after ${r.limitMs / 1000}s, killed with everything it spawned` : r.failed ? 'FAILED' : 'ok';
+    const leaked = r.leaks.length ? `: its output holds ${r.leaks.join(' and ')}` : '';
+    const verdict = r.timedOut ? `TIMED OUT after ${r.limitMs / 1000}s, killed with everything it spawned${leaked}` : r.failed ? `FAILED${leaked}` : 'ok';
     process.stdout.write(`\n── ${f} (${(r.ms / 1000).toFixed(1)} s) ${verdict}\n${r.out}\n`);
   }
 }
@@ -167,7 +196,8 @@ for (const r of [...results].sort((a, b) => b.ms - a.ms)) {
   console.log(`  ${(r.ms / 1000).toFixed(1).padStart(7)} s  ${r.timedOut ? 'TIMEOUT' : r.failed ? 'FAIL   ' : 'ok     '}  ${r.file}`);
 }
 const failedFiles = results.filter((r) => r.failed);
-if (failedFiles.length) console.log(`\nFailed files:\n${failedFiles.map((r) => `  ${r.file}${r.timedOut ? ' (timed out)' : ''}`).join('\n')}`);
+if (failedFiles.length) console.log(`\nFailed files:\n${failedFiles.map((r) => `  ${r.file}${r.timedOut ? ' (timed out)' : ''}${r.leaks.length ? ` (output holds ${r.leaks.join(' and ')})` : ''}`).join('\n')}`);
+console.log(`Each file's output: ${outputDir}`);
 const sum = (k) => results.reduce((n, r) => n + r[k], 0);
 console.log(`\ntests: ${sum('pass')} passed, ${sum('fail')} failed, ${sum('skipped')} skipped`);
 process.exit(failedFiles.length ? 1 : 0);

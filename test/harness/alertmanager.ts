@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderAlertmanagerConfig } from '../../agent/src/relay/amconfig.js';
+import { renderAlertmanagerConfig, type AmTlsConfig } from '../../agent/src/relay/amconfig.js';
 import { alertmanagerSpec } from '../../agent/src/stack/components.js';
 import { freePort, REPO_ROOT, startDaemon, tempDir, removeDir, waitFor, type Daemon } from './proc.js';
 
@@ -42,12 +42,14 @@ export async function startAlertmanager(o: {
   binary?: string;
   /** Join a gossip cluster instead of running alone. */
   cluster?: AmClusterOptions;
+  /** The relay receivers' http_config.tls_config, for an https:// relayUrl. */
+  tls?: AmTlsConfig;
 }): Promise<AlertmanagerHandle> {
   const dir = tempDir('alertmanager');
   const port = await freePort();
   const configFile = join(dir, 'alertmanager.yml');
   const template = readFileSync(o.configFile ?? join(REPO_ROOT, 'ruler', 'alertmanager.yml'), 'utf8');
-  writeFileSync(configFile, renderAlertmanagerConfig(template, { relayUrl: o.relayUrl, tokenFile: o.tokenFile }));
+  writeFileSync(configFile, renderAlertmanagerConfig(template, { relayUrl: o.relayUrl, tokenFile: o.tokenFile, ...(o.tls ? { tls: o.tls } : {}) }));
   // The stack's command line (binary from $IMOM_ALERTMANAGER_BIN, .cache/bin or PATH), with debug logs.
   const spec = alertmanagerSpec({ dataDir: join(dir, 'data'), port, configFile, extraArgs: ['--log.level=debug'], logFile: join(dir, 'alertmanager.log') });
   // kingpin refuses a repeated flag, so the stack's "no gossip" flag is swapped, not overridden.

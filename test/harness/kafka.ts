@@ -20,6 +20,7 @@ import { REPO_ROOT, freePorts, removeDir, run, startDaemon, tempDir, waitFor, wa
 import { formatLine } from '../../agent/src/core/format.js';
 import { kafkaTargets } from '../../agent/src/checks/kafka/check.js';
 import type { KafkaInstance } from '../../agent/src/checks/kafka/schema.js';
+import { testPki, type TestCert, type TestPki } from './pki.js';
 
 /** One check cycle without the CLI, as the scheduler runs it (the signal aborts after `timeoutMs`), formatted. */
 export async function kafkaCycle(inst: KafkaInstance, timeoutMs = 10_000): Promise<string[]> {
@@ -274,76 +275,11 @@ export interface SecureKafka {
   readonly version: KafkaVersion;
   readonly dir: string;
   /** `127.0.0.1:<port>` of each listener of the one broker. */
-  readonly listeners: { plaintext: string; saslPlaintext: string; ssl: string; saslSsl: string; mtls: string };
+  readonly listeners: { plaintext: string; saslPlaintext: string; ssl: string; saslSsl: string; mtls: string; wrongHost: string; expired: string; tls13: string };
   readonly users: KafkaSecureUsers;
-  /** PEM of the CA that signed the broker's certificate (SAN IP:127.0.0.1, DNS:localhost). */
-  readonly caPem: string;
-  /** PEM of another CA, which did not sign it. */
-  readonly otherCaPem: string;
-  /** PEM files of a client certificate signed by the test CA, which the MTLS listener accepts. */
-  readonly client: ClientCert;
-  /** The same, signed by the other CA, which it refuses. */
-  readonly otherClient: ClientCert;
+  /** The harness's test CA (test/harness/pki.ts): the broker shows `server` on every TLS listener but `wrongHost` and `expired`. */
+  readonly pki: TestPki;
   stop(): Promise<void>;
-}
-
-const STORE_PASS = 'harness-store-pass';
-
-export interface ClientCert {
-  /** Paths of the PEM certificate and its PEM (PKCS8) private key. */
-  readonly cert: string;
-  readonly key: string;
-}
-
-/** keytool arguments of every keystore (PKCS12) and every key pair (P-256, a week). */
-const P12 = ['-storetype', 'PKCS12', '-storepass', STORE_PASS, '-keypass', STORE_PASS];
-const EC = ['-keyalg', 'EC', '-groupname', 'secp256r1', '-validity', '7'];
-
-/** `keytool` with the same quick-start JVM options. */
-const keytool = (dir: string, args: readonly string[]) =>
-  run('keytool', ['-J-XX:TieredStopAtLevel=1', '-J-XX:+UseSerialGC', ...args], { cwd: dir, timeoutMs: 60_000 });
-
-/**
- * A client certificate for mutual TLS: a key pair signed by the CA in `<ca>.p12`, written as
- * the PEM files a client is configured with (keytool cannot write a private key as PEM, so
- * openssl unpacks the PKCS12).
- */
-async function makeClientCert(dir: string, name: string, ca: string): Promise<{ cert: string; key: string }> {
-  await keytool(dir, ['-genkeypair', '-alias', 'client', '-dname', `CN=${name}`, ...EC, '-keystore', `${name}.p12`, ...P12]);
-  await keytool(dir, ['-certreq', '-alias', 'client', '-keystore', `${name}.p12`, ...P12, '-file', `${name}.csr`]);
-  await keytool(dir, ['-gencert', '-rfc', '-alias', 'ca', '-keystore', `${ca}.p12`, ...P12, '-infile', `${name}.csr`, '-outfile', `${name}.crt`, '-validity', '7']);
-  const key = join(dir, `${name}.key`);
-  await run('openssl', ['pkcs12', '-in', `${name}.p12`, '-nocerts', '-nodes', '-passin', `pass:${STORE_PASS}`, '-out', key], { cwd: dir, timeoutMs: 30_000 });
-  return { cert: join(dir, `${name}.crt`), key };
-}
-
-/**
- * A CA and a broker keystore (PKCS12) signed by it, plus an unrelated CA: seven short
- * keytool runs, the independent ones in parallel. Then a client certificate from each CA.
- */
-async function makeCerts(dir: string): Promise<{ keystore: string; caPem: string; otherCaPem: string; client: ClientCert; otherClient: ClientCert }> {
-  const san = 'SAN=IP:127.0.0.1,DNS:localhost';
-  const ca = async (name: string) => {
-    await keytool(dir, ['-genkeypair', '-alias', 'ca', '-dname', `CN=${name}`, ...EC, '-ext', 'bc:c', '-keystore', `${name}.p12`, ...P12]);
-    await keytool(dir, ['-exportcert', '-rfc', '-alias', 'ca', '-keystore', `${name}.p12`, ...P12, '-file', `${name}.pem`]);
-  };
-  await Promise.all([
-    ca('imom-test-ca'),
-    ca('imom-other-ca'),
-    keytool(dir, ['-genkeypair', '-alias', 'broker', '-dname', 'CN=localhost', ...EC, '-ext', san, '-keystore', 'broker.p12', ...P12]),
-  ]);
-  await keytool(dir, ['-certreq', '-alias', 'broker', '-keystore', 'broker.p12', ...P12, '-file', 'broker.csr']);
-  await keytool(dir, ['-gencert', '-rfc', '-alias', 'ca', '-keystore', 'imom-test-ca.p12', ...P12, '-infile', 'broker.csr', '-outfile', 'broker.crt', '-ext', san, '-validity', '7']);
-  await keytool(dir, ['-importcert', '-noprompt', '-alias', 'ca', '-file', 'imom-test-ca.pem', '-keystore', 'broker.p12', ...P12]);
-  await keytool(dir, ['-importcert', '-alias', 'broker', '-file', 'broker.crt', '-keystore', 'broker.p12', ...P12]);
-  const [client, otherClient] = await Promise.all([makeClientCert(dir, 'client', 'imom-test-ca'), makeClientCert(dir, 'other-client', 'imom-other-ca')]);
-  return {
-    client,
-    otherClient,
-    keystore: join(dir, 'broker.p12'),
-    caPem: readFileSync(join(dir, 'imom-test-ca.pem'), 'utf8'),
-    otherCaPem: readFileSync(join(dir, 'imom-other-ca.pem'), 'utf8'),
-  };
 }
 
 /**
@@ -352,7 +288,8 @@ async function makeCerts(dir: string): Promise<{ keystore: string; caPem: string
  * Both SASL listeners enable PLAIN (user from the listener's inline JAAS) and
  * SCRAM-SHA-256/512 (credentials written into the metadata log by `format --add-scram`).
  * The SSL listener asks for no client certificate; MTLS (an SSL listener too) requires one
- * signed by the test CA.
+ * signed by the test CA. WRONGHOST and EXPIRED show the PKI's wrong-host and expired server
+ * certificates, TLS13 allows TLS 1.3 only: the rest of the TLS failure matrix.
  */
 export async function startSecureKafka(version: KafkaVersion): Promise<SecureKafka> {
   kafkaJars(version);
@@ -364,8 +301,14 @@ export async function startSecureKafka(version: KafkaVersion): Promise<SecureKaf
     plain: { username: 'alice', password: `plain-${rnd()}` },
     scram: { username: 'bob', password: `scram-${rnd()}` },
   };
-  const [certs, [controllerPort, plaintext, saslPlaintext, ssl, saslSsl, mtls]] = await Promise.all([makeCerts(dir), freePorts(6)]);
-  const listeners = { PLAINTEXT: plaintext!, SASL_PLAINTEXT: saslPlaintext!, SSL: ssl!, SASL_SSL: saslSsl!, MTLS: mtls! };
+  const [pki, [controllerPort, plaintext, saslPlaintext, ssl, saslSsl, mtls, wrongHost, expired, tls13]] = await Promise.all([testPki(), freePorts(9)]);
+  const listeners = { PLAINTEXT: plaintext!, SASL_PLAINTEXT: saslPlaintext!, SSL: ssl!, SASL_SSL: saslSsl!, MTLS: mtls!, WRONGHOST: wrongHost!, EXPIRED: expired!, TLS13: tls13! };
+  const keystore = (prefix: string, cert: TestCert) => [
+    `${prefix}ssl.keystore.type=PKCS12`,
+    `${prefix}ssl.keystore.location=${cert.p12File}`,
+    `${prefix}ssl.keystore.password=${pki.password}`,
+    `${prefix}ssl.key.password=${pki.password}`,
+  ];
   const jaas = (l: string) => [
     `listener.name.${l}.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${users.plain.username}="${users.plain.password}";`,
     `listener.name.${l}.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`,
@@ -381,21 +324,20 @@ export async function startSecureKafka(version: KafkaVersion): Promise<SecureKaf
     'controller.listener.names=CONTROLLER',
     `listeners=CONTROLLER://127.0.0.1:${controllerPort},${Object.entries(listeners).map(([n, p]) => `${n}://127.0.0.1:${p}`).join(',')}`,
     `advertised.listeners=${Object.entries(listeners).map(([n, p]) => `${n}://127.0.0.1:${p}`).join(',')}`,
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,MTLS:SSL',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,MTLS:SSL,WRONGHOST:SSL,EXPIRED:SSL,TLS13:SSL',
     'inter.broker.listener.name=PLAINTEXT',
     'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
     ...jaas('sasl_plaintext'),
     ...jaas('sasl_ssl'),
-    'ssl.keystore.type=PKCS12',
-    `ssl.keystore.location=${certs.keystore}`,
-    `ssl.keystore.password=${STORE_PASS}`,
-    `ssl.key.password=${STORE_PASS}`,
+    ...keystore('', pki.server),
+    ...keystore('listener.name.wronghost.', pki.wrongHost),
+    ...keystore('listener.name.expired.', pki.expiredServer),
+    'listener.name.tls13.ssl.enabled.protocols=TLSv1.3',
     'ssl.client.auth=none',
-    // The broker keystore also holds the CA as a trusted entry: it is the MTLS truststore.
+    // Kafka reads a PEM truststore itself (KIP-651): the CA file as the harness made it.
     'listener.name.mtls.ssl.client.auth=required',
-    'listener.name.mtls.ssl.truststore.type=PKCS12',
-    `listener.name.mtls.ssl.truststore.location=${certs.keystore}`,
-    `listener.name.mtls.ssl.truststore.password=${STORE_PASS}`,
+    'listener.name.mtls.ssl.truststore.type=PEM',
+    `listener.name.mtls.ssl.truststore.location=${pki.caFile}`,
     'num.network.threads=2',
     'num.io.threads=2',
     'background.threads=2',
@@ -430,12 +372,9 @@ export async function startSecureKafka(version: KafkaVersion): Promise<SecureKaf
   return {
     version,
     dir,
-    listeners: { plaintext: hp(plaintext!), saslPlaintext: hp(saslPlaintext!), ssl: hp(ssl!), saslSsl: hp(saslSsl!), mtls: hp(mtls!) },
+    listeners: { plaintext: hp(plaintext!), saslPlaintext: hp(saslPlaintext!), ssl: hp(ssl!), saslSsl: hp(saslSsl!), mtls: hp(mtls!), wrongHost: hp(wrongHost!), expired: hp(expired!), tls13: hp(tls13!) },
     users,
-    caPem: certs.caPem,
-    otherCaPem: certs.otherCaPem,
-    client: certs.client,
-    otherClient: certs.otherClient,
+    pki,
     async stop() {
       await daemon.stop(15_000);
       removeDir(dir);

@@ -15,8 +15,12 @@
  *     await loki.kill()     SIGKILL (data kept; the WAL replays on restart)
  *     await loki.restart()  stops it if running, starts again: same ports, same data; waits for /ready
  *     await loki.close()    stop + remove dataDir (kept when IMOM_KEEP_TMP is set)
- *   opts: { dataDir?, rulesDir?, tenant?, alertmanagerUrl?, env?: {LOKI_*: ...}, configFile?, readyTimeoutMs? }
+ *   opts: { dataDir?, rulesDir?, tenant?, alertmanagerUrl?, env?: {LOKI_*: ...}, configFile?, readyTimeoutMs?, tls? }
  *     env overrides the variables of loki/loki.yaml, e.g. { LOKI_RULER_EVALUATION_INTERVAL: '5s' }.
+ *     tls: { files, client }: Loki runs loki/loki-tls.yaml (mutual TLS on HTTP and gRPC) with
+ *     `files`; loki.url is https://127.0.0.1:<port>, loki.tls is `client`, and the harness's
+ *     readiness probe and the query helpers below present it (for loki.url, unless opts.tls).
+ *     readyWhen: 'listening' resolves once the HTTP port accepts connections instead of at /ready.
  *     The harness sets LOKI_CACHE_RESULTS=false (a cached empty answer would hide lines
  *     still arriving) and LOKI_LOG_LEVEL=warn unless given.
  *
@@ -27,7 +31,7 @@
  *     Paths not given point into pt.dataDir, so a test never tails the host's real logs.
  *     await pt.waitTailing(path)   resolves once Promtail has opened that file
  *
- * Queries (all take an optional { tenant } for X-Scope-OrgID):
+ * Queries (all take an optional { tenant } for X-Scope-OrgID, and { tls } for another client certificate):
  *   queryRange(url, logql, { start?, end?, limit?, direction? }) -> LogEntry[]   one request
  *   queryAll(url, logql, { start?, end? })  -> LogEntry[]   every entry, paged forward (oldest first);
  *                                      like Loki's log queries, an entry stored twice (same stream, ts, line) comes back once
@@ -44,9 +48,10 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { lokiSpec, promtailSpec, waitReady, PROMTAIL_NO_FILES, type LokiSpecOptions, type PromtailSpecOptions } from '../../agent/src/stack/components.js';
+import type { ConnectionOptions } from 'node:tls';
+import { lokiSpec, promtailSpec, waitReady, PROMTAIL_NO_FILES, type LokiSpecOptions, type LokiTlsFiles, type PromtailSpecOptions } from '../../agent/src/stack/components.js';
 import { spawnProc, type Proc, type ProcSpec } from '../../agent/src/stack/process.js';
-import { freePorts, sleep, tempDir, waitFor } from './proc.js';
+import { freePorts, sleep, tempDir, waitFor, waitForPort } from './proc.js';
 import {
   instantQuery as lokiInstantQuery, labelValues as lokiLabelValues, push, queryRange as lokiQueryRange, series as lokiSeries, toNs,
   type LogEntry, type LokiTarget, type LokiTime,
@@ -114,10 +119,23 @@ export interface StartLokiOptions {
   readonly configFile?: string;
   readonly extraArgs?: readonly string[];
   readonly readyTimeoutMs?: number;
+  /** Mutual TLS: Loki's files (loki/loki-tls.yaml), and the client side the harness presents. */
+  readonly tls?: { readonly files: LokiTlsFiles; readonly client: ConnectionOptions };
+  /**
+   * 'listening': resolve once the HTTP port accepts connections, not at /ready: for a Loki a
+   * test only handshakes with (one serving an expired certificate never gets ready, since its
+   * own gRPC clients refuse that certificate too).
+   */
+  readonly readyWhen?: 'ready' | 'listening';
 }
+
+/** The client TLS of each running TLS Loki, by URL: the query helpers present it. */
+const clientTlsByUrl = new Map<string, ConnectionOptions>();
 
 export interface LokiHandle extends Managed {
   readonly url: string;
+  /** The client TLS options the harness uses for this Loki (opts.tls.client), when it runs TLS. */
+  readonly tls?: ConnectionOptions;
   readonly pushUrl: string;
   readonly port: number;
   readonly grpcPort: number;
@@ -129,16 +147,31 @@ export async function startLoki(opts: StartLokiOptions = {}): Promise<LokiHandle
   const [port, grpcPort] = (await freePorts(2)) as [number, number];
   const o: LokiSpecOptions = {
     dataDir, httpPort: port, grpcPort, configFile: opts.configFile, rulesDir: opts.rulesDir, tenant: opts.tenant,
-    alertmanagerUrl: opts.alertmanagerUrl, extraArgs: opts.extraArgs,
+    alertmanagerUrl: opts.alertmanagerUrl, extraArgs: opts.extraArgs, tls: opts.tls?.files,
     env: { LOKI_CACHE_RESULTS: 'false', LOKI_LOG_LEVEL: 'warn', ...opts.env },
   };
   const spec = lokiSpec(o);
-  const url = `http://127.0.0.1:${port}`;
-  const m = managed(spec, (p) => waitReady(p, `${url}/ready`, opts.readyTimeoutMs ?? 90_000), dataDir, opts.dataDir === undefined);
-  await m.start();
+  const client = opts.tls?.client;
+  const url = `${client ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const readyTimeout = opts.readyTimeoutMs ?? 90_000;
+  const ready = opts.readyWhen === 'listening'
+    ? () => waitForPort(port, readyTimeout, `loki HTTP port ${port}`)
+    : (p: Proc) => waitReady(p, `${url}/ready`, readyTimeout, undefined, client);
+  const m = managed(spec, ready, dataDir, opts.dataDir === undefined);
+  if (client) clientTlsByUrl.set(url, client);
+  try {
+    await m.start();
+  } catch (e) {
+    clientTlsByUrl.delete(url);
+    throw e;
+  }
   return {
-    url, pushUrl: `${url}/loki/api/v1/push`, port, grpcPort, dataDir, logFile: m.logFile,
-    stop: m.stop, kill: m.kill, restart: m.restart, close: m.close,
+    url, pushUrl: `${url}/loki/api/v1/push`, port, grpcPort, dataDir, logFile: m.logFile, ...(client ? { tls: client } : {}),
+    stop: m.stop, kill: m.kill, restart: m.restart,
+    async close() {
+      clientTlsByUrl.delete(url);
+      await m.close();
+    },
   };
 }
 
@@ -200,13 +233,15 @@ export type { LogEntry };
 
 export interface QueryOpts {
   readonly tenant?: string;
+  /** Client TLS; default the one startLoki registered for this URL. */
+  readonly tls?: ConnectionOptions;
 }
 
 /** Queries wait up to a minute: a test's Loki may be busy ingesting a million lines. */
 const QUERY_TIMEOUT_MS = 60_000;
 
 function target(url: string, o: QueryOpts | undefined): LokiTarget {
-  return { url, tenant: o?.tenant, timeoutMs: QUERY_TIMEOUT_MS };
+  return { url, tenant: o?.tenant, timeoutMs: QUERY_TIMEOUT_MS, tls: o?.tls ?? clientTlsByUrl.get(url) };
 }
 
 const HOUR_MS = 3_600_000;

@@ -4,17 +4,55 @@
  */
 import mysql, { type Connection } from 'mysql2/promise';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { freePort, run, startDaemon, tempDir, removeDir, waitFor, type Daemon } from './proc.js';
 
 export const MONITOR_USER = 'monitor';
 export const MONITOR_PASSWORD = 'M0n!tor-pw-do-not-leak';
+/** A second monitor user, REQUIRE X509: it logs in only with a client certificate the server's CA signed. */
+export const MONITOR_X509_USER = 'monitor_x509';
 const REPL_USER = 'repl';
 const REPL_PASSWORD = 'repl-pw';
 
+/** A server certificate for MariaDB: files from test/harness/pki.ts. */
+export interface MariaDbTls {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** `--tls-version`, e.g. 'TLSv1.2' to hold the server below a client's minimum. */
+  readonly tlsVersion?: string;
+}
+
 export class MariaDbServer {
   daemon: Daemon | undefined;
-  constructor(readonly name: string, readonly dir: string, readonly port: number, private readonly serverId: number) {}
+  constructor(
+    readonly name: string, readonly dir: string, readonly port: number, private readonly serverId: number,
+    private readonly extraArgs: readonly string[] = [], readonly tls?: MariaDbTls,
+  ) {}
+
+  /** Where the server reads its certificate: the test swaps it (useCertificate) and FLUSH SSL reloads it. */
+  private tlsFile(name: 'ca.pem' | 'server.pem' | 'server-key.pem'): string {
+    return join(this.dir, 'tls', name);
+  }
+
+  /** Serves another certificate from now on (FLUSH SSL, MariaDB 10.4+): new connections see it, no restart. */
+  async useCertificate(cert: { certFile: string; keyFile: string }): Promise<void> {
+    copyFileSync(cert.certFile, this.tlsFile('server.pem'));
+    copyFileSync(cert.keyFile, this.tlsFile('server-key.pem'));
+    await this.sql('FLUSH SSL');
+  }
+
+  private tlsArgs(): string[] {
+    if (!this.tls) return [];
+    mkdirSync(join(this.dir, 'tls'), { recursive: true });
+    copyFileSync(this.tls.caFile, this.tlsFile('ca.pem'));
+    copyFileSync(this.tls.certFile, this.tlsFile('server.pem'));
+    copyFileSync(this.tls.keyFile, this.tlsFile('server-key.pem'));
+    return [
+      `--ssl-ca=${this.tlsFile('ca.pem')}`, `--ssl-cert=${this.tlsFile('server.pem')}`, `--ssl-key=${this.tlsFile('server-key.pem')}`,
+      '--require-secure-transport=ON', ...(this.tls.tlsVersion ? [`--tls-version=${this.tls.tlsVersion}`] : []),
+    ];
+  }
 
   get address(): string {
     return `127.0.0.1:${this.port}`;
@@ -30,7 +68,7 @@ export class MariaDbServer {
       '--no-defaults', `--datadir=${join(this.dir, 'data')}`, `--socket=${join(this.dir, 'mysqld.sock')}`,
       `--pid-file=${join(this.dir, 'mysqld.pid')}`, `--tmpdir=${join(this.dir, 'tmp')}`, `--port=${this.port}`, '--bind-address=127.0.0.1', '--user=root',
       `--server-id=${this.serverId}`, '--log-bin=mysql-bin', '--relay-log=relay-bin', '--skip-name-resolve',
-      '--innodb-buffer-pool-size=16M', '--performance-schema=OFF', '--skip-log-error', '--log-warnings=1',
+      '--innodb-buffer-pool-size=16M', '--performance-schema=OFF', '--skip-log-error', '--log-warnings=1', ...this.extraArgs, ...this.tlsArgs(),
     ], { logFile: join(this.dir, 'mariadbd.log') });
     await waitFor(async () => {
       const c = await this.root();
@@ -45,8 +83,10 @@ export class MariaDbServer {
     this.daemon = undefined;
   }
 
+  /** root over TCP; over the Unix socket when the server refuses plaintext TCP (require_secure_transport). */
   root(): Promise<Connection> {
-    return mysql.createConnection({ host: '127.0.0.1', port: this.port, user: 'root', multipleStatements: true, connectTimeout: 5000 });
+    const where = this.tls ? { socketPath: join(this.dir, 'mysqld.sock') } : { host: '127.0.0.1', port: this.port };
+    return mysql.createConnection({ ...where, user: 'root', multipleStatements: true, connectTimeout: 5000 });
   }
 
   async sql(statement: string): Promise<unknown> {
@@ -63,17 +103,27 @@ export class MariaDbServer {
 export class ReplicationPair {
   constructor(readonly primary: MariaDbServer, readonly replica: MariaDbServer, private readonly dir: string) {}
 
-  static async start(): Promise<ReplicationPair> {
+  /**
+   * With `tls`, both servers serve that certificate and refuse plaintext TCP (require_secure_transport=ON);
+   * `monitor` is REQUIRE SSL and MONITOR_X509_USER REQUIRE X509; replication runs over TLS unverified.
+   * `tlsVersions` (`--tls-version`, e.g. 'TLSv1.3') hold a server above or below a client's versions.
+   */
+  static async start(opts: { tls?: MariaDbTls; tlsVersions?: { primary?: string; replica?: string } } = {}): Promise<ReplicationPair> {
     const dir = tempDir('mariadb');
     const [p1, p2] = [await freePort(), await freePort()];
-    const primary = new MariaDbServer('mariadb-primary', join(dir, 'primary'), p1, 1);
-    const replica = new MariaDbServer('mariadb-replica', join(dir, 'replica'), p2, 2);
+    const tlsOf = (v: string | undefined) => (opts.tls && v ? { ...opts.tls, tlsVersion: v } : opts.tls);
+    const primary = new MariaDbServer('mariadb-primary', join(dir, 'primary'), p1, 1, [], tlsOf(opts.tlsVersions?.primary));
+    // A replica runs read_only as in production (the check reports a writable one); replication and root (READ ONLY ADMIN) still write.
+    const replica = new MariaDbServer('mariadb-replica', join(dir, 'replica'), p2, 2, ['--read-only'], tlsOf(opts.tlsVersions?.replica));
     await Promise.all([primary.init(), replica.init()]);
     await Promise.all([primary.start(), replica.start()]);
     const pair = new ReplicationPair(primary, replica, dir);
     const grants = `
       CREATE USER '${MONITOR_USER}'@'%' IDENTIFIED BY '${MONITOR_PASSWORD}';
-      GRANT REPLICATION CLIENT, BINLOG MONITOR, SLAVE MONITOR ON *.* TO '${MONITOR_USER}'@'%';`;
+      GRANT REPLICATION CLIENT, BINLOG MONITOR, SLAVE MONITOR ON *.* TO '${MONITOR_USER}'@'%';${opts.tls ? `
+      ALTER USER '${MONITOR_USER}'@'%' REQUIRE SSL;
+      CREATE USER '${MONITOR_X509_USER}'@'%' IDENTIFIED BY '${MONITOR_PASSWORD}' REQUIRE X509;
+      GRANT REPLICATION CLIENT, BINLOG MONITOR, SLAVE MONITOR ON *.* TO '${MONITOR_X509_USER}'@'%';` : ''}`;
     await primary.sql(`${grants}
       CREATE USER '${REPL_USER}'@'%' IDENTIFIED BY '${REPL_PASSWORD}';
       GRANT REPLICATION SLAVE ON *.* TO '${REPL_USER}'@'%';
@@ -86,7 +136,8 @@ export class ReplicationPair {
 
   /** CHANGE MASTER to a port (the primary, or a dead one to break the IO thread) and start. */
   async pointReplicaAt(port: number): Promise<void> {
-    await this.replica.sql(`STOP SLAVE; CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${port}, MASTER_USER='${REPL_USER}', MASTER_PASSWORD='${REPL_PASSWORD}', MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=slave_pos; START SLAVE;`);
+    const ssl = this.primary.tls ? ', MASTER_SSL=1, MASTER_SSL_VERIFY_SERVER_CERT=0' : '';
+    await this.replica.sql(`STOP SLAVE; CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${port}, MASTER_USER='${REPL_USER}', MASTER_PASSWORD='${REPL_PASSWORD}', MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=slave_pos${ssl}; START SLAVE;`);
   }
 
   async replicaStatus(): Promise<Record<string, unknown>> {

@@ -13,13 +13,22 @@
  * - Standalone: one node without ZooKeeper whose cores live in its Solr home, optionally
  *   with a core that fails to load (CoreAdmin STATUS initFailures) and basic auth.
  *
+ * - HTTPS (`tls`): Jetty with a PKCS12 keystore from test/harness/pki.ts and, with
+ *   needClientAuth, client certificates required from the test CA; SolrCloud gets the cluster
+ *   property urlScheme=https before any node starts, so nodes call each other over HTTPS too.
+ *
  * Heaps are small (-Xmx384m) because the machine is shared; stop() ends every JVM.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import { javaTruststore, testPki, type TestCert } from './pki.js';
 import { REPO_ROOT, freePorts, removeDir, run, startDaemon, tempDir, waitFor, type Daemon } from './proc.js';
 import { ZOOKEEPER_JAR, ZooKeeper } from './zookeeper.js';
+import { Scheduler } from '../../agent/src/core/scheduler.js';
+import { formatLine } from '../../agent/src/core/format.js';
+import { solrCheck } from '../../agent/src/checks/solr/index.js';
 
 const SOLR_DIR = join(REPO_ROOT, 'test', 'solr');
 export const CONFIGSET = join(SOLR_DIR, 'configsets', 'minimal', 'conf');
@@ -58,12 +67,40 @@ export interface Auth {
   readonly password: string;
 }
 
+/** One cycle of the solr check in-process, through the agent's scheduler and formatter: the lines in the order written. */
+export async function solrCycle(dir: string, instance: Record<string, unknown>, timeoutMs = 10_000): Promise<string[]> {
+  const inst = solrCheck.schema.parse({ name: 'search', ...instance });
+  const targets = await solrCheck.targets(inst, { stateDir: dir });
+  const lines: string[] = [];
+  const s = new Scheduler(targets.map((target) => ({ check: 'solr', instance: 'search', target, intervalMs: 60_000, timeoutMs })),
+    (rs) => lines.push(...rs.map(formatLine)));
+  await s.runOnce();
+  await s.stop();
+  return lines;
+}
+
+/** HTTPS on a node: the certificate it shows, whether it requires a client certificate, the TLS versions it allows. */
+export interface SolrTls {
+  readonly cert: TestCert;
+  readonly needClientAuth: boolean;
+  /** e.g. `TLSv1.3`: Jetty refuses any other version. */
+  readonly protocols?: string;
+}
+
+/** What the harness itself connects to an HTTPS node with: the test CA and the `client` certificate. */
+let harnessAgent: Promise<Dispatcher> | undefined;
+function harnessDispatcher(): Promise<Dispatcher> {
+  harnessAgent ??= testPki().then((pki) => new Agent({ connect: { ca: readFileSync(pki.caFile), cert: readFileSync(pki.client.certFile), key: readFileSync(pki.client.keyFile) } }));
+  return harnessAgent;
+}
+
 /** GET a Solr admin path (`/admin/cores?action=STATUS`) as JSON; throws on a non-2xx answer. */
 export async function solrGet(baseUrl: string, path: string, auth?: Auth, timeoutMs = 60_000): Promise<any> {
   const sep = path.includes('?') ? '&' : '?';
   const headers: Record<string, string> = {};
   if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}`;
-  const res = await fetch(`${baseUrl}${path}${sep}wt=json`, { headers, signal: AbortSignal.timeout(timeoutMs) });
+  const dispatcher = baseUrl.startsWith('https:') ? await harnessDispatcher() : undefined;
+  const res = await undiciFetch(`${baseUrl}${path}${sep}wt=json`, { headers, signal: AbortSignal.timeout(timeoutMs), dispatcher });
   const text = await res.text();
   if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status} ${text.slice(0, 500)}`);
   return JSON.parse(text);
@@ -78,6 +115,7 @@ export class SolrNode {
     readonly port: number,
     /** ZooKeeper connect string; cloud mode when set. */
     readonly zkHost?: string,
+    readonly tls?: SolrTls,
   ) {
     mkdirSync(home, { recursive: true });
     if (!existsSync(join(home, 'solr.xml'))) {
@@ -93,9 +131,9 @@ export class SolrNode {
     return `127.0.0.1:${this.port}`;
   }
 
-  /** The base URL a config lists: `http://127.0.0.1:<port>/solr`. */
+  /** The base URL a config lists: `http://127.0.0.1:<port>/solr` (https with tls). */
   get url(): string {
-    return `http://${this.address}/solr`;
+    return `${this.tls ? 'https' : 'http'}://${this.address}/solr`;
   }
 
   /** As Solr names the node in live_nodes and in replicas. */
@@ -122,9 +160,11 @@ export class SolrNode {
       '-cp', `${solrJars()}/*:${launcherDir()}`,
       'SolrNode', '--home', this.home, '--port', String(this.port), '--host', '127.0.0.1',
       ...(this.zkHost ? ['--zk', this.zkHost] : []),
+      ...(await this.tlsArgs()),
       ...extraArgs,
     ];
-    const d = startDaemon(`solr-${this.port}`, 'java', args, { cwd: this.home, logFile: this.logFile });
+    const env = this.tls ? { IMOM_SOLR_SSL_PASSWORD: (await testPki()).password } : undefined;
+    const d = startDaemon(`solr-${this.port}`, 'java', args, { cwd: this.home, logFile: this.logFile, env });
     this.daemon = d;
     try {
       let exited = false;
@@ -138,6 +178,12 @@ export class SolrNode {
       await d.kill();
       throw e;
     }
+  }
+
+  private async tlsArgs(): Promise<string[]> {
+    if (!this.tls) return [];
+    return ['--ssl-keystore', this.tls.cert.p12File, '--ssl-truststore', await javaTruststore(),
+      '--ssl-need-client-auth', String(this.tls.needClientAuth), ...(this.tls.protocols ? ['--ssl-protocols', this.tls.protocols] : [])];
   }
 
   /** SIGTERM: a controlled shutdown, in which the node publishes its replicas as down. */
@@ -168,7 +214,8 @@ export class SolrCloud {
     readonly nodes: readonly SolrNode[],
   ) {}
 
-  static async start(opts: { nodes?: number } = {}): Promise<SolrCloud> {
+  /** `tls`: one per node, all HTTPS (urlScheme=https), each with its own certificate and versions. */
+  static async start(opts: { nodes?: number; tls?: readonly SolrTls[] } = {}): Promise<SolrCloud> {
     solrJars();
     launcherDir();
     const dir = tempDir('solrcloud');
@@ -176,11 +223,19 @@ export class SolrCloud {
     const nodes: SolrNode[] = [];
     try {
       zk = await ZooKeeper.start({ dir: join(dir, 'zookeeper') });
-      const ports = await freePorts(opts.nodes ?? 2);
-      for (const [i, port] of ports.entries()) nodes.push(new SolrNode(join(dir, `node${i + 1}`), port, zk.address));
-      // The first node uploads the configset before it starts; the others start alongside it.
-      await Promise.all(nodes.map((n, i) => n.start(i === 0 ? ['--configset', `minimal=${CONFIGSET}`] : [])));
+      const ports = await freePorts(opts.tls?.length ?? opts.nodes ?? 2);
+      for (const [i, port] of ports.entries()) nodes.push(new SolrNode(join(dir, `node${i + 1}`), port, zk.address, opts.tls?.[i]));
       const cloud = new SolrCloud(dir, zk, nodes);
+      if (opts.tls) {
+        // urlScheme before any node registers, or the nodes would publish http:// base URLs.
+        const props = join(dir, 'clusterprops.json');
+        writeFileSync(props, JSON.stringify({ urlScheme: 'https' }));
+        await cloud.zkOnly(['--configset', `minimal=${CONFIGSET}`, '--zk-file', `/clusterprops.json=${props}`]);
+        await Promise.all(nodes.map((n) => n.start()));
+      } else {
+        // The first node uploads the configset before it starts; the others start alongside it.
+        await Promise.all(nodes.map((n, i) => n.start(i === 0 ? ['--configset', `minimal=${CONFIGSET}`] : [])));
+      }
       await waitFor(async () => (await cloud.liveNodes()).length === nodes.length, 60_000, 'every node in live_nodes');
       return cloud;
     } catch (e) {
@@ -224,10 +279,11 @@ export class SolrCloud {
    * Creates a collection with `replicationFactor` replicas of each shard (Solr spreads
    * them over the nodes) and waits until every replica is active and every shard has a leader.
    */
-  async createCollection(name: string, opts: { numShards?: number; replicationFactor?: number } = {}): Promise<void> {
+  async createCollection(name: string, opts: { numShards?: number; replicationFactor?: number; onNodes?: readonly SolrNode[] } = {}): Promise<void> {
     const q = new URLSearchParams({
       action: 'CREATE', name, 'collection.configName': 'minimal',
       numShards: String(opts.numShards ?? 1), replicationFactor: String(opts.replicationFactor ?? this.nodes.length),
+      ...(opts.onNodes ? { createNodeSet: opts.onNodes.map((n) => n.nodeName).join(',') } : {}),
     });
     await solrGet(this.anyRunning().url, `/admin/collections?${q}`, undefined, 120_000);
     await this.waitHealthy(name);
@@ -241,6 +297,15 @@ export class SolrCloud {
       const leaders = new Set(rs.filter((r) => r.leader && r.state === 'active').map((r) => r.shard));
       return rs.length > 0 && rs.every((r) => r.state === 'active' && live.has(r.nodeName)) && new Set(rs.map((r) => r.shard)).size === leaders.size;
     }, timeoutMs, `collection ${collection} healthy`, 300);
+  }
+
+  /** Until every shard of `collection` has an active leader on `node` (after the other node went). */
+  async waitLeadersOn(collection: string, node: SolrNode, timeoutMs = 60_000): Promise<void> {
+    await waitFor(async () => {
+      const rs = await this.replicas(collection);
+      const shards = new Set(rs.map((r) => r.shard));
+      return [...shards].every((s) => rs.some((r) => r.shard === s && r.leader && r.state === 'active' && r.nodeName === node.nodeName));
+    }, timeoutMs, `every shard of ${collection} led from ${node.address}`, 300);
   }
 
   /** How many replicas each node holds: `{ '127.0.0.1:8983_solr': 2, ... }`. */
@@ -264,8 +329,13 @@ export class SolrCloud {
   async zkPut(path: string, data: string): Promise<void> {
     const file = join(this.dir, `znode-${randomBytes(4).toString('hex')}.json`);
     writeFileSync(file, data);
+    await this.zkOnly(['--zk-file', `${path}=${file}`]);
+  }
+
+  /** SolrNode's ZooKeeper writes (--configset, --zk-file) without starting a node. */
+  private async zkOnly(args: readonly string[]): Promise<void> {
     await run('java', ['-Xmx128m', '-XX:TieredStopAtLevel=1', `-Dlog4j2.configurationFile=${join(SOLR_DIR, 'log4j2.xml')}`,
-      '-cp', `${solrJars()}/*:${launcherDir()}`, 'SolrNode', '--zk', this.zk.address, '--zk-file', `${path}=${file}`, '--zk-only', 'true'], { timeoutMs: 60_000 });
+      '-cp', `${solrJars()}/*:${launcherDir()}`, 'SolrNode', '--zk', this.zk.address, ...args, '--zk-only', 'true'], { timeoutMs: 60_000 });
   }
 
   /**
@@ -306,13 +376,13 @@ export class SolrStandalone {
    * does not parse, so it fails to load and CoreAdmin STATUS lists it under initFailures.
    * With `auth`, security.json turns on basic auth for every request.
    */
-  static async start(opts: { cores?: readonly string[]; brokenCores?: readonly string[]; auth?: Auth } = {}): Promise<SolrStandalone> {
+  static async start(opts: { cores?: readonly string[]; brokenCores?: readonly string[]; auth?: Auth; tls?: SolrTls } = {}): Promise<SolrStandalone> {
     solrJars();
     launcherDir();
     const dir = tempDir('solr-standalone');
     const [port] = await freePorts(1);
     const home = join(dir, 'home');
-    const node = new SolrNode(home, port!);
+    const node = new SolrNode(home, port!, undefined, opts.tls);
     for (const core of opts.cores ?? ['main']) {
       cpSync(CONFIGSET, join(home, core, 'conf'), { recursive: true });
       writeFileSync(join(home, core, 'core.properties'), `name=${core}\n`);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { queryAll, queryRange, type LokiHandle } from '../harness/loki.js';
 import { tempDirs } from '../harness/proc.js';
-import { countBySeq, inProcess, linesOf, lossAndDup, readDeadLetter, startTestLoki } from './util.js';
+import { assertExactlyOnce, inProcess, linesOf, readDeadLetter, startTestLoki } from './util.js';
 
 let loki: LokiHandle;
 const spools = tempDirs('loki-spool');
@@ -28,33 +28,7 @@ const urlFor = (transport: 'http' | 'grpc') => (transport === 'http' ? loki.url 
 describe('direct push into real Loki', () => {
   for (const transport of ['http', 'grpc'] as const) {
     it(`${transport}: every line arrives exactly once, with job/env/host/check/level and the extra labels`, async () => {
-      const host = `exact-${transport}.example.com`;
-      const { t, logger } = inProcess({ url: urlFor(transport), transport, spool_dir: spoolDir(), labels: { team: 'payments' }, batch: { max_lines: 700, max_wait: '50ms' } }, host, 'prod');
-      const N = 5_000;
-      const checks = ['mysql', 'redis', 'redis_cluster', 'solr', 'kafka'];
-      const statuses = ['OK', 'ERROR', 'CRITICAL'];
-      const sameMs = new Date();
-      for (let i = 0; i < N; i++) {
-        // Lines 0..99 share one millisecond, and pairs of them share their text too:
-        // distinct log events, so both copies must be kept.
-        const text = i < 100 ? `p seq=${i} Status=OK, twin=${i >> 1}` : `p seq=${i} Status=${statuses[i % 3]}, x=${i}`;
-        logger.log({ level: 'info', message: text, check: checks[i % 5], status: i < 100 ? 'OK' : statuses[i % 3], time: i < 100 ? sameMs : new Date() });
-      }
-      assert.equal(await t.forceFlush(60_000), true);
-      await t.shutdown();
-      assert.equal(t.stats().sent, N);
-
-      const got = await linesOf(loki.url, host);
-      const { lost, dup } = lossAndDup(countBySeq(got, 'p'), N);
-      assert.deepEqual({ lost: lost.length, dup: dup.length, total: got.length }, { lost: 0, dup: 0, total: N });
-      for (const e of got) {
-        const seq = Number(/seq=(\d+)/.exec(e.line)![1]);
-        assert.deepEqual(e.labels, { job: 'imom', env: 'prod', host, check: checks[seq % 5], level: seq < 100 ? 'OK' : statuses[seq % 3], team: 'payments' });
-      }
-      // Operators' selectors find exactly the expected lines.
-      const crit = await queryAll(loki.url, `{env="prod", job="imom", host="${host}", check="kafka", level="CRITICAL"}`);
-      const want = Array.from({ length: N }, (_, i) => i).filter((i) => i >= 100 && i % 5 === 4 && i % 3 === 2);
-      assert.deepEqual(crit.map((e) => Number(/seq=(\d+)/.exec(e.line)![1])).sort((a, b) => a - b), want);
+      await assertExactlyOnce(loki.url, { url: urlFor(transport), transport, spool_dir: spoolDir() }, `exact-${transport}.example.com`);
     });
   }
 

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import winston from 'winston';
 import { LokiTransport, type LokiReport } from '../../agent/src/outputs/loki/index.js';
 import { lokiOutputSchema, type LokiOutputInput } from '../../agent/src/outputs/loki/schema.js';
-import { queryAll, startLoki, type LogEntry, type LokiHandle } from '../harness/loki.js';
+import assert from 'node:assert/strict';
+import { queryAll, startLoki, type LogEntry, type LokiHandle, type QueryOpts } from '../harness/loki.js';
 import { REPO_ROOT } from '../harness/proc.js';
 import type { WriterArgs } from './writer.js';
 
@@ -46,8 +47,43 @@ export function lossAndDup(m: Map<number, number>, n: number): { lost: number[];
   return { lost, dup };
 }
 
-export async function linesOf(lokiUrl: string, host: string): Promise<LogEntry[]> {
-  return queryAll(lokiUrl, `{job="imom", host="${host}"}`, { start: Date.now() - 3_600_000 });
+export async function linesOf(lokiUrl: string, host: string, o: QueryOpts = {}): Promise<LogEntry[]> {
+  return queryAll(lokiUrl, `{job="imom", host="${host}"}`, { ...o, start: Date.now() - 3_600_000 });
+}
+
+/**
+ * The exactly-once delivery check, over any transport and URL (plain or TLS): 5,000 lines
+ * through a LokiTransport, then every one is in Loki once, with job/env/host/check/level
+ * and the extra label, and operators' selectors find exactly the expected lines.
+ * `push` is the output config without labels and batch (set here); `query` the tenant/TLS for reading back.
+ */
+export async function assertExactlyOnce(lokiUrl: string, push: LokiOutputInput, host: string, query: QueryOpts = {}): Promise<void> {
+  const { t, logger } = inProcess({ ...push, labels: { team: 'payments' }, batch: { max_lines: 700, max_wait: '50ms' } }, host, 'prod');
+  const N = 5_000;
+  const checks = ['mysql', 'redis', 'redis_cluster', 'solr', 'kafka'];
+  const statuses = ['OK', 'ERROR', 'CRITICAL'];
+  const sameMs = new Date();
+  for (let i = 0; i < N; i++) {
+    // Lines 0..99 share one millisecond, and pairs of them share their text too:
+    // distinct log events, so both copies must be kept.
+    const text = i < 100 ? `p seq=${i} Status=OK, twin=${i >> 1}` : `p seq=${i} Status=${statuses[i % 3]}, x=${i}`;
+    logger.log({ level: 'info', message: text, check: checks[i % 5], status: i < 100 ? 'OK' : statuses[i % 3], time: i < 100 ? sameMs : new Date() });
+  }
+  assert.equal(await t.forceFlush(60_000), true);
+  await t.shutdown();
+  assert.equal(t.stats().sent, N);
+
+  const got = await linesOf(lokiUrl, host, query);
+  const { lost, dup } = lossAndDup(countBySeq(got, 'p'), N);
+  assert.deepEqual({ lost: lost.length, dup: dup.length, total: got.length }, { lost: 0, dup: 0, total: N });
+  for (const e of got) {
+    const seq = Number(/seq=(\d+)/.exec(e.line)![1]);
+    assert.deepEqual(e.labels, { job: 'imom', env: 'prod', host, check: checks[seq % 5], level: seq < 100 ? 'OK' : statuses[seq % 3], team: 'payments' });
+  }
+  // Operators' selectors find exactly the expected lines.
+  const crit = await queryAll(lokiUrl, `{env="prod", job="imom", host="${host}", check="kafka", level="CRITICAL"}`, query);
+  const want = Array.from({ length: N }, (_, i) => i).filter((i) => i >= 100 && i % 5 === 4 && i % 3 === 2);
+  assert.deepEqual(crit.map((e) => Number(/seq=(\d+)/.exec(e.line)![1])).sort((a, b) => a - b), want);
 }
 
 export interface WriterProc {

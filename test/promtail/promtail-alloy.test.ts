@@ -20,7 +20,7 @@ const alloy = readAlloy(readFileSync(join(REPO_ROOT, 'promtail', 'alloy', 'imom.
 
 type PromtailValue = string | number | boolean | null | PromtailValue[] | { [key: string]: PromtailValue };
 interface Job { job_name: string; static_configs: { labels: Record<string, string> }[]; pipeline_stages: Record<string, PromtailValue>[] }
-interface Client { url: string; tenant_id: string; batchwait: string; batchsize: number; timeout: string; backoff_config: { min_period: string; max_period: string; max_retries: number } }
+interface Client { url: string; tenant_id: string; batchwait: string; batchsize: number; timeout: string; backoff_config: { min_period: string; max_period: string; max_retries: number }; tls_config: Record<string, string> }
 const cfg = parse(promtailText) as { clients: Client[]; scrape_configs: Job[] };
 
 /**
@@ -112,4 +112,5 @@ test('loki.write "default" has the client settings of promtail.yaml', () => {
     max_backoff_period: c.backoff_config.max_period,
     max_backoff_retries: c.backoff_config.max_retries,
   });
+  assert.deepEqual(theBlock(theBlock(write.blocks, 'endpoint').blocks, 'tls_config').attrs, alloyOf(c.tls_config));
 });

@@ -1,7 +1,7 @@
 /**
  * Just enough of the MySQL protocol for startHostile: a v10 greeting (mysql_native_password, no
  * TLS, EOF packets), OK to the login whatever the password, a one-row result set to
- * SHOW MASTER STATUS, an empty one to SHOW REPLICA STATUS, ERR to any other query, OK to a ping.
+ * SHOW MASTER STATUS, an empty one to SHOW REPLICA STATUS, an idle server's to SHOW GLOBAL VARIABLES/STATUS, ERR to any other query, OK to a ping.
  */
 import type { Protocol } from './hostile.js';
 
@@ -68,6 +68,9 @@ function answer(query: string): Buffer {
     return resultSet([['File', T_VAR_STRING], ['Position', T_LONGLONG]], [[HOSTILE_BINLOG.file, String(HOSTILE_BINLOG.position)]]);
   }
   if (/^SHOW (REPLICA|SLAVE) STATUS$/i.test(query)) return resultSet([['Master_Log_File', T_VAR_STRING]], []);
+  // The check's read_only and max_connections probe: a healthy, idle server.
+  if (/^SHOW GLOBAL VARIABLES /i.test(query)) return resultSet([['Variable_name', T_VAR_STRING], ['Value', T_VAR_STRING]], [['max_connections', '151'], ['read_only', 'OFF']]);
+  if (/^SHOW GLOBAL STATUS /i.test(query)) return resultSet([['Variable_name', T_VAR_STRING], ['Value', T_VAR_STRING]], [['Threads_connected', '1']]);
   return err(1, `hostile server does not know ${query}`);
 }
 

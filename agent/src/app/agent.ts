@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { resolveHost } from '../config/load.js';
+import { tlsFilesDigest } from '../config/tls.js';
 import type { ScheduledTarget } from '../core/scheduler.js';
 import { Scheduler } from '../core/scheduler.js';
 import { OutputPipeline, type PipelineConfig } from '../outputs/pipeline.js';
@@ -47,6 +48,8 @@ async function buildAll(plans: readonly InstancePlan[]): Promise<Map<string, Run
 
 export class Agent {
   readonly outputs: OutputPipeline;
+  /** tlsFilesDigest of the outputs' TLS files when they were built. */
+  private outputsTls: string;
   readonly scheduler: Scheduler;
 
   static async create(cfg: AgentConfig, opts: AgentOptions = {}): Promise<Agent> {
@@ -88,6 +91,7 @@ export class Agent {
     metrics: AgentMetrics | undefined,
   ) {
     this.outputs = outputs;
+    this.outputsTls = tlsFilesDigest(cfg.outputs);
     this.scheduler = new Scheduler([...running.values()].flatMap((r) => r.targets), (results) => this.outputs.write(results), metrics);
   }
 
@@ -111,8 +115,11 @@ export class Agent {
     const toStop = [...this.running.keys()].filter((key) => !wanted.has(key) || toStart.some((p) => p.key === key));
     const started = await buildAll(toStart);
 
-    const outputsReopened = host !== this.hostName || JSON.stringify(pipelineConfig(next)) !== JSON.stringify(pipelineConfig(this.cfg));
+    // The TLS files' content too (outputs.loki.tls): a certificate replaced under the same path is read again.
+    const tls = tlsFilesDigest(next.outputs);
+    const outputsReopened = host !== this.hostName || tls !== this.outputsTls || JSON.stringify(pipelineConfig(next)) !== JSON.stringify(pipelineConfig(this.cfg));
     if (outputsReopened) await this.outputs.replace(pipelineConfig(next), host);
+    this.outputsTls = tls;
     this.cfg = next;
     this.hostName = host;
 

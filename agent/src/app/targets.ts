@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { z } from 'zod';
+import { tlsFilesDigest } from '../config/tls.js';
 import { CHECK_NAMES, CHECKS, type CheckName } from '../checks/all.js';
 import type { CheckDefinition } from '../core/check.js';
 import type { ScheduledTarget } from '../core/scheduler.js';
@@ -39,7 +40,8 @@ function checkPlans<K extends CheckName>(name: K, cfg: AgentConfig): InstancePla
     const timeoutMs = inst.timeout ?? cfg.timeout;
     return {
       key: `${name}/${inst.name}`,
-      fingerprint: JSON.stringify({ inst, stateDir, intervalMs, timeoutMs }),
+      // The TLS files' content too: a reload reads a certificate replaced under the same path.
+      fingerprint: JSON.stringify({ inst, stateDir, intervalMs, timeoutMs, tls: tlsFilesDigest(inst) }),
       build: async () => (await def.targets(inst, { stateDir })).map((target) => ({ check: name, instance: inst.name, target, intervalMs, timeoutMs })),
     };
   });

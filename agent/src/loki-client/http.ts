@@ -1,9 +1,13 @@
 /**
  * How every Loki call is made: one base URL, the tenant as X-Scope-OrgID, optional extra
- * headers (Authorization), a timeout, and a JSON answer checked against a zod schema.
+ * headers (Authorization), optional TLS (CA, client certificate, server name), a timeout,
+ * and a JSON answer checked against a zod schema.
  */
-import { request } from 'undici';
+import type { ConnectionOptions } from 'node:tls';
+import { Agent, request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
+import { handshakeError } from '../core/tls-handshake.js';
+import { describeTlsFailure } from '../core/tls/index.js';
 
 export interface LokiTarget {
   readonly url: string;
@@ -12,6 +16,26 @@ export interface LokiTarget {
   readonly headers?: Readonly<Record<string, string>> | undefined;
   /** Headers and body timeout per call; default 30 s. */
   readonly timeoutMs?: number | undefined;
+  /**
+   * For an https:// URL: CA, client certificate and key, servername, minVersion (what
+   * core/tls's loadTls gives). Absent: Node's default trust and no client certificate.
+   */
+  readonly tls?: ConnectionOptions | undefined;
+}
+
+/**
+ * One connection pool per TLS options object: a target's options are loaded once (at start
+ * and on reload), so its calls share keep-alive connections instead of a handshake each.
+ */
+const dispatchers = new WeakMap<ConnectionOptions, Dispatcher>();
+
+export function tlsDispatcher(tls: ConnectionOptions): Dispatcher {
+  let d = dispatchers.get(tls);
+  if (!d) {
+    d = new Agent({ connect: tls });
+    dispatchers.set(tls, d);
+  }
+  return d;
 }
 
 export class LokiError extends Error {
@@ -38,6 +62,20 @@ export interface CallOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
+/**
+ * Why a call to an https:// Loki failed, when TLS is why. undici reports a TLS 1.3 server's
+ * refusal of our certificate as "other side closed", so a socket error gets one handshake of
+ * our own (handshakeError) to find the refusal.
+ */
+async function tlsFailure(url: string, tls: ConnectionOptions, e: unknown): Promise<string | undefined> {
+  const ctx = { peer: 'Loki', hasClientCert: tls.cert !== undefined };
+  const direct = describeTlsFailure(e, ctx);
+  if (direct || (e as { code?: string }).code !== 'UND_ERR_SOCKET') return direct;
+  const u = new URL(url);
+  const again = await handshakeError(u.hostname, Number(u.port || 443), tls, ['http/1.1']);
+  return again && describeTlsFailure(again, ctx);
+}
+
 /** Calls `path`, throws LokiError unless Loki answers 2xx, and returns the answer validated by `schema`. */
 export async function callLoki<S extends z.ZodType>(t: LokiTarget, path: string, schema: S, o: CallOptions = {}): Promise<z.output<S>> {
   const method = o.body === undefined ? 'GET' : 'POST';
@@ -46,9 +84,17 @@ export async function callLoki<S extends z.ZodType>(t: LokiTarget, path: string,
   if (t.tenant) headers['X-Scope-OrgID'] = t.tenant;
   const query = o.params ? `?${new URLSearchParams(o.params)}` : '';
   const timeout = t.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const res = await request(`${t.url.replace(/\/+$/, '')}${path}${query}`, { method, headers, body: o.body, headersTimeout: timeout, bodyTimeout: timeout });
-  const text = await res.body.text();
   const what = `Loki ${method} ${path}`;
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await request(`${t.url.replace(/\/+$/, '')}${path}${query}`, { method, headers, body: o.body, headersTimeout: timeout, bodyTimeout: timeout, dispatcher: t.tls ? tlsDispatcher(t.tls) : undefined });
+  } catch (e) {
+    // A refused handshake in words (which side, why), not OpenSSL's text or undici's "other side closed".
+    const tls = t.tls && (await tlsFailure(t.url, t.tls, e));
+    if (tls) throw new LokiError(`${what}: ${tls}`);
+    throw e;
+  }
+  const text = await res.body.text();
   if (res.statusCode < 200 || res.statusCode >= 300) throw new LokiError(`${what}: HTTP ${res.statusCode}: ${text.trim().slice(0, 500)}`, res.statusCode);
   let json: unknown;
   try {

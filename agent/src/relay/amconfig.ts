@@ -1,7 +1,8 @@
 /**
  * Renders ruler/alertmanager.yml for one deployment: Alertmanager 0.25 cannot expand
  * environment variables, so `imom stack` (or an operator's deploy step) sets the relay
- * receiver's webhook URL and bearer-token file here. Comments and everything else stay.
+ * receiver's webhook URL and bearer-token file here, and, for a relay listening on HTTPS, the
+ * receiver's `http_config.tls_config`. Comments and everything else stay.
  */
 import { isMap, isSeq, parseDocument } from 'yaml';
 
@@ -12,6 +13,22 @@ export interface RelayEndpoint {
   tokenFile: string;
   /** Receiver to edit; default "relay". */
   receiver?: string;
+  /** For an https:// relayUrl: Alertmanager's http_config.tls_config (Prometheus' keys). */
+  tls?: AmTlsConfig;
+}
+
+/** Alertmanager's (Prometheus common) tls_config, as written in its YAML. */
+export interface AmTlsConfig {
+  /** CA that signed the relay's certificate. */
+  ca_file?: string;
+  /** Alertmanager's client certificate, for a relay with client_ca_file. */
+  cert_file?: string;
+  key_file?: string;
+  server_name?: string;
+  insecure_skip_verify?: boolean;
+  /** TLS10..TLS13. */
+  min_version?: string;
+  max_version?: string;
 }
 
 export function renderAlertmanagerConfig(text: string, o: RelayEndpoint): string {
@@ -26,6 +43,7 @@ export function renderAlertmanagerConfig(text: string, o: RelayEndpoint): string
     doc.setIn(['receivers', at, 'webhook_configs', 0, 'url'], url);
     doc.setIn(['receivers', at, 'webhook_configs', 0, 'http_config', 'authorization', 'type'], 'Bearer');
     doc.setIn(['receivers', at, 'webhook_configs', 0, 'http_config', 'authorization', 'credentials_file'], o.tokenFile);
+    if (o.tls) doc.setIn(['receivers', at, 'webhook_configs', 0, 'http_config', 'tls_config'], doc.createNode(o.tls));
   };
   point(idx, o.relayUrl);
   // The Watchdog's receiver, when the file has one, goes to the same relay's /heartbeat.

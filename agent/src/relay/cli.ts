@@ -36,7 +36,7 @@ export const relayCommands: CommandModule = (program: Command) => {
         }
         const relay = new Relay(cfg, token);
         const addr = await relay.start();
-        process.stderr.write(`${new Date().toISOString()} INFO imom relay: listening on http://${addr.host}:${addr.port}/alertmanager (targets: ${cfg.targets.map((t) => `${t.name}:${t.type}`).join(', ')})\n`);
+        process.stderr.write(`${new Date().toISOString()} INFO imom relay: listening on ${cfg.listen_tls ? 'https' : 'http'}://${addr.host}:${addr.port}/alertmanager (targets: ${cfg.targets.map((t) => `${t.name}:${t.type}`).join(', ')})\n`);
         await new Promise<void>((res) => {
           const onSignal = () => res();
           process.once('SIGTERM', onSignal);

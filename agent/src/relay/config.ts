@@ -1,5 +1,6 @@
 /** `imom relay` config (YAML, snake_case), validated with zod; see ruler/README.md. */
 import { z } from 'zod';
+import { caFile, certFile, keyFile, tlsFields, tlsPairRule, tlsSchema } from '../config/tls.js';
 import { duration, hostPort, secret } from '../config/types.js';
 
 const severityList = z.array(z.string().min(1)).optional().meta({ description: 'Only alerts with one of these severities (default: all)' });
@@ -12,6 +13,21 @@ const targetCommon = {
 };
 
 const httpsUrl = z.url({ protocol: /^https?$/ });
+
+/**
+ * The HTTPS listener: the relay's certificate and key (required here), and client_ca_file, the
+ * CA whose client certificates may connect; each file checked as in every `tls:` block.
+ */
+const listenTlsSchema = z
+  .object({
+    cert_file: certFile().meta({ description: 'PEM certificate of the relay (SANs: the names Alertmanager dials)' }),
+    key_file: keyFile(),
+    client_ca_file: caFile('client_ca_file').optional().meta({ description: 'Require a client certificate signed by this CA (Alertmanager\'s http_config.tls_config cert_file)' }),
+    min_version: tlsFields.min_version,
+    expiry_warning: tlsFields.expiry_warning,
+  })
+  .strict()
+  .superRefine(tlsPairRule);
 
 export const targetSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('slack'), url: secret.pipe(httpsUrl).meta({ description: 'Slack incoming-webhook URL (a secret)' }), ...targetCommon }).strict(),
@@ -41,6 +57,7 @@ export type TargetConfig = z.output<typeof targetSchema>;
 export const relayConfigSchema = z
   .object({
     listen: hostPort.prefault('127.0.0.1:9097'),
+    listen_tls: listenTlsSchema.optional().meta({ description: 'Listen on HTTPS: the relay\'s certificate, and client_ca_file to require Alertmanager\'s client certificate (its http_config.tls_config cert_file)' }),
     token: secret.min(16, 'at least 16 characters').optional().meta({ description: 'Bearer token Alertmanager must send' }),
     token_file: z.string().min(1).optional().meta({ description: 'File holding the bearer token (Alertmanager reads the same file via credentials_file)' }),
     state_dir: z.string().min(1).default('/var/lib/imom/relay').meta({ description: 'Queue, delivered keys and dead letters' }),
@@ -54,6 +71,7 @@ export const relayConfigSchema = z
         lines: z.number().int().min(1).max(100).default(10),
         lookback: duration.prefault('15m'),
         timeout: duration.prefault('5s'),
+        tls: tlsSchema.optional().meta({ description: 'For an https:// Loki: CA, client certificate, server_name (as Promtail\'s tls_config)' }),
         narrow_labels: z.array(z.string().min(1)).default(['env', 'host', 'check']).meta({ description: 'Alert labels added to the logql selector when the alert has no logql_narrow annotation' }),
       })
       .strict(),

@@ -1,6 +1,7 @@
 /** What a notification shows besides the alert itself: the narrowed LogQL, its lines from Loki and the Explore link. */
 import { authorizationHeader } from '../core/http-retry.js';
 import { reasonOf } from '../core/redact.js';
+import { loadTls } from '../core/tls/index.js';
 import { queryRange, type LokiTarget } from '../loki-client/index.js';
 import type { RelayConfig } from './config.js';
 import { exploreUrl } from './explore.js';
@@ -14,9 +15,10 @@ export type AlertContent = Pick<Notification, 'lines' | 'linesError' | 'logql' |
 /** Lines after the alert's end (or now) still shown: a minute covers the ruler's evaluation lag and clock skew. */
 const AFTER_MS = 60_000;
 
+/** Called once per relay start: the TLS files are read here, not per query. */
 export function lokiTarget(l: RelayConfig['loki']): LokiTarget {
   const authorization = authorizationHeader(l);
-  return { url: l.url, tenant: l.tenant, headers: authorization ? { authorization } : {}, timeoutMs: l.timeout };
+  return { url: l.url, tenant: l.tenant, headers: authorization ? { authorization } : {}, timeoutMs: l.timeout, tls: l.tls ? loadTls(l.tls).options : undefined };
 }
 
 /** Returns the function that finds an alert's content (Loki is queried for firing alerts only). */

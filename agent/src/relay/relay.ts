@@ -4,13 +4,14 @@
  * intake (intake.ts: parse, dedupe, durably queue) and delivery (delivery.ts: per-target
  * workers, retry, dead letter), all on one durable store (store.ts).
  */
+import { describeTlsFailure, loadTls, tlsNotices } from '../core/tls/index.js';
 import { secretsOf, type RelayConfig } from './config.js';
 import { Delivery } from './delivery.js';
 import { Heartbeat, hasFiringWatchdog } from './heartbeat.js';
 import { Intake } from './intake.js';
 import { alertContent } from './lines.js';
 import { defaultLog, type Log } from './log.js';
-import { startRelayServer, type RelayServer } from './server.js';
+import { startRelayServer, type ListenerTls, type RelayServer } from './server.js';
 import { Store } from './store.js';
 import type { AmAlert } from './webhook.js';
 
@@ -49,6 +50,7 @@ export class Relay {
       health: () => ({ queued: this.store.pending }),
       receive: (raw, only) => this.intake.receive(raw, only),
       ...(this.heartbeat ? { heartbeat: (raw: string) => this.watchdog(raw) } : {}),
+      ...(this.cfg.listen_tls ? { tls: this.listenerTls(this.cfg.listen_tls), tlsClientError: (e: Error, peer: string, certError?: string) => this.refused(e, peer, certError) } : {}),
     });
     this.heartbeat?.start();
     return { host: this.server.host, port: this.server.port };
@@ -60,6 +62,22 @@ export class Relay {
     const delivered = this.delivery.stop();
     await this.server?.close();
     await delivered;
+  }
+
+  /** The listener's files, read at start; a key others may read, or a certificate near its end, is an ERROR. */
+  private listenerTls(l: NonNullable<RelayConfig['listen_tls']>): ListenerTls {
+    const loaded = loadTls({ ...l, ca_file: l.client_ca_file, insecure_skip_verify: false, use_system_ca: false });
+    for (const n of tlsNotices(loaded)) this.log('ERROR', n);
+    const o = loaded.options;
+    return { cert: o.cert, key: o.key, minVersion: o.minVersion, ...(l.client_ca_file ? { clientCa: o.ca } : {}) };
+  }
+
+  /** A client's handshake failed: Alertmanager's notifications cannot arrive, so it is an ERROR, in words. */
+  private refused(e: Error, peer: string, certError?: string): void {
+    // A client certificate that does not verify: Node closes the connection, and only the socket knows why.
+    const cause = certError ? Object.assign(new Error(certError), { code: certError }) : e;
+    const why = describeTlsFailure(cause, { peer: 'Alertmanager', hasClientCert: true, side: 'server' }) ?? `TLS handshake failed: ${(e as { code?: string }).code ?? e.message}`;
+    this.log('ERROR', `connection from ${peer} refused: ${why}`);
   }
 
   /** POST /heartbeat: a firing Watchdog keeps the dead-man-switch pings going; never reaches chat. */

@@ -6,10 +6,14 @@
  *   POST /heartbeat              the Watchdog (heartbeat.ts); 404 without a heartbeat config
  *   GET  /healthz                200 {"queued": n}
  *
- * What a webhook body means is the intake's business (intake.ts).
+ * What a webhook body means is the intake's business (intake.ts). With `tls` it listens on
+ * HTTPS, and with a client CA it refuses any client (Alertmanager) without a certificate
+ * that CA signed, at the handshake, before a route or the bearer token is looked at.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { reasonOf } from '../core/redact.js';
 import type { Log } from './log.js';
 
@@ -36,6 +40,22 @@ export interface RelayServerOptions {
   receive(raw: string, only: string | undefined): Promise<Answer>;
   /** Handles an authorized POST /heartbeat body; absent when no heartbeat is configured. */
   heartbeat?: (raw: string) => Answer;
+  /** HTTPS instead of HTTP. */
+  readonly tls?: ListenerTls;
+  /**
+   * A client's handshake failed (no certificate, an old protocol, our certificate refused…);
+   * `peer` is host:port, or "a client" when Node closed the socket before we heard (a bad certificate).
+   * `clientCertError`: the verification error of the certificate it showed (e.g.
+   * UNABLE_TO_VERIFY_LEAF_SIGNATURE); Node then closes the connection with no alert and `err`
+   * is only "socket hang up".
+   */
+  tlsClientError?: (err: Error, peer: string, clientCertError?: string) => void;
+}
+
+/** The listener's certificate, and the CA whose client certificates it requires (if any). */
+export interface ListenerTls extends Pick<SecureContextOptions, 'cert' | 'key' | 'minVersion'> {
+  /** Client CA: when set, a client must present a certificate it signed. */
+  readonly clientCa?: SecureContextOptions['ca'];
 }
 
 /** Constant-time bearer check: compares digests, so neither content nor length leaks. */
@@ -54,7 +74,20 @@ export interface RelayServer {
 
 /** Starts listening; resolves with the bound address. */
 export async function startRelayServer(o: RelayServerOptions): Promise<RelayServer> {
-  const server: Server = createServer((req, res) => void handle(o, req, res));
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => void handle(o, req, res);
+  const t = o.tls;
+  const server: Server = t
+    ? createHttpsServer({ cert: t.cert, key: t.key, minVersion: t.minVersion, ...(t.clientCa ? { ca: t.clientCa, requestCert: true, rejectUnauthorized: true } : {}) }, onRequest)
+    : createServer(onRequest);
+  if (t) {
+    server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+      // Node's typing says Error; at run time it is the code (a string), or null when there was none.
+      const certError: unknown = socket.authorizationError;
+      // A client certificate that does not verify: Node has closed the socket, and its address with it.
+      const peer = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'a client';
+      o.tlsClientError?.(err, peer, typeof certError === 'string' ? certError : undefined);
+    });
+  }
   await new Promise<void>((res, rej) => {
     server.once('error', rej);
     server.listen(o.port, o.host, () => res());

@@ -1,7 +1,10 @@
 /** `imom rules test FILE…` */
+import type { ConnectionOptions } from 'node:tls';
 import type { Command } from 'commander';
 import { action, EXIT, type CommandModule } from '../command/command.js';
 import { ConfigError } from '../config/errors.js';
+import { tlsSchema } from '../config/tls.js';
+import { loadTls } from '../core/tls/index.js';
 import { startPrivateLoki, type PrivateLoki } from './loki-process.js';
 import { loadTestFile, runTestFile, type LoadedTestFile } from './runner.js';
 
@@ -9,6 +12,23 @@ export interface RulesTestOptions {
   lokiUrl?: string;
   lokiBin?: string;
   concurrency?: string;
+  /** For an https:// --loki-url: tls_config's ca_file, cert_file, key_file and server_name. */
+  lokiCaFile?: string;
+  lokiCertFile?: string;
+  lokiKeyFile?: string;
+  lokiServerName?: string;
+}
+
+/** The client TLS of an external Loki, from the --loki-* flags (the `tls:` schema checks the files). */
+function lokiTlsOf(o: RulesTestOptions): ConnectionOptions | undefined {
+  if (!o.lokiCaFile && !o.lokiCertFile && !o.lokiKeyFile && !o.lokiServerName) return undefined;
+  const flags: Record<string, string> = { ca_file: '--loki-ca-file', cert_file: '--loki-cert-file', key_file: '--loki-key-file', server_name: '--loki-server-name' };
+  const parsed = tlsSchema.safeParse({ ca_file: o.lokiCaFile, cert_file: o.lokiCertFile, key_file: o.lokiKeyFile, server_name: o.lokiServerName });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${flags[String(i.path[0])] ?? '--loki-*'}: ${i.message}`);
+    throw new ConfigError(problems.join('\n'), problems);
+  }
+  return loadTls(parsed.data).options;
 }
 
 export async function rulesTest(files: string[], opts: RulesTestOptions, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
@@ -24,6 +44,7 @@ export async function rulesTest(files: string[], opts: RulesTestOptions, out: (s
     }
   }
   if (problems.length) throw new ConfigError(problems.join('\n'), problems);
+  const tls = lokiTlsOf(opts);
 
   let priv: PrivateLoki | undefined;
   const url = opts.lokiUrl ?? process.env.IMOM_RULES_TEST_LOKI_URL;
@@ -33,7 +54,7 @@ export async function rulesTest(files: string[], opts: RulesTestOptions, out: (s
   try {
     for (const t of loaded) {
       out(`Unit Testing:  ${t.file}\n`);
-      const r = await runTestFile(t, { loki: { url: url ?? priv!.url }, concurrency });
+      const r = await runTestFile(t, { loki: url ? { url, tls } : { url: priv!.url }, concurrency });
       if (r.failures.length === 0) out('  SUCCESS\n\n');
       else {
         failed++;
@@ -55,5 +76,9 @@ export const rulesCommands: CommandModule = (program: Command) => {
     .option('--loki-url <url>', 'a multi-tenant Loki (auth_enabled: true) to test against; default: start a private one')
     .option('--loki-bin <path>', 'the loki binary for the private Loki')
     .option('--concurrency <n>', 'instant queries in flight per rule', '4')
+    .option('--loki-ca-file <file>', 'for an https:// --loki-url: the CA that signed its certificate')
+    .option('--loki-cert-file <file>', 'client certificate, for a Loki that requires one (with --loki-key-file)')
+    .option('--loki-key-file <file>', 'the client certificate\'s private key')
+    .option('--loki-server-name <name>', 'the name expected in its certificate, when it is not the URL\'s host')
     .action(action((files: string[], opts: RulesTestOptions) => rulesTest(files, opts)));
 };

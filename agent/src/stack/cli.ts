@@ -1,10 +1,13 @@
 /**
  * imom stack up|down|status [--dir DIR]: the local Loki + Promtail (+ Alertmanager) stack.
  */
+import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { action, EXIT, type CommandModule } from '../command/command.js';
+import { ConfigError } from '../config/errors.js';
+import { tlsSchema } from '../config/tls.js';
 import { defaults } from './paths.js';
-import { stackDown, stackStatus, stackUp, type Shipper, type StackState } from './stack.js';
+import { stackDown, stackStatus, stackUp, type Shipper, type StackState, type StackUpOptions } from './stack.js';
 
 const int = (v: string): number => {
   const n = Number(v);
@@ -23,6 +26,20 @@ function printState(s: StackState, out: NodeJS.WritableStream): void {
     const l = s.promtail.labels;
     out.write(`labels: env="${l.env}" host="${l.host}" (checks); job="${l.app}" host="${l.appHost}" server="${l.server}" (application)\n`);
   }
+}
+
+/** --loki-tls-dir: the stack's fixed file names; the `tls:` schema checks each file (exit 2 naming it). */
+function lokiTlsFromDir(dir: string): NonNullable<StackUpOptions['lokiTls']> {
+  const f = (name: string) => resolve(dir, name);
+  const parsed = tlsSchema.safeParse({ ca_file: f('ca.pem'), cert_file: f('client.pem'), key_file: f('client.key') });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `--loki-tls-dir ${dir}: ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(problems.join('\n'), problems);
+  }
+  return {
+    files: { caFile: f('ca.pem'), certFile: f('loki.pem'), keyFile: f('loki.key'), internalCertFile: f('client.pem'), internalKeyFile: f('client.key') },
+    client: parsed.data,
+  };
 }
 
 export const stackCommands: CommandModule = (program: Command) => {
@@ -55,11 +72,12 @@ export const stackCommands: CommandModule = (program: Command) => {
     .option('--query-log <file>', 'application query log (default <dir>/var/log/app/query.log)')
     .option('--chat-webhook <url>', 'start the chat relay too, posting alerts to this generic JSON webhook (Alertmanager is wired to it)')
     .option('--grafana-url <url>', 'Grafana base URL for the Explore links in chat messages')
+    .option('--loki-tls-dir <dir>', 'run Loki on mutual TLS (loki/loki-tls.yaml) with the files of <dir>: ca.pem (the CA), loki.pem/loki.key (Loki\'s certificate), client.pem/client.key (the client certificate of Loki\'s own clients, Promtail and the relay)')
     .option('--json', 'print the state as JSON')
     .action(action(async (o: {
       dir: string; lokiPort?: number; lokiGrpcPort?: number; promtailPort?: number; otelcolPort?: number; alertmanagerPort?: number; promtail: boolean; alertmanager: boolean;
       shipper: Shipper; lokiConfig?: string; promtailConfig?: string; otelcolConfig?: string; alertmanagerConfig?: string; rules?: string; env: string; host?: string; app: string; appHost?: string;
-      server?: string; checkLogDir?: string; consoleLog?: string; queryLog?: string; json?: boolean; chatWebhook?: string; grafanaUrl?: string;
+      server?: string; checkLogDir?: string; consoleLog?: string; queryLog?: string; json?: boolean; chatWebhook?: string; grafanaUrl?: string; lokiTlsDir?: string;
     }) => {
       const s = await stackUp({
         dir: o.dir,
@@ -70,6 +88,7 @@ export const stackCommands: CommandModule = (program: Command) => {
         labels: { env: o.env, host: o.host, app: o.app, appHost: o.appHost, server: o.server },
         paths: { checkLogDir: o.checkLogDir, consoleLog: o.consoleLog, queryLog: o.queryLog },
         relay: o.chatWebhook ? { grafanaUrl: o.grafanaUrl, targets: [{ name: 'chat', type: 'webhook', url: o.chatWebhook, send_resolved: true }] } : undefined,
+        ...(o.lokiTlsDir ? { lokiTls: lokiTlsFromDir(o.lokiTlsDir) } : {}),
       });
       if (o.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
       else {

@@ -6,6 +6,9 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
+import type { ConnectionOptions } from 'node:tls';
+import { request } from 'undici';
+import { tlsDispatcher } from '../loki-client/index.js';
 import { defaults, repoRoot, requireBinary } from './paths.js';
 import { logTail, sleep, type Proc, type ProcSpec } from './process.js';
 
@@ -29,6 +32,35 @@ export interface LokiSpecOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly extraArgs?: readonly string[];
   readonly logFile?: string;
+  /** Run loki/loki-tls.yaml (mutual TLS on HTTP and gRPC) with these files. */
+  readonly tls?: LokiTlsFiles;
+}
+
+/** The files loki/loki-tls.yaml needs (its LOKI_TLS_* variables). */
+export interface LokiTlsFiles {
+  /** CA that signed certFile; Loki's own gRPC clients verify it. */
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** CA whose client certificates may connect; default caFile. */
+  readonly clientCaFile?: string;
+  /** Client certificate of Loki's own gRPC clients (clientAuth usage, signed by the client CA). */
+  readonly internalCertFile: string;
+  readonly internalKeyFile: string;
+  /** Lowest TLS version Loki accepts, Go's spelling (VersionTLS12); the file's default when absent. */
+  readonly minVersion?: string;
+}
+
+function lokiTlsEnv(t: LokiTlsFiles): Record<string, string> {
+  return {
+    LOKI_TLS_CA_FILE: resolve(t.caFile),
+    LOKI_TLS_CERT_FILE: resolve(t.certFile),
+    LOKI_TLS_KEY_FILE: resolve(t.keyFile),
+    LOKI_TLS_CLIENT_CA_FILE: resolve(t.clientCaFile ?? t.caFile),
+    LOKI_TLS_INTERNAL_CERT_FILE: resolve(t.internalCertFile),
+    LOKI_TLS_INTERNAL_KEY_FILE: resolve(t.internalKeyFile),
+    ...(t.minVersion ? { LOKI_TLS_MIN_VERSION: t.minVersion } : {}),
+  };
 }
 
 /** The absolute data folder, created. */
@@ -71,9 +103,10 @@ export function lokiSpec(o: LokiSpecOptions): ProcSpec {
     LOKI_GRPC_PORT: String(o.grpcPort),
     LOKI_RULES_DIR: rulesRoot,
     LOKI_ALERTMANAGER_URL: o.alertmanagerUrl ?? 'http://127.0.0.1:9093',
+    ...(o.tls ? lokiTlsEnv(o.tls) : {}),
     ...o.env,
   };
-  return expandEnvSpec('loki', dataDir, defaults.lokiConfig(), env, o);
+  return expandEnvSpec('loki', dataDir, o.tls ? defaults.lokiTlsConfig() : defaults.lokiConfig(), env, o);
 }
 
 function hasRuleFiles(dir: string): boolean {
@@ -242,14 +275,18 @@ export interface Readiness {
   readonly detail: string;
 }
 
-export async function probeReady(url: string, timeoutMs = 2_000): Promise<Readiness> {
+/**
+ * `tls`: the client side of an https:// probe (CA, client certificate), for a component that
+ * requires a client certificate even on its readiness endpoint (loki/loki-tls.yaml does).
+ */
+export async function probeReady(url: string, timeoutMs = 2_000, tls?: ConnectionOptions): Promise<Readiness> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    const body = (await res.text()).trim().split('\n')[0] ?? '';
-    return { ready: res.ok, detail: `${res.status} ${body}`.trim() };
+    const res = await request(url, { dispatcher: tls ? tlsDispatcher(tls) : undefined, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    const body = (await res.body.text()).trim().split('\n')[0] ?? '';
+    return { ready: res.statusCode >= 200 && res.statusCode < 300, detail: `${res.statusCode} ${body}`.trim() };
   } catch (e) {
-    const err = e as Error & { cause?: { code?: string } };
-    return { ready: false, detail: err.cause?.code ?? err.message };
+    const err = e as Error & { code?: string; cause?: { code?: string } };
+    return { ready: false, detail: err.code ?? err.cause?.code ?? err.message };
   }
 }
 
@@ -258,14 +295,14 @@ export async function probeReady(url: string, timeoutMs = 2_000): Promise<Readin
  * `acceptBody` also counts a non-2xx answer whose body matches as ready (Promtail says
  * "Not ready" while it has no file to tail, though it is up and will tail files as they appear).
  */
-export async function waitReady(proc: Proc, url: string, timeoutMs = 60_000, acceptBody?: RegExp): Promise<void> {
+export async function waitReady(proc: Proc, url: string, timeoutMs = 60_000, acceptBody?: RegExp, tls?: ConnectionOptions): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: Readiness = { ready: false, detail: 'not probed' };
   while (Date.now() < deadline) {
     if (!proc.alive()) {
       throw new Error(`${proc.spec.name} exited before it was ready; log ${proc.spec.logFile}:\n${logTail(proc.spec.logFile)}`);
     }
-    last = await probeReady(url);
+    last = await probeReady(url, undefined, tls);
     if (last.ready || (acceptBody && acceptBody.test(last.detail))) return;
     await sleep(150);
   }

@@ -72,6 +72,7 @@ export function requireBinary(name: BinaryName): string {
 /** The repo's default config files. */
 export const defaults = {
   lokiConfig: () => join(repoRoot(), 'loki', 'loki.yaml'),
+  lokiTlsConfig: () => join(repoRoot(), 'loki', 'loki-tls.yaml'),
   promtailConfig: () => join(repoRoot(), 'promtail', 'promtail.yaml'),
   otelcolConfig: () => join(repoRoot(), 'otelcol', 'otelcol.yaml'),
   rulesDir: () => join(repoRoot(), 'ruler', 'rules'),

@@ -17,8 +17,11 @@ import { freePort } from '../core/net.js';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
+import type { ConnectionOptions } from 'node:tls';
+import type { TlsConfig } from '../config/tls.js';
+import { loadTls } from '../core/tls/index.js';
 import { renderAlertmanagerConfig } from '../relay/amconfig.js';
-import { alertmanagerSpec, lokiSpec, otelcolSpec, probeReady, promtailSpec, PROMTAIL_NO_FILES, READY_PATH, relaySpec, waitReady } from './components.js';
+import { type LokiTlsFiles, alertmanagerSpec, lokiSpec, otelcolSpec, probeReady, promtailSpec, PROMTAIL_NO_FILES, READY_PATH, relaySpec, waitReady } from './components.js';
 import { defaults } from './paths.js';
 import { pidRuns, spawnProc, stopPid, type Proc, type ProcSpec } from './process.js';
 
@@ -41,6 +44,8 @@ export interface StackState {
   readonly version: 1;
   readonly dir: string;
   readonly components: readonly ComponentState[];
+  /** Loki's client TLS (file paths only) when it runs loki/loki-tls.yaml: status probes with it. */
+  readonly lokiTls?: TlsConfig;
   /** Paths the shipper (Promtail, or the collector) tails and the labels it sets, for the operator (and the demo). */
   readonly promtail?: {
     readonly checkLogDir: string; readonly consoleLog: string; readonly queryLog: string; readonly labels: Readonly<Record<string, string>>;
@@ -79,6 +84,11 @@ export interface StackUpOptions {
    * `targets` are relay targets (see ruler/relay.example.yaml).
    */
   readonly relay?: { readonly targets: readonly Record<string, unknown>[]; readonly grafanaUrl?: string; readonly port?: number };
+  /**
+   * Loki on mutual TLS (loki/loki-tls.yaml with `files`); `client` is the `tls:` block Promtail,
+   * the relay and the readiness probes use for it (CA, client certificate).
+   */
+  readonly lokiTls?: { readonly files: LokiTlsFiles; readonly client: TlsConfig };
 }
 
 const DEFAULT_PORTS = { loki: 3100, lokiGrpc: 9095, promtail: 9080, otelcol: 13133, otelcolMetrics: 8888, alertmanager: 9093, relay: 9097 } as const;
@@ -130,7 +140,7 @@ async function pickPort(preferred: number | undefined, fallback: number, taken: 
 }
 
 /** Writes the relay's token (once, 0600) and its config for this stack; returns where. */
-function prepareRelay(dir: string, r: NonNullable<StackUpOptions['relay']>, port: number, lokiUrl: string): { port: number; configFile: string } {
+function prepareRelay(dir: string, r: NonNullable<StackUpOptions['relay']>, port: number, lokiUrl: string, lokiTls: TlsConfig | undefined): { port: number; configFile: string } {
   const tokenFile = join(dir, 'relay.token');
   if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(24).toString('hex'), { mode: 0o600 });
   const configFile = join(dir, 'relay.yaml');
@@ -138,7 +148,7 @@ function prepareRelay(dir: string, r: NonNullable<StackUpOptions['relay']>, port
     listen: `127.0.0.1:${port}`,
     token_file: tokenFile,
     state_dir: join(dir, 'relay'),
-    loki: { url: lokiUrl, lines: 5, lookback: '15m' },
+    loki: { url: lokiUrl, lines: 5, lookback: '15m', ...(lokiTls ? { tls: tlsFiles(lokiTls) } : {}) },
     ...(r.grafanaUrl ? { grafana: { url: r.grafanaUrl, datasource_uid: 'imom-loki' } } : {}),
     retry: { initial: '500ms', max: '10s' },
     targets: r.targets,
@@ -146,9 +156,14 @@ function prepareRelay(dir: string, r: NonNullable<StackUpOptions['relay']>, port
   return { port, configFile };
 }
 
-function record(proc: Proc, spec: ProcSpec, name: ComponentState['name'], port: number, ports: Record<string, number>): ComponentState {
+/** The file keys of a parsed `tls:` block, to write into another component's config. */
+function tlsFiles(t: TlsConfig): Record<string, string> {
+  return Object.fromEntries(Object.entries({ ca_file: t.ca_file, cert_file: t.cert_file, key_file: t.key_file, server_name: t.server_name }).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+function record(proc: Proc, spec: ProcSpec, name: ComponentState['name'], port: number, ports: Record<string, number>, scheme = 'http'): ComponentState {
   return {
-    name, pid: proc.pid, cmd: spec.cmd, args: spec.args, url: `http://127.0.0.1:${port}`, readyPath: READY_PATH[name] ?? '/ready',
+    name, pid: proc.pid, cmd: spec.cmd, args: spec.args, url: `${scheme}://127.0.0.1:${port}`, readyPath: READY_PATH[name] ?? '/ready',
     ports, logFile: spec.logFile, startedAt: new Date().toISOString(),
   };
 }
@@ -172,15 +187,16 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
   const started: Proc[] = [];
   const components: ComponentState[] = [];
   let promtailInfo: StackState['promtail'];
-  const save = () => writeState(dir, { version: 1, dir, components, promtail: promtailInfo });
+  const lokiTls = o.lokiTls?.client;
+  const save = () => writeState(dir, { version: 1, dir, components, promtail: promtailInfo, ...(lokiTls ? { lokiTls } : {}) });
   /** Spawns a component, records it in the state file, and waits for its readiness endpoint. */
-  const launch = async (spec: ProcSpec, name: ComponentState['name'], port: number, ports: Record<string, number>, acceptBody?: RegExp): Promise<ComponentState> => {
+  const launch = async (spec: ProcSpec, name: ComponentState['name'], port: number, ports: Record<string, number>, acceptBody?: RegExp, tls?: ConnectionOptions): Promise<ComponentState> => {
     const p = spawnProc(spec, { detach: true });
     started.push(p);
-    const c = record(p, spec, name, port, ports);
+    const c = record(p, spec, name, port, ports, tls ? 'https' : 'http');
     components.push(c);
     save();
-    await waitReady(p, c.url + c.readyPath, timeout, acceptBody);
+    await waitReady(p, c.url + c.readyPath, timeout, acceptBody, tls);
     return c;
   };
   try {
@@ -190,7 +206,7 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
     const lokiPort = await pickPort(o.ports?.loki, DEFAULT_PORTS.loki, taken);
     let relay: { port: number; configFile: string } | undefined;
     if (o.relay) {
-      relay = prepareRelay(dir, o.relay, await pickPort(o.relay.port, DEFAULT_PORTS.relay, taken), `http://127.0.0.1:${lokiPort}`);
+      relay = prepareRelay(dir, o.relay, await pickPort(o.relay.port, DEFAULT_PORTS.relay, taken), `${lokiTls ? 'https' : 'http'}://127.0.0.1:${lokiPort}`, lokiTls);
       if (wantAm) {
         // Alertmanager 0.25 cannot expand variables: render the relay's URL and token file into its config.
         const rendered = join(dir, 'alertmanager.yml');
@@ -211,9 +227,9 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
     const rulesDir = o.rulesDir ?? (existsSync(defaults.rulesDir()) ? defaults.rulesDir() : undefined);
     const lspec = lokiSpec({
       dataDir: join(dir, 'loki'), httpPort: lokiPort, grpcPort, configFile: o.lokiConfig, rulesDir, tenant: o.tenant,
-      alertmanagerUrl: amUrl, env: o.lokiEnv, logFile: join(runDir, 'loki.log'),
+      alertmanagerUrl: amUrl, env: o.lokiEnv, logFile: join(runDir, 'loki.log'), tls: o.lokiTls?.files,
     });
-    const lokiUrl = (await launch(lspec, 'loki', lokiPort, { http: lokiPort, grpc: grpcPort })).url;
+    const lokiUrl = (await launch(lspec, 'loki', lokiPort, { http: lokiPort, grpc: grpcPort }, undefined, lokiTls && loadTls(lokiTls).options)).url;
 
     if (relay) {
       const spec = relaySpec({ configFile: relay.configFile, logFile: join(runDir, 'relay.log'), cwd: dir });
@@ -232,6 +248,7 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
         dataDir: join(dir, shipper), lokiUrl, tenant: o.tenant === 'fake' ? undefined : o.tenant,
         env: o.labels?.env, host: o.labels?.host, app: o.labels?.app ?? 'app', appHost: o.labels?.appHost, server: o.labels?.server,
         checkLogDir, consoleLog, queryLog, logFile: join(runDir, `${shipper}.log`),
+        ...(lokiTls ? { vars: shipperTlsVars(lokiTls) } : {}),
       };
       let spec: ProcSpec;
       if (shipper === 'promtail') {
@@ -249,7 +266,7 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
         labels: { env: spec.env.IMOM_ENV ?? '', host: spec.env.IMOM_HOST ?? '', app: spec.env.IMOM_APP ?? '', appHost: spec.env.IMOM_APP_HOST ?? '', server: spec.env.IMOM_APP_SERVER ?? '' },
       };
     }
-    const state: StackState = { version: 1, dir, components, promtail: promtailInfo };
+    const state: StackState = { version: 1, dir, components, promtail: promtailInfo, ...(lokiTls ? { lokiTls } : {}) };
     writeState(dir, state);
     return state;
   } catch (e) {
@@ -257,6 +274,12 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
     rmSync(statePath(dir), { force: true });
     throw e;
   }
+}
+
+/** The TLS variables for a Loki on TLS, the same in promtail/promtail.yaml (tls_config) and otelcol/otelcol.yaml. */
+function shipperTlsVars(t: TlsConfig): Record<string, string> {
+  const f = tlsFiles(t);
+  return Object.fromEntries(Object.entries({ LOKI_PUSH_CA_FILE: f.ca_file, LOKI_PUSH_CERT_FILE: f.cert_file, LOKI_PUSH_KEY_FILE: f.key_file, LOKI_PUSH_SERVER_NAME: f.server_name }).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
 /**
@@ -297,7 +320,7 @@ export async function stackStatus(dir: string): Promise<{ state?: StackState; co
   const components = await Promise.all(state.components.map(async (c): Promise<ComponentStatus> => {
     const running = componentAlive(c);
     if (!running) return { name: c.name, pid: c.pid, url: c.url, running, ready: false, detail: 'not running' };
-    const r = await probeReady(c.url + c.readyPath);
+    const r = await probeReady(c.url + c.readyPath, undefined, c.name === 'loki' && state.lokiTls ? loadTls(state.lokiTls).options : undefined);
     // Promtail is up and waiting for its first file: that is ready for our purposes.
     const ready = r.ready || (c.name === 'promtail' && PROMTAIL_NO_FILES.test(r.detail));
     return { name: c.name, pid: c.pid, url: c.url, running, ready, detail: r.detail };

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import type { ConnectionOptions } from 'node:tls';
 import type { InstanceContext, RunContext, Target } from '../../core/check.js';
 import { resultFactory } from '../../core/check.js';
 import { reasonOf } from '../../core/redact.js';
+import { loadTls, tlsNotices, type LoadedTls, type PeerCertificateSeen } from '../../core/tls/index.js';
 import type { CheckResult, Field, Status } from '../../core/result.js';
 import type { KafkaInstance } from './schema.js';
 import type { Metadata, PartitionMetadata } from './protocol/codec.js';
@@ -30,31 +29,27 @@ export function groupSpecs(inst: KafkaInstance): GroupSpec[] {
   return inst.consumer_groups.map((g) => (typeof g === 'string' ? { name: g, topics: [...inst.topics] } : { name: g.name, topics: g.topics ?? [...inst.topics] }));
 }
 
-function tlsOptions(inst: KafkaInstance): ConnectionOptions | undefined {
-  const t = inst.tls;
-  if (!t) return undefined;
-  return {
-    ca: t.ca ? readFileSync(t.ca) : undefined,
-    cert: t.cert ? readFileSync(t.cert) : undefined,
-    key: t.key ? readFileSync(t.key) : undefined,
-    rejectUnauthorized: !t.insecure_skip_verify,
-  };
-}
-
 class Unreachable extends Error {}
 
 /** A topic whose partitions can be read: no error, or LEADER_NOT_AVAILABLE (some partitions have no leader: what the check counts). */
 const readable = (code: number) => code === KafkaError.NONE || code === KafkaError.LEADER_NOT_AVAILABLE;
+
+/** The target's loaded `tls` block, and where this run puts the broker certificates it sees. */
+export interface TlsUse {
+  loaded: LoadedTls;
+  peers: Map<string, PeerCertificateSeen>;
+}
 
 /**
  * Reads one snapshot. Bootstrap brokers are tried in parallel; the first to answer Metadata
  * is used for FindCoordinator. ListOffsets go to each partition's leader and OffsetFetch to
  * each group's coordinator, all concurrently, over one connection per broker.
  */
-export async function readSnapshot(inst: KafkaInstance, signal: AbortSignal, timeoutMs: number): Promise<Snapshot> {
+export async function readSnapshot(inst: KafkaInstance, signal: AbortSignal, timeoutMs: number, tls?: TlsUse): Promise<Snapshot> {
   const pool = new ConnectionPool({
     clientId: inst.client_id,
-    tls: tlsOptions(inst),
+    tls: tls?.loaded,
+    onPeerCertificate: tls ? (c) => tls.peers.set(c.of, c) : undefined,
     sasl: inst.sasl,
     connectTimeoutMs: Math.min(timeoutMs, 5000),
     requestTimeoutMs: timeoutMs,
@@ -268,15 +263,20 @@ export function kafkaTargets(inst: KafkaInstance, _ctx: InstanceContext): Target
   const secrets = [inst.sasl?.password];
   const target = inst.brokers.map((b) => b.text).join(',');
   const tried = inst.brokers.map((b) => b.text).join(', ');
+  // Read here, when the target is built (at start and on reload), never per connection.
+  const loaded = inst.tls ? loadTls(inst.tls) : undefined;
   return [{
     id: `${CHECK}/${inst.name}`,
     target,
     async run(ctx: RunContext): Promise<CheckResult[]> {
+      const tls = loaded ? { loaded, peers: new Map<string, PeerCertificateSeen>() } : undefined;
+      // Certificate expiry and the key's permissions, after the lines, whether the cluster answered or not.
+      const notices = () => (tls ? tlsNotices(tls.loaded, tls.peers.values()).map((n) => r.message(target, 'ERROR', n)) : []);
       try {
-        const snap = await readSnapshot(inst, ctx.signal, ctx.timeoutMs);
-        return kafkaLines(inst, snap);
+        const snap = await readSnapshot(inst, ctx.signal, ctx.timeoutMs, tls);
+        return [...kafkaLines(inst, snap), ...notices()];
       } catch (e) {
-        if (e instanceof Unreachable && !ctx.signal.aborted) return [r.message(target, 'CRITICAL', reasonOf(e, secrets))];
+        if (e instanceof Unreachable && !ctx.signal.aborted) return [r.message(target, 'CRITICAL', reasonOf(e, secrets)), ...notices()];
         throw e;
       }
     },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tlsSchemaWithAliases } from '../../config/tls.js';
 import { hostPort, instanceBase, secret } from '../../config/types.js';
 
 /**
@@ -6,6 +7,9 @@ import { hostPort, instanceBase, secret } from '../../config/types.js';
  * some 70,000 partitions of the watched topics, and keeps one reply far under the agent's 80 MB.
  */
 export const KAFKA_MAX_REPLY_BYTES = 4 * 1024 * 1024;
+
+/** The check's keys before the one tls schema: still accepted, documented in README.md. */
+const KAFKA_TLS_ALIASES = { ca: 'ca_file', cert: 'cert_file', key: 'key_file' } as const;
 
 const groupEntry = z.union([
   z.string().min(1),
@@ -40,16 +44,9 @@ export const kafkaSchema = z
       .default(KAFKA_MAX_REPLY_BYTES)
       .meta({ description: 'The most one broker response may hold, in bytes (4 MiB by default); a larger frame drops the connection and the line says `reply over N bytes`' }),
     client_id: z.string().min(1).default('imom').meta({ description: 'Kafka client.id the check identifies itself with' }),
-    tls: z
-      .object({
-        ca: z.string().min(1).optional().meta({ description: 'PEM file of the CA that signed the brokers\' certificates; system CAs when omitted' }),
-        cert: z.string().min(1).optional().meta({ description: 'PEM client certificate (mutual TLS)' }),
-        key: z.string().min(1).optional().meta({ description: 'PEM client key (mutual TLS)' }),
-        insecure_skip_verify: z.boolean().default(false).meta({ description: 'Do not verify the brokers\' certificates' }),
-      })
-      .strict()
+    tls: tlsSchemaWithAliases(KAFKA_TLS_ALIASES)
       .optional()
-      .meta({ description: 'Connect with TLS (SSL or SASL_SSL listeners)' }),
+      .meta({ description: 'Connect with TLS (SSL or SASL_SSL listeners): the keys of every tls block; ca, cert and key are accepted for ca_file, cert_file and key_file' }),
     sasl: z
       .object({
         mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),

@@ -1,13 +1,16 @@
-import mysql, { type Connection } from 'mysql2/promise';
+import type { Connection } from 'mysql2/promise';
 import type { InstanceContext, RunContext, Target } from '../../core/check.js';
 import { resultFactory } from '../../core/check.js';
 import { abortable } from '../../core/abort.js';
-import { reasonOf } from '../../core/redact.js';
-import type { CheckResult, Field } from '../../core/result.js';
+import { reasonOf, redact } from '../../core/redact.js';
+import type { CheckResult } from '../../core/result.js';
 import type { HostPort } from '../../config/types.js';
 import type { MysqlInstance } from './schema.js';
-import { showMasterStatus, showReplicaStatus, type MasterStatus } from './queries.js';
-import { guardedSocket, type GuardedSocket } from './guarded-socket.js';
+import { showMasterStatus, showReplicaChannels, showServerState, type MasterStatus } from './queries.js';
+import { masterLines, replicaLines, type Line, type LineOptions } from './lines.js';
+import { loadTls, tlsNotices, type LoadedTls } from '../../core/tls/index.js';
+import { openConnection, type Opened } from './connect.js';
+import { serverTls, type ServerTls } from './tls.js';
 
 const CHECK = 'mysql';
 
@@ -19,45 +22,45 @@ export function displayHost(hp: HostPort): string {
 /**
  * One reusable connection per server: reconnects after any error, destroyed on abort. Its socket
  * is guarded (guarded-socket.ts): at most `max_reply_bytes` per run, and a parse error of mysql2
- * destroys this connection instead of the agent.
+ * destroys this connection instead of the agent. TLS as the instance's `tls` says (connect.ts).
  */
 class ServerConnection {
-  private conn: Connection | undefined;
-  private socket: GuardedSocket | undefined;
-  constructor(private readonly hp: HostPort, private readonly inst: MysqlInstance) {}
+  private opened: Opened | undefined;
+  private readonly tls: ServerTls | undefined;
+  constructor(private readonly hp: HostPort, private readonly inst: MysqlInstance, loaded: LoadedTls | undefined) {
+    this.tls = inst.tls && loaded ? serverTls(inst.tls.mode, loaded, hp.host) : undefined;
+  }
+
+  /** The server's certificate on the current connection (TLS only). */
+  get peer(): Opened['peer'] {
+    return this.opened?.peer;
+  }
 
   async use<T>(ctx: RunContext, fn: (c: Connection) => Promise<T>): Promise<T> {
     const onAbort = () => this.drop();
-    this.socket?.resetCount();
+    this.opened?.socket.resetCount();
     try {
-      if (!this.conn) {
-        const socket = (this.socket = guardedSocket(this.hp.host, this.hp.port, this.inst.max_reply_bytes));
-        this.conn = await abortable(
-          mysql.createConnection({
-            user: this.inst.user, password: this.inst.password, connectTimeout: ctx.timeoutMs, stream: () => socket.socket,
-          }),
-          ctx.signal,
-          onAbort,
-        );
-        this.conn.on('error', () => this.drop());
+      if (!this.opened) {
+        this.opened = await openConnection({
+          host: this.hp.host, port: this.hp.port, user: this.inst.user, password: this.inst.password,
+          maxReplyBytes: this.inst.max_reply_bytes, tls: this.tls,
+        }, ctx.signal, ctx.timeoutMs);
+        this.opened.conn.on('error', () => this.drop());
       }
-      const c = this.conn;
-      return await abortable(fn(c), ctx.signal, onAbort);
+      return await abortable(fn(this.opened.conn), ctx.signal, onAbort);
     } catch (e) {
-      const cause = this.socket?.failure();
+      const cause = this.opened?.socket.failure();
       this.drop();
       throw cause ?? e;
     }
   }
 
   drop(): void {
-    const c = this.conn;
-    this.conn = undefined;
-    // A late connect promise can still resolve after an abort: destroy() tolerates it.
-    c?.destroy();
-    // The socket too: a connect that has not resolved yet has no connection to destroy.
-    this.socket?.socket.destroy();
-    this.socket = undefined;
+    const o = this.opened;
+    this.opened = undefined;
+    o?.conn.destroy();
+    // The sockets too: destroy() of a connection that never finished its login may leave them.
+    o?.socket.destroy();
   }
 }
 
@@ -85,19 +88,31 @@ const MASTER_GRACE_MS = 1000;
 export function mysqlTargets(inst: MysqlInstance, _ctx: InstanceContext): Target[] {
   const r = resultFactory(CHECK, inst.name);
   const secrets = [inst.password];
-  const masterConn = new ServerConnection(inst.master, inst);
+  // Read here, at start and on every reload, never per connection.
+  const loaded = inst.tls && inst.tls.mode !== 'disabled' ? loadTls(inst.tls) : undefined;
+  const masterConn = new ServerConnection(inst.master, inst, loaded);
   const master = new MasterStatusSource(masterConn, 2000);
   const masterName = displayHost(inst.master);
+
+  const options: LineOptions = {
+    maxSecondsBehindMaster: inst.max_seconds_behind_master,
+    maxConnectionsRatio: inst.max_connections_ratio,
+    allowWritableReplicas: inst.allow_writable_replicas,
+  };
+  /** The TLS notices of a server's connection: a key readable by others, our certificate or the server's expiring. */
+  const notices = (conn: ServerConnection, hp: HostPort): string[] =>
+    loaded ? tlsNotices(loaded, conn.peer ? [{ of: `server ${hp.text}`, ...conn.peer }] : []) : [];
+  // Server error texts (Last_IO_Error) go into lines: the password must not, should a server quote it.
+  const toResults = (target: string, lines: Line[]) =>
+    lines.map((l) => r.fields(target, l.status, l.fields.map(([k, v]) => [k, typeof v === 'string' ? redact(v, secrets) : v] as const)));
 
   const masterTarget: Target = {
     id: `${CHECK}/${inst.name}/master/${inst.master.text}`,
     target: inst.master.text,
     async run(ctx) {
       const st = await master.get(ctx);
-      if (!st) {
-        return [r.fields(inst.master.text, 'ERROR', [['Master', masterName], ['Error', 'binary logging is off (SHOW MASTER STATUS is empty)']])];
-      }
-      return [r.fields(inst.master.text, 'OK', [['Master', masterName], ['Master_Log_File', st.file], ['Master_Log_Position', st.position]])];
+      const state = await masterConn.use(ctx, showServerState);
+      return toResults(inst.master.text, masterLines(masterName, st, state, options, notices(masterConn, inst.master)));
     },
     failure(reason, time) {
       return [r.fields(inst.master.text, 'ERROR', [['Master', masterName], ['Error', reasonOf(reason, secrets)]], time)];
@@ -106,33 +121,16 @@ export function mysqlTargets(inst: MysqlInstance, _ctx: InstanceContext): Target
   };
 
   const slaveTargets = inst.slaves.map((hp): Target => {
-    const conn = new ServerConnection(hp, inst);
+    const conn = new ServerConnection(hp, inst, loaded);
     const name = displayHost(hp);
     return {
       id: `${CHECK}/${inst.name}/slave/${hp.text}`,
       target: hp.text,
       async run(ctx) {
         const masterP = master.get(ctx).catch(() => undefined);
-        const st = await conn.use(ctx, showReplicaStatus);
+        const { channels, state } = await conn.use(ctx, async (c) => ({ channels: await showReplicaChannels(c), state: await showServerState(c) }));
         const m = await Promise.race([masterP, delay(MASTER_GRACE_MS, undefined)]);
-        if (!st) {
-          return [r.fields(hp.text, 'ERROR', [['Slave', name], ['Error', 'replication is not configured (SHOW REPLICA STATUS is empty)']])];
-        }
-        const lagging = st.Seconds_Behind_Master === null || st.Seconds_Behind_Master >= inst.max_seconds_behind_master;
-        const broken = st.Slave_IO_Running !== 'Yes' || st.Slave_SQL_Running !== 'Yes';
-        const fields: Field[] = [
-          ['Slave', name],
-          ['Master_Log_File', m?.file ?? null],
-          ['Master_Log_Position', m?.position ?? null],
-          ['Slave_Master_Log_File', st.Master_Log_File],
-          ['Slave_Read_Master_Log_Pos', st.Read_Master_Log_Pos],
-          ['Relay_Master_Log_File', st.Relay_Master_Log_File],
-          ['Exec_Master_Log_Pos', st.Exec_Master_Log_Pos],
-          ['Seconds_Behind_Master', st.Seconds_Behind_Master],
-          ['Slave_IO_Running', st.Slave_IO_Running],
-          ['Slave_SQL_Running', st.Slave_SQL_Running],
-        ];
-        return [r.fields(hp.text, lagging || broken ? 'ERROR' : 'OK', fields)];
+        return toResults(hp.text, replicaLines(name, inst.master, m, channels, state, options, notices(conn, hp)));
       },
       failure(reason, time) {
         return [r.fields(hp.text, 'ERROR', [['Slave', name], ['Error', reasonOf(reason, secrets)]], time)];

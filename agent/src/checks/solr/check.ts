@@ -1,10 +1,12 @@
 import { STATUS_CODES } from 'node:http';
-import { Agent, request } from 'undici';
+import type { TLSSocket } from 'node:tls';
+import { Agent, buildConnector, request } from 'undici';
 import type { InstanceContext, RunContext, Target } from '../../core/check.js';
 import { resultFactory } from '../../core/check.js';
 import { authorizationHeader } from '../../core/http-retry.js';
 import { reasonOf, redact } from '../../core/redact.js';
 import type { CheckResult } from '../../core/result.js';
+import { describeTlsFailure, loadTls, peerCertificate, tlsNotices, type LoadedTls, type PeerCertificateSeen } from '../../core/tls/index.js';
 import type { SolrInstance, SolrUrl } from './schema.js';
 import { readCapped } from './body.js';
 
@@ -32,11 +34,20 @@ export interface NodeView {
   readonly states: Map<string, number>;
 }
 
+/** One active shard of a collection and its replicas, each with its effective state (as in NodeView). */
+export interface ShardView {
+  readonly collection: string;
+  readonly shard: string;
+  readonly replicas: readonly { node: string; state: string; leader: boolean }[];
+}
+
 export interface ClusterView {
   /** host:port of every live node. */
   readonly live: ReadonlySet<string>;
   /** Every live node and every node that holds a replica. */
   readonly nodes: ReadonlyMap<string, NodeView>;
+  /** Shards in state active (a split's inactive parent and a shard under construction are not served), by collection and name. */
+  readonly shards: readonly ShardView[];
 }
 
 /** Counts the replicas of every collection by node and state, from a CLUSTERSTATUS `cluster` object. */
@@ -51,18 +62,46 @@ export function summarizeCluster(cluster: unknown): ClusterView {
     return v;
   };
   for (const n of live) view(n);
-  for (const col of Object.values((c.collections ?? {}) as Record<string, { shards?: Record<string, { replicas?: Record<string, { node_name?: string; state?: string }> }> }>)) {
-    for (const shard of Object.values(col?.shards ?? {})) {
+  const shards: ShardView[] = [];
+  type Replica = { node_name?: string; state?: string; leader?: unknown };
+  type Shard = { state?: string; replicas?: Record<string, Replica> };
+  const collections = Object.entries((c.collections ?? {}) as Record<string, { shards?: Record<string, Shard> }>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  for (const [colName, col] of collections) {
+    for (const [shardName, shard] of Object.entries(col?.shards ?? {}).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
+      const replicas: { node: string; state: string; leader: boolean }[] = [];
       for (const rep of Object.values(shard?.replicas ?? {})) {
         if (!rep?.node_name) continue;
         const v = view(nodeHostPort(rep.node_name));
         const state = v.live ? (rep.state ?? 'unknown') : 'down';
         v.cores++;
         v.states.set(state, (v.states.get(state) ?? 0) + 1);
+        replicas.push({ node: v.node, state, leader: rep.leader === 'true' || rep.leader === true });
       }
+      if ((shard?.state ?? 'active') === 'active') shards.push({ collection: colName, shard: shardName, replicas });
     }
   }
-  return { live, nodes };
+  return { live, nodes, shards };
+}
+
+/**
+ * A shard with no active replica cannot answer a query; one with active replicas but no leader
+ * cannot take an update. One CRITICAL line per such shard, the first of the two that applies; a
+ * leader counts only while it is active on a live node (a killed leader keeps its flag in the
+ * cluster state until the election after its ZooKeeper session expires).
+ */
+export function shardLines(view: ClusterView): string[] {
+  const out: string[] = [];
+  for (const sh of view.shards) {
+    const active = sh.replicas.filter((r) => r.state === 'active');
+    const where = (rs: readonly { node: string; state: string }[], withState: boolean) =>
+      [...new Set(rs.map((r) => (withState ? `${r.state} on ${r.node}` : r.node)))].sort().join(', ');
+    if (active.length === 0) {
+      out.push(`Shard ${sh.collection}/${sh.shard} has no active replica${sh.replicas.length ? ` (${where(sh.replicas, true)})` : ''}`);
+    } else if (!active.some((r) => r.leader)) {
+      out.push(`Shard ${sh.collection}/${sh.shard} has no leader (active on ${where(active, false)})`);
+    }
+  }
+  return out;
 }
 
 type NodeLine = { status: 'OK' | 'CRITICAL'; message?: string; fields?: [string, string | number][] };
@@ -102,11 +141,32 @@ function solrErrorMsg(body: string): string | undefined {
 
 /** One HTTP client per configured node, with basic auth when configured; bodies read up to `maxReplyBytes`. */
 class SolrClient {
-  private readonly agent = new Agent({ keepAliveTimeout: 5_000, connections: 2 });
+  private readonly agent: Agent;
   private readonly headers: Record<string, string>;
+  /** The certificate the node showed on the newest connection (https only). */
+  peer: PeerCertificateSeen | undefined;
+  /**
+   * The last error a connection's socket had. With TLS 1.3, Jetty refuses a client certificate
+   * after our side of the handshake is done: the alert is an error on the socket, while undici
+   * reports the request as `other side closed`.
+   */
+  socketError: unknown;
 
-  constructor(readonly url: SolrUrl, authHeader: string | undefined, private readonly maxReplyBytes: number) {
+  constructor(readonly url: SolrUrl, authHeader: string | undefined, private readonly maxReplyBytes: number, tls: LoadedTls | undefined) {
     this.headers = { accept: 'application/json', ...(authHeader ? { authorization: authHeader } : {}) };
+    this.agent = new Agent({ keepAliveTimeout: 5_000, connections: 2, connect: tls ? this.watchingConnector(tls) : undefined });
+  }
+
+  /** undici's own TLS connector, noting the certificate each new connection shows. */
+  private watchingConnector(tls: LoadedTls): buildConnector.connector {
+    const connect = buildConnector({ ...tls.options });
+    return (opts, callback) => connect(opts, (err, socket) => {
+      const seen = socket && !err ? peerCertificate(socket as TLSSocket) : undefined;
+      if (seen) this.peer = { of: `Solr ${this.url.hostPort}`, ...seen };
+      socket?.once('error', (e) => (this.socketError = e));
+      if (err) callback(err, null);
+      else callback(null, socket!);
+    });
   }
 
   async get(path: string, ctx: RunContext): Promise<unknown> {
@@ -138,6 +198,8 @@ export function solrTargets(inst: SolrInstance, _ctx: InstanceContext): Target[]
     ? authorizationHeader({ basic_auth: { username: inst.username, password: inst.password } })
     : undefined;
   const secrets = [inst.password, authHeader?.slice('Basic '.length)];
+  // Read here, when the targets are built (at start and on reload), never per connection.
+  const tls = inst.tls ? loadTls(inst.tls) : undefined;
 
   /*
    * Shared by the targets of this instance (one per configured node), so that in cloud mode
@@ -149,7 +211,9 @@ export function solrTargets(inst: SolrInstance, _ctx: InstanceContext): Target[]
   const nodeOfUrl = new Map<string, string>();
 
   return inst.url.map((url): Target => {
-    const client = new SolrClient(url, authHeader, inst.max_reply_bytes);
+    const client = new SolrClient(url, authHeader, inst.max_reply_bytes, tls);
+    // Certificate expiry and the key's permissions, after the run's lines, whether Solr answered or not.
+    const notices = () => (tls ? tlsNotices(tls, client.peer ? [client.peer] : []).map((n) => r.message(url.text, 'ERROR', n)) : []);
     const self = url.hostPort;
     const answered = (ok: boolean) => lastAnswered.set(self, ok);
 
@@ -198,6 +262,10 @@ export function solrTargets(inst: SolrInstance, _ctx: InstanceContext): Target[]
         }
       }
       const out: CheckResult[] = [];
+      // Shards are the cluster's, not a node's: the node that reports on the others reports them.
+      if (reporter === undefined || reporter === self) {
+        for (const m of shardLines(view)) out.push(r.message(url.text, 'CRITICAL', m));
+      }
       for (const node of about) {
         const v = view.nodes.get(node) ?? { node, live: false, cores: 0, states: new Map<string, number>() };
         for (const l of nodeLines(v, view.live.size)) {
@@ -211,15 +279,19 @@ export function solrTargets(inst: SolrInstance, _ctx: InstanceContext): Target[]
       id: `${CHECK}/${inst.name}/${self}`,
       target: url.text,
       async run(ctx): Promise<CheckResult[]> {
+        client.socketError = undefined;
         try {
           const out = inst.mode === 'standalone' ? await standalone(ctx) : await cloud(ctx);
           answered(true);
-          return out;
+          return [...out, ...notices()];
         } catch (e) {
           answered(false);
           if (e instanceof HttpStatusError && !ctx.signal.aborted) {
-            return [r.message(url.text, 'CRITICAL', `Solr instance ${self} answered ${redact(e.message, secrets)}`)];
+            return [r.message(url.text, 'CRITICAL', `Solr instance ${self} answered ${redact(e.message, secrets)}`), ...notices()];
           }
+          const tlsCtx = { peer: 'Solr', hasClientCert: tls?.hasClientCert ?? false };
+          const refused = tls && !ctx.signal.aborted ? describeTlsFailure(e, tlsCtx) ?? describeTlsFailure(client.socketError, tlsCtx) : undefined;
+          if (refused) return [r.message(url.text, 'CRITICAL', `Solr instance ${self} is unreachable (${refused})`), ...notices()];
           throw e;
         }
       },

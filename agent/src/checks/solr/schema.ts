@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tlsSchema } from '../../config/tls.js';
 import { instanceBase, secret } from '../../config/types.js';
 
 /** A Solr node's base URL as it is configured and as the lines name it. */
@@ -61,6 +62,7 @@ export const solrSchema = z
       .meta({ description: 'cloud: Collections API CLUSTERSTATUS; standalone: CoreAdmin STATUS' }),
     username: z.string().min(1).optional().meta({ description: 'Basic auth user (Solr BasicAuthPlugin)' }),
     password: secret.optional(),
+    tls: tlsSchema.optional().meta({ description: 'For https:// URLs: the CA of Solr\'s certificate, a client certificate when Jetty needs one (SOLR_SSL_NEED_CLIENT_AUTH), min_version…' }),
     max_reply_bytes: z
       .number()
       .int()
@@ -75,6 +77,9 @@ export const solrSchema = z
     }
     if (v.username !== undefined && v.password === undefined) {
       ctx.addIssue({ code: 'custom', path: ['password'], message: 'username is set, so password is required' });
+    }
+    if (v.tls && v.url.some((u) => u.base.startsWith('http:'))) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls is set but a url is http://: use https:// URLs' });
     }
     const seen = new Set<string>();
     v.url.forEach((u, i) => {

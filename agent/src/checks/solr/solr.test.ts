@@ -1,26 +1,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { SolrCloud, SolrStandalone, solrGet } from '../../../../test/harness/solr.js';
+import { SolrCloud, SolrStandalone, solrCycle, solrGet } from '../../../../test/harness/solr.js';
 import { startBlackhole } from '../../../../test/harness/redis.js';
 import { freePort, removeDir, tempDir, waitFor } from '../../../../test/harness/proc.js';
 import { checkConfig, checkOnce } from '../../../../test/harness/cli.js';
-import { Scheduler } from '../../core/scheduler.js';
 import { formatLine } from '../../core/format.js';
 import { solrCheck } from './index.js';
-import { nodeHostPort, summarizeCluster } from './check.js';
+import { nodeHostPort, shardLines, summarizeCluster } from './check.js';
 
-/** One cycle of the check in-process, through the agent's scheduler and formatter; lines sorted. */
-async function cycle(dir: string, instance: Record<string, unknown>, timeoutMs = 10_000): Promise<string[]> {
-  const inst = solrCheck.schema.parse({ name: 'search', ...instance });
-  const targets = await solrCheck.targets(inst, { stateDir: dir });
-  const lines: string[] = [];
-  const s = new Scheduler(targets.map((target) => ({ check: 'solr', instance: 'search', target, intervalMs: 60_000, timeoutMs })),
-    (rs) => lines.push(...rs.map(formatLine)));
-  await s.runOnce();
-  await s.stop();
-  return lines.sort();
-}
+/** One cycle of the check in-process, lines sorted. */
+const cycle = async (dir: string, instance: Record<string, unknown>, timeoutMs = 10_000) => (await solrCycle(dir, instance, timeoutMs)).sort();
 
 /** `imom check --once` with a config holding one solr instance; LOG_FILE lines without the stamp, sorted. */
 async function cli(dir: string, solrYaml: string, env: NodeJS.ProcessEnv = {}) {
@@ -48,6 +38,24 @@ test('node_name to host:port, and replica states counted per node', () => {
   assert.deepEqual([...v.nodes.get('10.0.0.1:8983')!.states], [['active', 1], ['recovering', 1]]);
   // A node missing from live_nodes never published "down" when it was killed: its replicas count as down.
   assert.deepEqual([...v.nodes.get('10.0.0.2:8983')!.states], [['down', 1]]);
+});
+
+test('per shard: no active replica, or active replicas and no live leader, is one line naming the shard', () => {
+  const v = summarizeCluster({
+    live_nodes: ['10.0.0.1:8983_solr'],
+    collections: { web: { shards: {
+      shard1: { state: 'active', replicas: { a: { node_name: '10.0.0.1:8983_solr', state: 'active', leader: 'true' } } },
+      // Its leader was on the dead node: the flag stays until the election.
+      shard2: { state: 'active', replicas: { b: { node_name: '10.0.0.2:8983_solr', state: 'active', leader: 'true' }, c: { node_name: '10.0.0.1:8983_solr', state: 'active' } } },
+      shard3: { state: 'active', replicas: { d: { node_name: '10.0.0.1:8983_solr', state: 'recovering' }, e: { node_name: '10.0.0.2:8983_solr', state: 'active' } } },
+      // A split's parent: not served, not reported.
+      shard4: { state: 'inactive', replicas: {} },
+    } } },
+  });
+  assert.deepEqual(shardLines(v), [
+    'Shard web/shard2 has no leader (active on 10.0.0.1:8983)',
+    'Shard web/shard3 has no active replica (down on 10.0.0.2:8983, recovering on 10.0.0.1:8983)',
+  ]);
 });
 
 test('config: one URL or a list, /solr by default, no credentials in URLs, password needs username', () => {
@@ -79,10 +87,13 @@ describe('solr check against a real 2-node SolrCloud (ZooKeeper from Debian, Sol
     dir = tempDir('solr-check');
     cloud = await SolrCloud.start({ nodes: 2 });
     await cloud.createCollection('web', { numShards: 2, replicationFactor: 2 });
+    // One shard whose only replica lives on the second node: stopping that node leaves it with none.
+    await cloud.createCollection('solo', { numShards: 1, replicationFactor: 1, onNodes: [cloud.nodes[1]!] });
     a = cloud.nodes[0]!.address;
     b = cloud.nodes[1]!.address;
-    // The collection has replicas on both nodes: two each.
+    // web has replicas on both nodes, two each; solo's one is on the second.
     assert.deepEqual(await cloud.replicasPerNode('web'), { [cloud.nodes[0]!.nodeName]: 2, [cloud.nodes[1]!.nodeName]: 2 });
+    assert.deepEqual(await cloud.replicasPerNode('solo'), { [cloud.nodes[1]!.nodeName]: 1 });
   });
   after(async () => {
     await cloud?.stop();
@@ -94,18 +105,19 @@ describe('solr check against a real 2-node SolrCloud (ZooKeeper from Debian, Sol
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.deepEqual(r.lines, [
       `Status=OK, Solr=${a}, Live_Nodes=2, Active=2`,
-      `Status=OK, Solr=${b}, Live_Nodes=2, Active=2`,
+      `Status=OK, Solr=${b}, Live_Nodes=2, Active=3`,
     ].sort());
   });
 
   test('recovery_failed published for a replica: CRITICAL for its node only', async () => {
-    const core = (await cloud.replicas('web')).find((x) => x.nodeName === cloud.nodes[0]!.nodeName && !x.leader)
-      ?? (await cloud.replicas('web')).find((x) => x.nodeName === cloud.nodes[0]!.nodeName)!;
+    // A follower: its shard keeps its leader, so no shard line.
+    const core = (await cloud.replicas('web')).find((x) => !x.leader)!;
+    const [bad, good] = core.nodeName === cloud.nodes[0]!.nodeName ? [a, `${b}, Live_Nodes=2, Active=3`] : [b, `${a}, Live_Nodes=2, Active=2`];
     await cloud.publishReplicaState('web', core.core, 'recovery_failed');
     try {
       assert.deepEqual(await cycle(dir, both()), [
-        `CRITICAL: 1 core(s) are in recovery_failed state on Solr instance ${a}`,
-        `Status=OK, Solr=${b}, Live_Nodes=2, Active=2`,
+        `CRITICAL: 1 core(s) are in recovery_failed state on Solr instance ${bad}`,
+        `Status=OK, Solr=${good}`,
       ].sort());
     } finally {
       await cloud.publishReplicaState('web', core.core, 'active');
@@ -115,20 +127,24 @@ describe('solr check against a real 2-node SolrCloud (ZooKeeper from Debian, Sol
   test('a node stopped: from the live node, its replicas are down and it is not in live_nodes; it is unreachable', async () => {
     await cloud.nodes[1]!.stop();
     // A controlled shutdown publishes the node's replicas as down.
-    await waitFor(async () => (await cloud.replicas('web')).filter((x) => x.nodeName === cloud.nodes[1]!.nodeName).every((x) => x.state === 'down'), 30_000, 'replicas of the stopped node down');
+    await waitFor(async () => (await cloud.replicas()).filter((x) => x.nodeName === cloud.nodes[1]!.nodeName).every((x) => x.state === 'down'), 30_000, 'replicas of the stopped node down');
+    // web's shards elect leaders on the live node; solo's shard had its only replica on the stopped one.
+    await cloud.waitLeadersOn('web', cloud.nodes[0]!);
     const r = await cli(dir, urls());
     assert.equal(r.code, 1);
     assert.deepEqual(r.lines, [
       `Status=OK, Solr=${a}, Live_Nodes=1, Active=2`,
-      `CRITICAL: Solr instance ${b} holds 2 core(s) but is not in live_nodes`,
-      `CRITICAL: 2 core(s) are in down state on Solr instance ${b}`,
+      `CRITICAL: Shard solo/shard1 has no active replica (down on ${b})`,
+      `CRITICAL: Solr instance ${b} holds 3 core(s) but is not in live_nodes`,
+      `CRITICAL: 3 core(s) are in down state on Solr instance ${b}`,
       `CRITICAL: Solr instance ${b} is unreachable (connect ECONNREFUSED ${b})`,
     ].sort());
     // Only the live node configured: the same facts about the stopped one.
     assert.deepEqual(await cycle(dir, { url: cloud.nodes[0]!.url }), [
       `Status=OK, Solr=${a}, Live_Nodes=1, Active=2`,
-      `CRITICAL: Solr instance ${b} holds 2 core(s) but is not in live_nodes`,
-      `CRITICAL: 2 core(s) are in down state on Solr instance ${b}`,
+      `CRITICAL: Shard solo/shard1 has no active replica (down on ${b})`,
+      `CRITICAL: Solr instance ${b} holds 3 core(s) but is not in live_nodes`,
+      `CRITICAL: 3 core(s) are in down state on Solr instance ${b}`,
     ].sort());
   });
 
@@ -139,11 +155,11 @@ describe('solr check against a real 2-node SolrCloud (ZooKeeper from Debian, Sol
     await waitFor(async () => {
       const lines = await cycle(dir, both());
       for (const l of lines) seen.add(l);
-      return lines.length === 2 && lines.every((l) => l.startsWith('Status=OK') && l.includes('Live_Nodes=2, Active=2'));
+      return lines.length === 2 && lines.every((l) => l.startsWith('Status=OK') && l.includes('Live_Nodes=2, Active='));
     }, 120_000, 'both instances OK again', 100);
     const recovering = [...seen].filter((l) => l.includes('recovering'));
     assert.ok(recovering.length > 0, `no recovering line seen:\n${[...seen].join('\n')}`);
-    for (const l of recovering) assert.match(l, new RegExp(`^CRITICAL: [12] core\\(s\\) are in recovering state on Solr instance ${b.replace(/\./g, '\\.')}$`));
+    for (const l of recovering) assert.match(l, new RegExp(`^CRITICAL: [123] core\\(s\\) are in recovering state on Solr instance ${b.replace(/\./g, '\\.')}$`));
     // Every line seen on the way names the restarted node, or is the healthy node's OK line.
     for (const l of seen) {
       assert.ok(l.includes(b) || l.startsWith(`Status=OK, Solr=${a},`), l);
@@ -155,10 +171,12 @@ describe('solr check against a real 2-node SolrCloud (ZooKeeper from Debian, Sol
     // The ephemeral live node goes when the ZooKeeper session expires (zkClientTimeout 10s);
     // then the Overseer marks the node's replicas down (summarizeCluster counts them down either way).
     await waitFor(async () => (await cloud.liveNodes()).length === 1, 60_000, 'the killed node out of live_nodes', 500);
+    await cloud.waitLeadersOn('web', cloud.nodes[0]!);
     assert.deepEqual(await cycle(dir, both()), [
       `Status=OK, Solr=${a}, Live_Nodes=1, Active=2`,
-      `CRITICAL: Solr instance ${b} holds 2 core(s) but is not in live_nodes`,
-      `CRITICAL: 2 core(s) are in down state on Solr instance ${b}`,
+      `CRITICAL: Shard solo/shard1 has no active replica (down on ${b})`,
+      `CRITICAL: Solr instance ${b} holds 3 core(s) but is not in live_nodes`,
+      `CRITICAL: 3 core(s) are in down state on Solr instance ${b}`,
       `CRITICAL: Solr instance ${b} is unreachable (connect ECONNREFUSED ${b})`,
     ].sort());
   });

@@ -1,7 +1,9 @@
 /** logproto.Pusher/Push over gRPC (@grpc/grpc-js); see sender.ts for the outcome classes. */
+import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { authorizationHeader } from '../../core/http-retry.js';
-import { classifyStatus, type AuthConfig, type Sender, type SendOutcome } from './sender.js';
+import { handshakeError } from '../../core/tls-handshake.js';
+import { classifyStatus, tlsOutcome, type AuthConfig, type Sender, type SendOutcome } from './sender.js';
 
 /** Loki's logproto.Pusher/Push (pkg/push/push.proto). */
 const PUSH_METHOD = '/logproto.Pusher/Push';
@@ -19,14 +21,19 @@ const GRPC_REJECT = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PR
 export class GrpcSender implements Sender {
   private readonly client: grpc.Client;
   private readonly metadata = new grpc.Metadata();
-  constructor(url: string, auth: AuthConfig, userAgent: string) {
+  /** Set for grpcs://: where to handshake again when a call finds no connection (see tlsFailure). */
+  private readonly secure?: { host: string; port: number; tls: ConnectionOptions };
+  /** `tls`: CA, client certificate, servername, minVersion for a grpcs:// URL (loadTls's options). */
+  constructor(url: string, auth: AuthConfig, userAgent: string, tls: ConnectionOptions = {}) {
     const u = new URL(url);
-    const creds = u.protocol === 'grpcs:' ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
-    this.client = new grpc.Client(`${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}:${u.port}`, creds, {
+    this.client = new grpc.Client(`${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}:${u.port}`, u.protocol === 'grpcs:' ? grpcsCredentials(tls) : grpc.credentials.createInsecure(), {
       'grpc.primary_user_agent': userAgent,
       'grpc.max_send_message_length': 100 << 20,
       'grpc.keepalive_time_ms': 30_000,
+      // The name checked in Loki's certificate (and sent as SNI) when it is not the URL's host.
+      ...(u.protocol === 'grpcs:' && tls.servername ? { 'grpc.ssl_target_name_override': tls.servername, 'grpc.default_authority': tls.servername } : {}),
     });
+    if (u.protocol === 'grpcs:') this.secure = { host: u.hostname, port: Number(u.port), tls };
     if (auth.tenant) this.metadata.set('x-scope-orgid', auth.tenant);
     const h = authorizationHeader(auth);
     if (h) this.metadata.set('authorization', h);
@@ -47,6 +54,10 @@ export class GrpcSender implements Sender {
           const reason = `gRPC ${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`.slice(0, 600);
           if (err.code >= 100) return resolve(classifyStatus(err.code, err.details || err.message));
           if (GRPC_REJECT.has(err.code)) return resolve({ kind: 'reject', reason, status: err.code });
+          if (err.code === grpc.status.UNAVAILABLE && this.secure) {
+            void this.tlsFailure(this.secure).then((o) => resolve(o ?? { kind: 'retry', reason, status: err.code }));
+            return;
+          }
           resolve({ kind: 'retry', reason, status: err.code });
         },
       );
@@ -58,4 +69,20 @@ export class GrpcSender implements Sender {
   async close(): Promise<void> {
     this.client.close();
   }
+
+  /** grpc-js keeps only the text of a failed handshake: one of our own tells whether TLS is why. */
+  private async tlsFailure(to: { host: string; port: number; tls: ConnectionOptions }): Promise<SendOutcome | undefined> {
+    const e = await handshakeError(to.host, to.port, to.tls, ['h2']);
+    return e && tlsOutcome(e, to.tls.cert !== undefined);
+  }
+}
+
+/**
+ * Channel credentials from the same options the HTTP sender uses: a secure context carries
+ * the CA (none: Node's bundled roots, as createSsl() had), the client certificate and
+ * minVersion, which createSsl() cannot take.
+ */
+function grpcsCredentials(tls: ConnectionOptions): grpc.ChannelCredentials {
+  const context = createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key, minVersion: tls.minVersion, maxVersion: tls.maxVersion });
+  return grpc.credentials.createFromSecureContext(context, { rejectUnauthorized: tls.rejectUnauthorized ?? true });
 }

@@ -5,9 +5,11 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import { peerCertificate } from '../../core/tls/index.js';
 import snappy from 'snappy';
 import { authorizationHeader, retryAfterMs } from '../../core/http-retry.js';
-import { classifyStatus, describeError, type AuthConfig, type Sender, type SendOutcome } from './sender.js';
+import { classifyStatus, describeError, tlsOutcome, type AuthConfig, type PeerCertificateListener, type Sender, type SendOutcome } from './sender.js';
 
 /** How much of an error answer is kept (classifyStatus keeps 500 characters of it). */
 const MAX_ANSWER = 4096;
@@ -17,16 +19,22 @@ export class HttpSender implements Sender {
   private readonly headers: Record<string, string>;
   private readonly agent: http.Agent;
   private readonly request: typeof http.request;
+  private readonly hasClientCert: boolean;
 
-  constructor(url: string, auth: AuthConfig, userAgent: string) {
+  /**
+   * `tls`: CA, client certificate, servername, minVersion for an https:// URL (loadTls's options).
+   * `onPeerCertificate`: Loki's certificate, once per new connection (for the expiry line).
+   */
+  constructor(url: string, auth: AuthConfig, userAgent: string, tls?: ConnectionOptions, private readonly onPeerCertificate?: PeerCertificateListener) {
     const u = new URL(url);
     if (u.pathname === '' || u.pathname === '/') u.pathname = '/loki/api/v1/push';
     this.url = u;
-    const tls = u.protocol === 'https:';
+    const secure = u.protocol === 'https:';
     // Idle connections are closed after 30 s (the agent's socket timeout applies to free sockets).
     const opts = { keepAlive: true, maxSockets: 4, timeout: 30_000, scheduling: 'lifo' as const };
-    this.agent = tls ? new https.Agent(opts) : new http.Agent(opts);
-    this.request = tls ? https.request : http.request;
+    this.agent = secure ? new https.Agent({ ...tls, ...opts }) : new http.Agent(opts);
+    this.request = secure ? https.request : http.request;
+    this.hasClientCert = tls?.cert !== undefined;
     this.headers = { 'content-type': 'application/x-protobuf', 'user-agent': userAgent };
     if (auth.tenant) this.headers['x-scope-orgid'] = auth.tenant;
     const h = authorizationHeader(auth);
@@ -57,7 +65,7 @@ export class HttpSender implements Sender {
           }
         });
         res.on('end', () => finish(classifyStatus(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), retryAfterMs(res.headers['retry-after']))));
-        res.on('error', (e) => finish({ kind: 'retry', reason: describeError(e) }));
+        res.on('error', (e) => finish(tlsOutcome(e, this.hasClientCert) ?? { kind: 'retry', reason: describeError(e) }));
         res.on('aborted', () => finish({ kind: 'retry', reason: 'connection closed during the answer' }));
       });
       const timer = setTimeout(() => {
@@ -67,7 +75,18 @@ export class HttpSender implements Sender {
       }, timeoutMs);
       const onAbort = () => req.destroy(Object.assign(new Error('aborted'), { name: 'AbortError' }));
       signal.addEventListener('abort', onAbort, { once: true });
-      req.on('error', (e) => finish({ kind: 'retry', reason: describeError(e) }));
+      req.on('error', (e) => finish(tlsOutcome(e, this.hasClientCert) ?? { kind: 'retry', reason: describeError(e) }));
+      const seen = this.onPeerCertificate;
+      if (seen) {
+        req.once('socket', (socket) => {
+          // A kept-alive socket has shaken hands already: only a new one says who Loki is.
+          if (!(socket as TLSSocket).encrypted || (socket as TLSSocket).getPeerCertificate?.()?.subject) return;
+          socket.once('secureConnect', () => {
+            const cert = peerCertificate(socket as TLSSocket);
+            if (cert) seen(cert);
+          });
+        });
+      }
       if (signal.aborted) onAbort();
       req.end(compressed);
     });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tlsSchema } from '../../config/tls.js';
 import { duration, secret } from '../../config/types.js';
 
 /** Labels the transport sets itself; `labels:` may not override them. */
@@ -25,6 +26,7 @@ export const lokiOutputSchema = z
       .optional()
       .meta({ description: 'HTTP basic auth (or gRPC "authorization" metadata); never mix with bearer_token' }),
     bearer_token: secret.optional().meta({ description: 'Sent as "Authorization: Bearer …"' }),
+    tls: tlsSchema.optional().meta({ description: 'For an https:// or grpcs:// url: the CA that signed Loki\'s certificate, this host\'s client certificate for a Loki that requires one (loki/loki-tls.yaml), server_name when the url\'s host is not in the certificate' }),
     labels: z
       .record(z.string(), z.string())
       .default({})

@@ -22,9 +22,12 @@
  * identical text in the same millisecond stay distinct.
  */
 import { setMaxListeners } from 'node:events';
+import type { ConnectionOptions } from 'node:tls';
 import TransportStream from 'winston-transport';
+import type { TlsConfig } from '../../config/tls.js';
 import { backoffMs, basicCredential, type BackoffPolicy } from '../../core/http-retry.js';
 import { redact } from '../../core/redact.js';
+import { certificateExpiry, loadTls, tlsNotices } from '../../core/tls/index.js';
 import type { Batch } from './batch.js';
 import { createSender } from './create-sender.js';
 import { cmpPos, type Pos } from './cursor.js';
@@ -142,7 +145,15 @@ export class LokiTransport extends TransportStream {
     if (recovered > 0) this.firstUnreadAt = Date.now() - cfg.batch.max_wait;
     const ua = 'imom-loki-transport/0.1';
     const auth = { tenant: cfg.tenant, basic_auth: cfg.basic_auth, bearer_token: cfg.bearer_token };
-    this.newSender = () => createSender(cfg.transport, cfg.url, auth, ua);
+    const tls = cfg.tls ? this.loadTls(cfg.tls) : undefined;
+    const expiryWarning = cfg.tls?.expiry_warning;
+    const of = `Loki ${new URL(cfg.url).host}`;
+    // Loki's certificate ending within expiry_warning: one ERROR per new connection, until it is renewed.
+    const onPeer = expiryWarning === undefined ? undefined : (c: { subject: string; notAfter: Date }) => {
+      const n = certificateExpiry({ ...c, of }, Date.now(), expiryWarning);
+      if (n) this.report({ level: 'ERROR', code: 'tls_notice', message: n });
+    };
+    this.newSender = () => createSender(cfg.transport, cfg.url, auth, ua, tls, onPeer);
     this.loop = this.exportLoop().catch((e: unknown) => {
       this.report({ level: 'ERROR', code: 'loop_failed', message: `loki transport stopped sending: ${this.redact(String((e as Error)?.stack ?? e))}; lines stay spooled in ${cfg.spool_dir}` });
     });
@@ -327,9 +338,10 @@ export class LokiTransport extends TransportStream {
       if (now - f.lastReport >= 60_000) {
         f.lastReport = now;
         const auth = outcome.status === 401 || outcome.status === 403 || outcome.status === grpcUnauthenticated;
+        // A refused handshake, like refused credentials, needs the operator: it will not heal by retrying.
         this.report({
-          level: auth ? 'ERROR' : 'WARN',
-          code: auth ? 'push_auth' : 'push_retry',
+          level: auth || outcome.tls ? 'ERROR' : 'WARN',
+          code: outcome.tls ? 'push_tls' : auth ? 'push_auth' : 'push_retry',
           message: `loki push failed (${this.redact(outcome.reason)}); retrying with backoff, ${this.spool.pendingLines} lines kept in the spool`,
         });
       }
@@ -339,6 +351,16 @@ export class LokiTransport extends TransportStream {
   }
 
   private shutdownDeadline = Infinity;
+
+  /**
+   * The certificate files, read once per transport (a reload builds a new one). Each notice (a
+   * key others may read, our certificate ending within expiry_warning) is one ERROR.
+   */
+  private loadTls(cfg: TlsConfig): ConnectionOptions {
+    const loaded = loadTls(cfg);
+    for (const n of tlsNotices(loaded)) this.report({ level: 'ERROR', code: 'tls_notice', message: n });
+    return loaded.options;
+  }
 
   private deadLetter(batch: Batch, reason: string): void {
     const safeReason = this.redact(reason);

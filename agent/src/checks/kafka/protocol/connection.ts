@@ -7,7 +7,8 @@
  * the socket's handlers, where it would take the agent down.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { describeTlsFailure, peerCertificate, type LoadedTls, type PeerCertificateSeen } from '../../../core/tls/index.js';
 import {
   API, VERSION, Reader, decodeApiVersions, decodeFindCoordinator, decodeListOffsets, decodeMetadata, decodeOffsetFetch,
   encodeApiVersions, encodeFindCoordinator, encodeListOffsets, encodeMetadata, encodeOffsetFetch, requestHeader,
@@ -16,12 +17,14 @@ import {
 import { MalformedResponse, ReplyTooLarge } from './errors.js';
 import { FrameReader, INT32 } from './framing.js';
 import { authenticate, type SaslOptions } from './sasl.js';
-import { abortError, describeNetError, describeTlsAlert, isTlsRecord } from './socket-errors.js';
+import { abortError, describeNetError, isTlsRecord } from './socket-errors.js';
 
 export interface ConnectOptions {
   clientId: string;
-  /** node:tls options when the listener is TLS. */
-  tls?: ConnectionOptions;
+  /** The loaded `tls` block when the listener is TLS. */
+  tls?: LoadedTls;
+  /** Each broker certificate seen, for the expiry line. */
+  onPeerCertificate?: (cert: PeerCertificateSeen) => void;
   sasl?: SaslOptions;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
@@ -72,7 +75,7 @@ export class BrokerConnection {
     return new Promise((res, rej) => {
       const { tls, signal, connectTimeoutMs } = this.opts;
       if (signal?.aborted) return rej(abortError(signal));
-      const s = tls ? tlsConnect({ host, port, servername: isIp(host) ? undefined : host, ...tls }) : netConnect({ host, port });
+      const s = tls ? tlsConnect({ host, port, servername: isIp(host) ? undefined : host, ...tls.options }) : netConnect({ host, port });
       this.socket = s;
       s.setNoDelay(true);
       const timer = setTimeout(() => fail(new Error(`connect timed out after ${connectTimeoutMs}ms`)), connectTimeoutMs);
@@ -83,11 +86,13 @@ export class BrokerConnection {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         s.removeAllListeners('error');
+        const seen = tls ? peerCertificate(s as TLSSocket) : undefined;
+        if (seen) this.opts.onPeerCertificate?.({ of: `broker ${host}:${port}`, ...seen });
         // With TLS 1.3 the broker checks the client certificate after the client's handshake is
         // done: a refusal arrives as an alert on the first read.
         s.on('error', (e) => {
-          const alert = tls ? describeTlsAlert(e, tls.cert !== undefined) : undefined;
-          this.shutdown(alert ? new Error(alert) : e);
+          const refused = tls ? describeTlsFailure(e, { peer: 'broker', hasClientCert: tls.hasClientCert }) : undefined;
+          this.shutdown(refused ? new Error(refused) : e);
         });
         s.on('close', () => this.shutdown(new Error(`connection closed by broker${this.closeHint()}`)));
         s.on('data', (d: Buffer) => this.onData(d));
@@ -102,7 +107,7 @@ export class BrokerConnection {
         ? `connect ${describeNetError(e)}`
         : e.code === 'ECONNRESET'
           ? 'TLS handshake failed: connection reset by broker (not a TLS listener? tls is set)'
-          : describeTlsAlert(e, tls.cert !== undefined) ?? `TLS handshake failed: ${e.message}`)));
+          : describeTlsFailure(e, { peer: 'broker', hasClientCert: tls.hasClientCert }) ?? `TLS handshake failed: ${e.code ?? 'unknown error'}`)));
     });
   }
 

@@ -1,21 +1,4 @@
-/** Socket and TLS failures in words fit for a check line. */
-
-/**
- * A TLS alert the broker sent, in words, with a hint for the client-certificate alerts of
- * mutual TLS; undefined for any other error (e.g. the broker's certificate not trusted here).
- * OpenSSL's own message names its source file and line, which is no use in a check line.
- */
-export function describeTlsAlert(e: unknown, hasClientCert: boolean): string | undefined {
-  const err = e as { code?: unknown; reason?: unknown };
-  if (typeof err.code !== 'string' || !err.code.startsWith('ERR_SSL_') || typeof err.reason !== 'string') return undefined;
-  // OpenSSL 3.0 (Node 20) says "sslv3 alert bad certificate"; OpenSSL 3.5 (Node 24) "ssl/tls alert bad certificate".
-  const alert = err.reason.replace(/^(sslv3|tlsv1|tlsv13|ssl\/tls) alert /, '');
-  if (alert === 'bad certificate' || alert === 'certificate required') {
-    return `TLS handshake failed: the broker refused the client certificate (alert: ${alert}${hasClientCert ? '' : '; tls.cert and tls.key are not set'})`;
-  }
-  if (alert === 'certificate unknown' || alert === 'unknown ca') return `TLS handshake failed: the broker does not trust the client certificate (alert: ${alert})`;
-  return `TLS handshake failed: ${alert}`;
-}
+/** Socket failures in words fit for a check line (TLS ones: core/tls describeTlsFailure). */
 
 /** `ECONNREFUSED`, `EHOSTUNREACH`, or the message (the address is already named by the caller). */
 export function describeNetError(e: unknown): string {
