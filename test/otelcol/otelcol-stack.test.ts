@@ -1,14 +1,18 @@
 /**
  * `imom stack up --shipper otelcol` as an operator runs it: the collector instead of Promtail,
  * recorded in the stack folder, ready in `status`, shipping a check line and a stack trace with
- * Promtail's labels, stopped by `down`.
+ * Promtail's labels, stopped by `down`; and with `--loki-tls-dir`, the collector over mutual TLS
+ * (otelcol.yaml's tls block from the same LOKI_PUSH_* variables as Promtail's tls_config).
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePorts, REPO_ROOT, removeDir, run, tempDir } from '../harness/proc.js';
 import { queryRange, waitForCount } from '../harness/loki.js';
+import { clientTlsConfig } from '../harness/loki-tls.js';
+import { testPki } from '../harness/pki.js';
+import { loadTls } from '../../agent/src/core/tls/index.js';
 import { pidAlive } from '../../agent/src/stack/process.js';
 import type { StackState } from '../../agent/src/stack/stack.js';
 import { checkLine, springLine } from '../promtail/util.js';
@@ -51,4 +55,27 @@ test('stack up --shipper otelcol: the collector ships check and console logs wit
   assert.equal(down.code, 0, down.stderr);
   assert.match(down.stdout, /^otelcol +pid \d+ +stopped/m);
   for (const c of state.components) assert.ok(!pidAlive(c.pid), `${c.name} stopped`);
+});
+
+test('stack up --shipper otelcol --loki-tls-dir: the collector ships to Loki over mutual TLS', async () => {
+  const pki = await testPki();
+  const tlsDir = join(dir, 'tls');
+  mkdirSync(tlsDir);
+  const files: [string, string][] = [[pki.caFile, 'ca.pem'], [pki.server.certFile, 'loki.pem'], [pki.server.keyFile, 'loki.key'], [pki.client.certFile, 'client.pem'], [pki.client.keyFile, 'client.key']];
+  for (const [from, to] of files) copyFileSync(from, join(tlsDir, to));
+  const stackDir = join(dir, 'stack-tls');
+  const [lp, gp, op] = (await freePorts(3)).map(String) as [string, string, string];
+  try {
+    const up = await imom('stack', 'up', '--dir', stackDir, '--shipper', 'otelcol', '--loki-port', lp, '--loki-grpc-port', gp, '--otelcol-port', op,
+      '--no-alertmanager', '--host', 'stack-tls', '--loki-tls-dir', tlsDir);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stdout, new RegExp(`loki +pid \\d+ +https://127\\.0\\.0\\.1:${lp}`));
+    const state = JSON.parse(readFileSync(join(stackDir, 'stack.json'), 'utf8')) as StackState;
+    const line = checkLine(new Date(), 'Status=OK, Node=127.0.0.1:6379, Role=master');
+    appendFileSync(join(state.promtail!.checkLogDir, 'redis.log'), `${line}\n`);
+    const tls = loadTls(clientTlsConfig(pki)).options;
+    assert.equal(await waitForCount(`https://127.0.0.1:${lp}`, '{job="imom", host="stack-tls", check="redis", level="OK"}', 1, { tls }), 1);
+  } finally {
+    await imom('stack', 'down', '--dir', stackDir);
+  }
 });
