@@ -71,12 +71,16 @@ function overview(uid: string): DashboardBuilder {
     .withPanel(logs('ERROR and CRITICAL check lines (open in Explore)', `${CHECK_LINES}, level=~"ERROR|CRITICAL"}`, { h: 10, w: 24, x: 0, y: 10 }))
     // `instance` is the configured Kafka target, one per cluster: two clusters with the same topic and group stay two lines.
     .withPanel(chart('Kafka consumer lag (Total_Lag per cluster/topic/group)',
-      `max by (instance, topic, group) (max_over_time(${CHECK_LINES}, check="kafka"} |= "Total_Lag=" | regexp "Topic=(?P<topic>[^,]+), Consumer_Group=(?P<group>[^,]+), Total_Lag=(?P<total_lag>\\\\d+)" | unwrap total_lag [$__interval]))`,
+      `max by (instance, topic, group) (max_over_time(${CHECK_LINES}, check="kafka"} |~ "Consumer_Group=[^,]+, Total_Lag=" | regexp "Topic=(?P<topic>[^,]+), Consumer_Group=(?P<group>[^,]+), Total_Lag=(?P<total_lag>\\\\d+)" | unwrap total_lag [$__interval]))`,
       '{{instance}}: {{topic}} / {{group}}', { h: 8, w: 12, x: 0, y: 20 }))
     .withPanel(chart('MySQL Seconds_Behind_Master per replica',
       `max by (slave) (max_over_time(${CHECK_LINES}, check="mysql"} |= "Slave=" | regexp "Slave=(?P<slave>[^,]+),.*Seconds_Behind_Master=(?P<sbm>\\\\d+)" | unwrap sbm [$__interval]))`,
       '{{slave}}', { h: 8, w: 12, x: 12, y: 20 }))
-    .withPanel(logs('All check lines', `${CHECK_LINES}}`, { h: 12, w: 24, x: 0, y: 28 }));
+    // The Kibana chart of the MirrorMaker lag poller, per mirror (source->target) and source topic.
+    .withPanel(chart('Kafka MirrorMaker 2 lag (Total_Lag per cluster/mirror/topic)',
+      `max by (instance, mirror, topic) (max_over_time(${CHECK_LINES}, check="kafka"} |~ "Mirror=[^,]+, Total_Lag=" | regexp "Topic=(?P<topic>[^,]+), Mirror=(?P<mirror>[^,]+), Total_Lag=(?P<total_lag>\\\\d+)" | unwrap total_lag [$__interval]))`,
+      '{{instance}}: {{mirror}} {{topic}}', { h: 8, w: 12, x: 0, y: 28 }))
+    .withPanel(logs('All check lines', `${CHECK_LINES}}`, { h: 12, w: 24, x: 0, y: 36 }));
 }
 
 /** File name under grafana/dashboards/ → its JSON text, exactly as checked in. */

@@ -75,6 +75,7 @@ ${pairChecks(mysql, redis)}`);
     'App ERROR lines (range)': { samples: [] },
     'ERROR and CRITICAL check lines (open in Explore)': { lines: bad.map((l): [string, string] => [HOST, l]).sort(byText) },
     'Kafka consumer lag (Total_Lag per cluster/topic/group)': { samples: [] },
+    'Kafka MirrorMaker 2 lag (Total_Lag per cluster/mirror/topic)': { samples: [] },
     // The healthy line said 0; the line with the SQL thread stopped has no number to chart.
     'MySQL Seconds_Behind_Master per replica': { samples: [[{ slave: replica }, 0]] },
     'All check lines': { lines: lines.map((l): [string, string] => [HOST, l]).sort(byText) },

@@ -14,6 +14,7 @@ let NOW = 0;
 const SEC = 1000;
 const MYSQL_ERROR = '2024-09-02 08:35:21 | Status=ERROR, Slave=10.100.21.234, Master_Log_File=mysql-bin.016068, Master_Log_Position=620123456, Slave_Master_Log_File=mysql-bin.016068, Slave_Read_Master_Log_Pos=621000000, Relay_Master_Log_File=mysql-bin.016068, Exec_Master_Log_Pos=620980000, Seconds_Behind_Master=270, Slave_IO_Running=Yes, Slave_SQL_Running=Yes';
 const KAFKA_OK = '2024-09-02 08:35:21 | Status=OK, Topic=web, Consumer_Group=analysis-weblog, Total_Lag=1234, p0=10, p1=0';
+const MIRROR_ERROR = '2024-09-02 08:35:21 | Status=ERROR, Topic=web, Mirror=dc1->dc2, Total_Lag=27, p0=21, p1=0, p2=6';
 const REDIS_CRITICAL_1 = '2024-09-02 08:45:32 | CRITICAL: Node 192.168.21.141:6381 is expected to be master but found slave';
 const REDIS_CRITICAL_2 = '2024-09-02 08:45:42 | CRITICAL: Node 192.168.21.152:6381 is expected to be slave but found master';
 // 20 minutes old: inside the last hour, outside the 5m "silent" window and the 1m chart step.
@@ -30,6 +31,7 @@ before(async () => {
   await pushStreams(loki.url, [
     { labels: imom('db-01', 'mysql', 'ERROR', 'order-db'), entries: [[NOW - 30 * SEC, MYSQL_ERROR]] },
     { labels: imom('kafka-01', 'kafka', 'OK', 'main'), entries: [[NOW - 20 * SEC, KAFKA_OK]] },
+    { labels: imom('kafka-03', 'kafka', 'ERROR', 'dc2'), entries: [[NOW - 18 * SEC, MIRROR_ERROR]] },
     { labels: imom('redis-01', 'redis', 'CRITICAL', 'session'), entries: [[NOW - 25 * SEC, REDIS_CRITICAL_1], [NOW - 15 * SEC, REDIS_CRITICAL_2]] },
     { labels: imom('kafka-02', 'kafka', 'OK', 'billing'), entries: [[NOW - 20 * 60 * SEC, SILENT_KAFKA_OK]] },
     { labels: app('ERROR'), entries: [[NOW - 10 * SEC, APP_ERROR]] },
@@ -41,13 +43,14 @@ after(async () => { await loki?.close(); });
 /** What each panel must show for the lines above: a logs panel its [host, line] oldest first, any other panel its samples. */
 const EXPECTED: Record<string, PanelResult> = {
   'CRITICAL lines (range)': { samples: [[{ check: 'redis' }, 2]] },
-  'ERROR lines (range)': { samples: [[{ check: 'mysql' }, 1]] },
+  'ERROR lines (range)': { samples: [[{ check: 'kafka' }, 1], [{ check: 'mysql' }, 1]] },
   'Hosts whose agent is silent (5m)': { samples: [[{}, 1]] },
   'App ERROR lines (range)': { samples: [[{ job: 'pay' }, 1]] },
-  'ERROR and CRITICAL check lines (open in Explore)': { lines: [['db-01', MYSQL_ERROR], ['redis-01', REDIS_CRITICAL_1], ['redis-01', REDIS_CRITICAL_2]] },
+  'ERROR and CRITICAL check lines (open in Explore)': { lines: [['db-01', MYSQL_ERROR], ['redis-01', REDIS_CRITICAL_1], ['kafka-03', MIRROR_ERROR], ['redis-01', REDIS_CRITICAL_2]] },
   'Kafka consumer lag (Total_Lag per cluster/topic/group)': { samples: [[{ instance: 'main', topic: 'web', group: 'analysis-weblog' }, 1234]] },
+  'Kafka MirrorMaker 2 lag (Total_Lag per cluster/mirror/topic)': { samples: [[{ instance: 'dc2', mirror: 'dc1->dc2', topic: 'web' }, 27]] },
   'MySQL Seconds_Behind_Master per replica': { samples: [[{ slave: '10.100.21.234' }, 270]] },
-  'All check lines': { lines: [['kafka-02', SILENT_KAFKA_OK], ['db-01', MYSQL_ERROR], ['redis-01', REDIS_CRITICAL_1], ['kafka-01', KAFKA_OK], ['redis-01', REDIS_CRITICAL_2]] },
+  'All check lines': { lines: [['kafka-02', SILENT_KAFKA_OK], ['db-01', MYSQL_ERROR], ['redis-01', REDIS_CRITICAL_1], ['kafka-01', KAFKA_OK], ['kafka-03', MIRROR_ERROR], ['redis-01', REDIS_CRITICAL_2]] },
 };
 
 test('every panel query is valid LogQL and shows what the check lines say', async () => {

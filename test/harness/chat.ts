@@ -3,9 +3,12 @@
  * (path, headers, body) and answers with a status the test chooses (200 by default).
  * It can be stopped and started again on the same port, to play a chat outage, and it can
  * answer per message as a real service would (e.g. 400 and the platform's error text for a
- * message over its limits) through an `answer` function.
+ * message over its limits) through an `answer` function. With `tls` (node:tls server options:
+ * cert, key, ca with requestCert for mutual TLS, minVersion) it serves HTTPS.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TlsOptions } from 'node:tls';
 import { freePort, waitFor } from './proc.js';
 
 export interface ChatRequest {
@@ -42,7 +45,7 @@ export interface ChatServer {
   start(): Promise<void>;
 }
 
-export async function startChat(opts: { port?: number; status?: number; answer?: ChatAnswer } = {}): Promise<ChatServer> {
+export async function startChat(opts: { port?: number; status?: number; answer?: ChatAnswer; tls?: TlsOptions } = {}): Promise<ChatServer> {
   const port = opts.port ?? (await freePort());
   let status = opts.status ?? 200;
   let answer = opts.answer;
@@ -50,7 +53,7 @@ export async function startChat(opts: { port?: number; status?: number; answer?:
   let server: Server | undefined;
   const listen = () =>
     new Promise<void>((res, rej) => {
-      const s = createServer((req, resp) => {
+      const handler: RequestListener = (req, resp) => {
         const chunks: Buffer[] = [];
         req.on('data', (c: Buffer) => chunks.push(c));
         req.on('end', () => {
@@ -64,14 +67,17 @@ export async function startChat(opts: { port?: number; status?: number; answer?:
           resp.writeHead(code, { 'content-type': 'application/json' });
           resp.end(custom?.body ?? (code >= 200 && code < 300 ? '{"ok":true}' : '{"ok":false,"error":"unavailable"}'));
         });
-      });
+      };
+      const s: Server = opts.tls ? createHttpsServer(opts.tls, handler) : createServer(handler);
+      // A refused handshake is the client's to report; the stand-in only keeps running.
+      s.on('tlsClientError', () => undefined);
       s.once('error', rej);
       s.listen(port, '127.0.0.1', () => { server = s; res(); });
     });
   await listen();
   const delivered = (path?: string) => requests.filter((r) => r.status >= 200 && r.status < 300 && (!path || r.path.startsWith(path)));
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     requests,
     delivered,

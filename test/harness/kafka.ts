@@ -48,6 +48,15 @@ export function kafkaJars(version: KafkaVersion): string {
 /** JVM options of every Kafka process the harness starts: small and quick to start on a shared 2-core box. */
 const JVM_OPTS = ['-Xms64m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xss512k', '-Djava.awt.headless=true'];
 
+/** Writes the log configuration files javaArgs points the JVM at into `dir`. */
+export function writeLogConfigs(dir: string): void {
+  writeFileSync(join(dir, 'log4j.properties'), LOG4J1);
+  writeFileSync(join(dir, 'log4j2.properties'), LOG4J2);
+  // Tools print their answer on stdout: their own log goes to stderr, warnings only.
+  writeFileSync(join(dir, 'tools-log4j.properties'), 'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\n');
+  writeFileSync(join(dir, 'tools-log4j2.properties'), 'status = warn\nappender.stderr.type = Console\nappender.stderr.name = STDERR\nappender.stderr.target = SYSTEM_ERR\nappender.stderr.layout.type = PatternLayout\nrootLogger.level = warn\nrootLogger.appenderRef.stderr.ref = STDERR\n');
+}
+
 const LOG4J1 = `log4j.rootLogger=INFO, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
@@ -70,10 +79,11 @@ logger.clients.level = warn
 `;
 
 /** `java -cp '<jars>/*' <jvm opts> <main> args...` with the version's log configuration. */
-function javaArgs(version: KafkaVersion, dir: string, main: string, args: readonly string[]): string[] {
+export function javaArgs(version: KafkaVersion, dir: string, main: string, args: readonly string[], opts: { tool?: boolean } = {}): string[] {
+  const prefix = opts.tool ? 'tools-' : '';
   const log = version === '3.9'
-    ? `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`
-    : `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`;
+    ? `-Dlog4j.configuration=file:${join(dir, `${prefix}log4j.properties`)}`
+    : `-Dlog4j2.configurationFile=${join(dir, `${prefix}log4j2.properties`)}`;
   return [...JVM_OPTS, log, '-cp', `${kafkaJars(version)}/*`, main, ...args];
 }
 
@@ -104,7 +114,13 @@ export interface KafkaCluster {
    * `kafka-consumer-groups.sh --bootstrap-server ... --describe --group g`.
    */
   consumerGroups(args: readonly string[]): Promise<string>;
+  /** Any Kafka tool's main class the same way, with `--bootstrap-server <live brokers>` first. */
+  tool(main: string, args: readonly string[], opts?: { allowFail?: boolean }): Promise<string>;
 }
+
+/** The main classes behind bin/kafka-get-offsets.sh and bin/kafka-console-consumer.sh (kafka-tools, 3.9 and 4.x). */
+export const GET_OFFSET_SHELL = 'org.apache.kafka.tools.GetOffsetShell';
+export const CONSOLE_CONSUMER = 'org.apache.kafka.tools.consumer.ConsoleConsumer';
 
 const CONTROLLER_ID = 100;
 
@@ -135,8 +151,7 @@ export async function startKafka(version: KafkaVersion, opts: { brokers?: number
   const count = opts.brokers ?? 3;
   kafkaJars(version);
   const dir = tempDir(`kafka-${version}`);
-  writeFileSync(join(dir, 'log4j.properties'), LOG4J1);
-  writeFileSync(join(dir, 'log4j2.properties'), LOG4J2);
+  writeLogConfigs(dir);
   const ports = await freePorts(count + 1);
   const controllerPort = ports[0]!;
   const voters = `${CONTROLLER_ID}@127.0.0.1:${controllerPort}`;
@@ -254,9 +269,12 @@ export async function startKafka(version: KafkaVersion, opts: { brokers?: number
       await controller.daemon?.stop(15_000);
       removeDir(dir);
     },
-    async consumerGroups(args) {
+    consumerGroups(args) {
+      return cluster.tool(CONSUMER_GROUP_COMMAND, args);
+    },
+    async tool(main, args, opts = {}) {
       const live = brokers.filter(isRunning).map((b) => `127.0.0.1:${b.port}`);
-      const r = await run('java', javaArgs(version, dir, CONSUMER_GROUP_COMMAND, ['--bootstrap-server', live.join(','), ...args]), { timeoutMs: 120_000 });
+      const r = await run('java', javaArgs(version, dir, main, ['--bootstrap-server', live.join(','), ...args], { tool: true }), { timeoutMs: 120_000, allowFail: opts.allowFail });
       return r.stdout;
     },
   };
@@ -294,8 +312,7 @@ export interface SecureKafka {
 export async function startSecureKafka(version: KafkaVersion): Promise<SecureKafka> {
   kafkaJars(version);
   const dir = tempDir(`kafka-secure-${version}`);
-  writeFileSync(join(dir, 'log4j.properties'), LOG4J1);
-  writeFileSync(join(dir, 'log4j2.properties'), LOG4J2);
+  writeLogConfigs(dir);
   const rnd = () => randomBytes(6).toString('hex');
   const users: KafkaSecureUsers = {
     plain: { username: 'alice', password: `plain-${rnd()}` },

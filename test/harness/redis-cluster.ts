@@ -11,6 +11,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePorts, removeDir, run, startDaemon, tempDir, waitFor, waitForPort, type Daemon } from './proc.js';
+import { TcpProxy } from './tcp-proxy.js';
+import { readFileSync } from 'node:fs';
+import type { TestPki } from './pki.js';
 
 export interface ClusterNodeLine {
   id: string;
@@ -57,7 +60,12 @@ export interface ClusterOptions {
   replicas?: number;
   /** cluster-node-timeout; low so fail detection is quick (default 2000ms). */
   nodeTimeoutMs?: number;
+  /** TLS only: port 0, tls-port, tls-cluster yes, tls-replication yes, tls-auth-clients yes, with the test CA's server certificate. */
+  tls?: TestPki;
 }
+
+/** Where an isolated node's own bus connections come from: another loopback address (all of 127/8 is local). */
+const ISOLATED_SOURCE = '127.0.0.2';
 
 export interface MasterWithReplicas { master: string; id: string; replicas: string[] }
 
@@ -65,14 +73,14 @@ export class RedisCluster {
   readonly nodes: ClusterNode[] = [];
   /** Sent with AUTH by the harness's own connections once `setPassword` ran. */
   password: string | undefined;
-  private constructor(readonly root: string, readonly nodeTimeoutMs: number) {}
+  private constructor(readonly root: string, readonly nodeTimeoutMs: number, readonly tls?: TestPki) {}
 
   static async start(opts: ClusterOptions = {}): Promise<RedisCluster> {
     const n = opts.nodes ?? 6;
-    const c = new RedisCluster(tempDir('redis-cluster'), opts.nodeTimeoutMs ?? 2000);
+    const c = new RedisCluster(tempDir('redis-cluster'), opts.nodeTimeoutMs ?? 2000, opts.tls);
     try {
       for (let i = 0; i < n; i++) await c.newNode();
-      await run('redis-cli', ['--cluster', 'create', ...c.nodes.map((x) => x.addr), '--cluster-replicas', String(opts.replicas ?? 1), '--cluster-yes'], { timeoutMs: 60_000 });
+      await run('redis-cli', ['--cluster', 'create', ...c.nodes.map((x) => x.addr), '--cluster-replicas', String(opts.replicas ?? 1), '--cluster-yes', ...c.cliAuth()], { timeoutMs: 60_000 });
       await c.waitHealthy(30_000);
       return c;
     } catch (e) {
@@ -87,8 +95,13 @@ export class RedisCluster {
     const dir = join(this.root, `node-${port}`);
     mkdirSync(dir, { recursive: true });
     const node = new ClusterNode(port!, busPort!, dir);
+    const pki = this.tls;
+    const tls = pki
+      ? ['port 0', `tls-port ${port}`, 'tls-cluster yes', 'tls-replication yes', 'tls-auth-clients yes',
+        `tls-cert-file ${pki.server.certFile}`, `tls-key-file ${pki.server.keyFile}`, `tls-ca-cert-file ${pki.caFile}`]
+      : [`port ${port}`];
     writeFileSync(node.confFile, [
-      `port ${port}`, `cluster-port ${busPort}`, 'bind 127.0.0.1', 'protected-mode no',
+      ...tls, `cluster-port ${busPort}`, 'bind 127.0.0.1', 'protected-mode no',
       'cluster-enabled yes', 'cluster-config-file nodes.conf', `cluster-node-timeout ${this.nodeTimeoutMs}`,
       // A replica may always take over, however long its master has been gone: keeps the failover tests deterministic.
       'cluster-replica-validity-factor 0',
@@ -114,7 +127,9 @@ export class RedisCluster {
   /** One command on one node over a short-lived connection. */
   async cmd(addr: string, ...args: (string | number)[]): Promise<unknown> {
     const n = this.node(addr);
-    const c = new Redis({ host: '127.0.0.1', port: n.port, password: this.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: true, connectTimeout: 5000 });
+    const pki = this.tls;
+    const tls = pki ? { ca: readFileSync(pki.caFile), cert: readFileSync(pki.client.certFile), key: readFileSync(pki.client.keyFile) } : undefined;
+    const c = new Redis({ host: '127.0.0.1', port: n.port, password: this.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: true, connectTimeout: 5000, tls });
     c.on('error', () => undefined);
     try {
       await c.connect();
@@ -293,6 +308,58 @@ export class RedisCluster {
     await this.waitViews(`${addr} announced as ${want}`, (lines) => lines.some((l) => l.id === id && l.addr === want) && lines.every((l) => l.link === 'connected'));
   }
 
+  /**
+   * Cuts one node off the cluster bus both ways while clients still reach it: every node's bus
+   * goes through a TcpProxy (announced as its bus port), the node dials its peers from 127.0.0.2
+   * (bind-source-addr), then its own proxy drops everything and the others drop what comes from
+   * 127.0.0.2. Any bus packet from a node counts as a sign of life, so cutting one direction
+   * only (as cutBus does) never makes it pfail.
+   */
+  async isolateBus(addr: string): Promise<() => Promise<void>> {
+    const node = this.node(addr);
+    const proxies = new Map<ClusterNode, TcpProxy>();
+    for (const n of this.liveNodes()) proxies.set(n, await TcpProxy.start(n.busPort));
+    const undo = async () => {
+      for (const p of proxies.values()) p.restore();
+      await this.waitHealthy();
+      await this.cmd(addr, 'CONFIG', 'SET', 'bind-source-addr', '');
+      for (const n of proxies.keys()) await this.cmd(n.addr, 'CONFIG', 'SET', 'cluster-announce-bus-port', 0);
+      // Every node must know every real bus port before the proxies go: two nodes that each
+      // still dial the other's closed proxy would never meet again.
+      await this.waitBusPorts(new Map([...proxies.keys()].map((n) => [n, n.busPort])));
+      await this.waitHealthy();
+      for (const p of proxies.values()) await p.close();
+    };
+    try {
+      await this.cmd(addr, 'CONFIG', 'SET', 'bind-source-addr', ISOLATED_SOURCE);
+      // A node whose peer announces a new bus port drops its link and dials the new one.
+      for (const [n, p] of proxies) await this.cmd(n.addr, 'CONFIG', 'SET', 'cluster-announce-bus-port', p.port);
+      // A healthy view is not enough: a node may still hold a link to a real bus port.
+      await this.waitBusPorts(new Map([...proxies].map(([n, p]) => [n, p.port])));
+      await this.waitHealthy();
+      for (const [n, p] of proxies) {
+        if (n === node) p.cut();
+        else p.cut((from) => from === ISOLATED_SOURCE || from === `::ffff:${ISOLATED_SOURCE}`);
+      }
+    } catch (e) {
+      await undo();
+      throw e;
+    }
+    return undo;
+  }
+
+  /** Waits until every node's CLUSTER NODES gives each node in `ports` that bus port. */
+  private async waitBusPorts(ports: ReadonlyMap<ClusterNode, number>): Promise<void> {
+    const want = [...ports].map(([n, p]) => `${n.addr}@${p} `);
+    await waitFor(async () => {
+      for (const n of ports.keys()) {
+        const text = String(await this.cmd(n.addr, 'CLUSTER', 'NODES'));
+        if (!want.every((w) => text.includes(w))) return false;
+      }
+      return true;
+    }, 30_000, 'every node to know the announced bus ports', 200);
+  }
+
   /** Turns on requirepass (and masterauth, so replicas keep syncing) on every running node. */
   async setPassword(password: string | undefined): Promise<void> {
     for (const n of this.liveNodes()) {
@@ -303,7 +370,9 @@ export class RedisCluster {
   }
 
   private cliAuth(): string[] {
-    return this.password ? ['-a', this.password, '--no-auth-warning'] : [];
+    const pki = this.tls;
+    const tls = pki ? ['--tls', '--cacert', pki.caFile, '--cert', pki.client.certFile, '--key', pki.client.keyFile] : [];
+    return [...(this.password ? ['-a', this.password, '--no-auth-warning'] : []), ...tls];
   }
 
   async stop(): Promise<void> {

@@ -3,10 +3,28 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { freePort, run, startDaemon, tempDir, removeDir, waitFor, waitForPort, type Daemon } from './proc.js';
+import type { TestPki } from './pki.js';
+
+/**
+ * A TLS-only node (Debian's redis-server: `port 0`, `tls-port`, `tls-auth-clients yes`) with the
+ * test CA's server certificate; `replication` adds `tls-replication yes` (a replica dials its
+ * master over TLS, showing the same certificate as a client).
+ */
+export function tlsServerArgs(pki: TestPki, port: number): string[] {
+  return [
+    '--port', '0', '--tls-port', String(port), '--tls-cert-file', pki.server.certFile, '--tls-key-file', pki.server.keyFile,
+    '--tls-ca-cert-file', pki.caFile, '--tls-auth-clients', 'yes', '--tls-replication', 'yes',
+  ];
+}
+
+/** redis-cli over TLS with the test client certificate; `--insecure` so it still gets in while a test swaps the server's certificate. */
+export function tlsCliArgs(pki: TestPki): string[] {
+  return ['--tls', '--insecure', '--cacert', pki.caFile, '--cert', pki.client.certFile, '--key', pki.client.keyFile];
+}
 
 export class RedisNode {
   daemon: Daemon | undefined;
-  constructor(readonly dir: string, readonly port: number, private readonly extra: string[] = []) {
+  constructor(readonly dir: string, readonly port: number, private readonly extra: string[] = [], private readonly cliExtra: string[] = []) {
     mkdirSync(dir, { recursive: true });
   }
   get address(): string {
@@ -33,7 +51,7 @@ export class RedisNode {
 
   async cli(...args: string[]): Promise<string> {
     const auth = this.extra.includes('--requirepass') ? ['--no-auth-warning', '-a', this.extra[this.extra.indexOf('--requirepass') + 1]!] : [];
-    return (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), ...auth, ...args], { timeoutMs: 10_000 })).stdout.trim();
+    return (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), ...this.cliExtra, ...auth, ...args], { timeoutMs: 10_000 })).stdout.trim();
   }
 
   async role(): Promise<string> {
@@ -45,16 +63,31 @@ export class RedisNode {
 export class RedisPair {
   constructor(readonly master: RedisNode, readonly replica: RedisNode, private readonly dir: string) {}
 
-  static async start(opts: { password?: string } = {}): Promise<RedisPair> {
+  /** With `tls`, both nodes listen on TLS only and replicate over TLS (tlsServerArgs). */
+  static async start(opts: { password?: string; tls?: TestPki } = {}): Promise<RedisPair> {
     const dir = tempDir('redis');
     const auth = opts.password ? ['--requirepass', opts.password, '--masterauth', opts.password] : [];
-    const master = new RedisNode(join(dir, 'master'), await freePort(), auth);
+    const [masterPort, replicaPort] = [await freePort(), await freePort()];
+    const tls = (port: number) => (opts.tls ? tlsServerArgs(opts.tls, port) : []);
+    const cli = opts.tls ? tlsCliArgs(opts.tls) : [];
+    const master = new RedisNode(join(dir, 'master'), masterPort, [...auth, ...tls(masterPort)], cli);
     await master.start();
-    const replica = new RedisNode(join(dir, 'replica'), await freePort(), [...auth, '--replicaof', '127.0.0.1', String(master.port)]);
+    const replica = new RedisNode(join(dir, 'replica'), replicaPort, [...auth, ...tls(replicaPort), '--replicaof', '127.0.0.1', String(master.port)], cli);
     await replica.start();
     const pair = new RedisPair(master, replica, dir);
     await pair.waitLinked();
     return pair;
+  }
+
+  /** Runs `body` with the replica detached (REPLICAOF NO ONE: a role flip), then links it again. */
+  async withReplicaDetached<T>(body: () => Promise<T>): Promise<T> {
+    await this.replica.cli('REPLICAOF', 'NO', 'ONE');
+    try {
+      return await body();
+    } finally {
+      await this.replica.cli('REPLICAOF', '127.0.0.1', String(this.master.port));
+      await this.waitLinked();
+    }
   }
 
   async waitLinked(): Promise<void> {

@@ -31,7 +31,8 @@ export function respProtocol(opts: RespOptions = {}): Protocol {
   const answer = (args: readonly string[]): Buffer => {
     const [cmd = '', sub = ''] = args.map((a) => a.toUpperCase());
     if (cmd === 'AUTH') return Buffer.from('+OK\r\n');
-    if (cmd === 'INFO' && sub === 'REPLICATION') return bulk(lines('# Replication', 'role:master', 'connected_slaves:0'));
+    // The redis check sends INFO (default sections); redis_cluster INFO memory.
+    if (cmd === 'INFO' && (sub === 'REPLICATION' || sub === '')) return bulk(lines('# Replication', 'role:master', 'connected_slaves:0'));
     if (cmd === 'INFO' && sub === 'MEMORY') return bulk(lines('# Memory', 'used_memory:1000000', 'maxmemory:0', 'maxmemory_policy:noeviction'));
     if (cmd === 'CLUSTER' && sub === 'NODES') return bulk(opts.clusterNodes ?? `${SELF_LINE}\n`);
     if (cmd === 'CLUSTER' && sub === 'INFO') {

@@ -6,6 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { connect, type ConnectionOptions } from 'node:tls';
+import { describeTlsFailure, type TlsFailureContext } from './tls/index.js';
 
 /** 5 s: a handshake on loopback or a LAN takes milliseconds; one slower than this is not the answer. */
 const HANDSHAKE_TIMEOUT_MS = 5_000;
@@ -31,4 +32,20 @@ export function handshakeError(host: string, port: number, tls: ConnectionOption
     // HTTP/1.1 servers say nothing until asked: ask for nothing in particular.
     if (!alpn.includes('h2')) s.once('secureConnect', () => s.write('HEAD / HTTP/1.1\r\nHost: imom\r\nConnection: close\r\n\r\n'));
   });
+}
+
+/**
+ * Why an https request (undici) failed, when TLS is why, in describeTlsFailure's words. undici
+ * reports a TLS 1.3 server's refusal of our certificate as "other side closed" (UND_ERR_SOCKET),
+ * so that error (also as fetch's cause) gets one handshake of our own to find the refusal.
+ */
+export async function httpsTlsFailure(url: string, tls: ConnectionOptions, e: unknown, ctx: TlsFailureContext): Promise<string | undefined> {
+  const direct = describeTlsFailure(e, ctx);
+  // fetch wraps undici's error as its cause.
+  const code = (x: unknown) => (x as { code?: unknown } | undefined)?.code;
+  if (direct || (code(e) !== 'UND_ERR_SOCKET' && code((e as { cause?: unknown }).cause) !== 'UND_ERR_SOCKET')) return direct;
+  const u = new URL(url);
+  if (u.protocol !== 'https:') return undefined;
+  const again = await handshakeError(u.hostname, Number(u.port || 443), tls, ['http/1.1']);
+  return again && describeTlsFailure(again, ctx);
 }

@@ -6,8 +6,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
-import { handshakeError } from '../core/tls-handshake.js';
-import { describeTlsFailure } from '../core/tls/index.js';
+import { httpsTlsFailure } from '../core/tls-handshake.js';
 
 export interface LokiTarget {
   readonly url: string;
@@ -62,20 +61,6 @@ export interface CallOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-/**
- * Why a call to an https:// Loki failed, when TLS is why. undici reports a TLS 1.3 server's
- * refusal of our certificate as "other side closed", so a socket error gets one handshake of
- * our own (handshakeError) to find the refusal.
- */
-async function tlsFailure(url: string, tls: ConnectionOptions, e: unknown): Promise<string | undefined> {
-  const ctx = { peer: 'Loki', hasClientCert: tls.cert !== undefined };
-  const direct = describeTlsFailure(e, ctx);
-  if (direct || (e as { code?: string }).code !== 'UND_ERR_SOCKET') return direct;
-  const u = new URL(url);
-  const again = await handshakeError(u.hostname, Number(u.port || 443), tls, ['http/1.1']);
-  return again && describeTlsFailure(again, ctx);
-}
-
 /** Calls `path`, throws LokiError unless Loki answers 2xx, and returns the answer validated by `schema`. */
 export async function callLoki<S extends z.ZodType>(t: LokiTarget, path: string, schema: S, o: CallOptions = {}): Promise<z.output<S>> {
   const method = o.body === undefined ? 'GET' : 'POST';
@@ -90,7 +75,7 @@ export async function callLoki<S extends z.ZodType>(t: LokiTarget, path: string,
     res = await request(`${t.url.replace(/\/+$/, '')}${path}${query}`, { method, headers, body: o.body, headersTimeout: timeout, bodyTimeout: timeout, dispatcher: t.tls ? tlsDispatcher(t.tls) : undefined });
   } catch (e) {
     // A refused handshake in words (which side, why), not OpenSSL's text or undici's "other side closed".
-    const tls = t.tls && (await tlsFailure(t.url, t.tls, e));
+    const tls = t.tls && (await httpsTlsFailure(t.url, t.tls, e, { peer: 'Loki', hasClientCert: t.tls.cert !== undefined }));
     if (tls) throw new LokiError(`${what}: ${tls}`);
     throw e;
   }

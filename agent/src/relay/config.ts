@@ -10,6 +10,7 @@ const targetCommon = {
   severities: severityList,
   send_resolved: z.boolean().default(true),
   timeout: duration.prefault('10s'),
+  tls: tlsSchema.optional().meta({ description: 'For an https:// chat URL: CA, client certificate, server_name (as Promtail\'s tls_config)' }),
 };
 
 const httpsUrl = z.url({ protocol: /^https?$/ });
@@ -97,6 +98,7 @@ export const relayConfigSchema = z
         every: duration.prefault('1m').meta({ description: 'How often to ping' }),
         max_age: duration.prefault('3m').meta({ description: 'Ping only if a Watchdog notification arrived within this (Alertmanager repeats it every 1m: 3 missed repeats)' }),
         timeout: duration.prefault('10s'),
+        tls: tlsSchema.optional().meta({ description: 'For an https:// heartbeat URL: CA, client certificate, server_name (as Promtail\'s tls_config)' }),
       })
       .strict()
       .optional()

@@ -10,6 +10,7 @@ import { reasonOf } from '../core/redact.js';
 import type { RelayConfig, TargetConfig } from './config.js';
 import type { MessageShape } from './formatters/index.js';
 import type { Log } from './log.js';
+import { httpsClient, type HttpsClient } from './https-client.js';
 import { postNotification } from './post.js';
 import type { Job, Store } from './store.js';
 import { fit } from './text.js';
@@ -19,6 +20,8 @@ const short = (s: string) => fit(s, 200);
 
 interface Worker {
   readonly target: TargetConfig;
+  /** Its `tls:` block loaded, and its connection pool. */
+  readonly client: HttpsClient;
   readonly jobs: Job[];
   wake?: (() => void) | undefined;
   /** Failed attempts of the job at the head, 0 before the first. */
@@ -42,7 +45,7 @@ export class Delivery {
 
   constructor(private readonly cfg: RelayConfig, private readonly store: Store, private readonly secrets: readonly string[], private readonly log: Log) {
     this.retry = { minMs: cfg.retry.initial, maxMs: cfg.retry.max };
-    for (const t of cfg.targets) this.workers.set(t.name, { target: t, jobs: [], attempt: 0, shape: 'full' });
+    for (const t of cfg.targets) this.workers.set(t.name, { target: t, client: httpsClient(t.tls, `target ${t.name}`, 'chat server', log), jobs: [], attempt: 0, shape: 'full' });
   }
 
   get targets(): TargetConfig[] {
@@ -77,6 +80,7 @@ export class Delivery {
     for (const w of this.workers.values()) w.wake?.();
     for (const s of this.sleepers) s();
     await Promise.allSettled(this.loops);
+    await Promise.allSettled([...this.workers.values()].map((w) => w.client.close()));
   }
 
   private async runWorker(w: Worker): Promise<void> {
@@ -87,7 +91,7 @@ export class Delivery {
         w.wake = undefined;
         continue;
       }
-      const r = await postNotification(w.target, job.notification, this.secrets, w.shape);
+      const r = await postNotification(w.target, job.notification, this.secrets, w.shape, w.client);
       if (this.stopped && !r.ok) return;
       const n = job.notification;
       const what = `${short(n.alertname)} ${n.status} host=${short(n.host || '-')} check=${short(n.check || '-')} to ${w.target.name}`;

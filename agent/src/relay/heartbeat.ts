@@ -5,8 +5,10 @@
  * send), a dead Alertmanager (nothing sent) or a dead relay (nothing pings) all stop the
  * pings, which the outside service (healthchecks.io, Cronitor, Opsgenie heartbeats) notices.
  */
+import { fetch } from 'undici';
 import { z } from 'zod';
 import type { RelayConfig } from './config.js';
+import { httpsClient, type HttpsClient } from './https-client.js';
 import type { Log } from './log.js';
 import { reasonOf } from '../core/redact.js';
 
@@ -33,8 +35,11 @@ export class Heartbeat {
   private lastWatchdogMs = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
+  private readonly client: HttpsClient;
 
-  constructor(private readonly cfg: HeartbeatConfig, private readonly secrets: readonly string[], private readonly log: Log, private readonly now: () => number = Date.now) {}
+  constructor(private readonly cfg: HeartbeatConfig, private readonly secrets: readonly string[], private readonly log: Log, private readonly now: () => number = Date.now) {
+    this.client = httpsClient(cfg.tls, 'heartbeat', 'heartbeat server', log);
+  }
 
   /** A Watchdog notification arrived. */
   watchdog(): void {
@@ -55,15 +60,16 @@ export class Heartbeat {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.inFlight;
+    await this.client.close();
   }
 
   private async ping(): Promise<void> {
     try {
-      const res = await fetch(this.cfg.url, { signal: AbortSignal.timeout(this.cfg.timeout) });
+      const res = await fetch(this.cfg.url, { signal: AbortSignal.timeout(this.cfg.timeout), ...(this.client.dispatcher ? { dispatcher: this.client.dispatcher } : {}) });
       await res.arrayBuffer();
       if (!res.ok) this.log('WARN', `heartbeat ping answered HTTP ${res.status}`);
     } catch (e) {
-      this.log('WARN', `heartbeat ping failed: ${reasonOf(e, this.secrets)}`);
+      this.log('WARN', `heartbeat ping failed: ${(await this.client.tlsFailure(this.cfg.url, e)) ?? reasonOf(e, this.secrets)}`);
     }
   }
 }

@@ -4,6 +4,7 @@ import { retryAfterMs } from '../core/http-retry.js';
 import { reasonOf, redact } from '../core/redact.js';
 import type { TargetConfig } from './config.js';
 import { formatFor, type MessageShape } from './formatters/index.js';
+import type { HttpsClient } from './https-client.js';
 import type { Notification } from './notification.js';
 
 export type PostResult =
@@ -27,7 +28,7 @@ const ANSWER_CHARS = 300;
  */
 const REFUSES_MESSAGE = new Set([400, 413, 422]);
 
-export async function postNotification(t: TargetConfig, n: Notification, secrets: readonly string[], shape: MessageShape = 'full'): Promise<PostResult> {
+export async function postNotification(t: TargetConfig, n: Notification, secrets: readonly string[], shape: MessageShape = 'full', client?: HttpsClient): Promise<PostResult> {
   let out;
   try {
     out = formatFor(n, t, shape);
@@ -35,7 +36,7 @@ export async function postNotification(t: TargetConfig, n: Notification, secrets
     return { ok: false, permanent: true, refused: true, reason: `cannot format: ${reasonOf(e, secrets)}` };
   }
   try {
-    const res = await request(out.url, { method: 'POST', headers: out.headers, body: out.body, headersTimeout: t.timeout, bodyTimeout: t.timeout });
+    const res = await request(out.url, { method: 'POST', headers: out.headers, body: out.body, headersTimeout: t.timeout, bodyTimeout: t.timeout, dispatcher: client?.dispatcher });
     const text = (await res.body.text()).slice(0, ANSWER_CHARS);
     if (res.statusCode >= 200 && res.statusCode < 300) {
       // Telegram answers 200 with ok:false on some errors; Slack answers "ok".
@@ -46,6 +47,8 @@ export async function postNotification(t: TargetConfig, n: Notification, secrets
     const retryable = res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500;
     return { ok: false, permanent: !retryable, refused: REFUSES_MESSAGE.has(res.statusCode), reason, retryAfterMs: retryAfterMs(res.headers['retry-after'], text) };
   } catch (e) {
-    return { ok: false, permanent: false, refused: false, reason: reasonOf(e, secrets) };
+    // A refused handshake in words (which side, why), kept for retry: a certificate gets fixed.
+    const tls = await client?.tlsFailure(out.url, e);
+    return { ok: false, permanent: false, refused: false, reason: tls ?? reasonOf(e, secrets) };
   }
 }

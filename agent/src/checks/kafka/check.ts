@@ -7,6 +7,10 @@ import type { KafkaInstance } from './schema.js';
 import type { Metadata, PartitionMetadata } from './protocol/codec.js';
 import { BrokerConnection, ConnectionPool } from './protocol/connection.js';
 import { KafkaError, errorName } from './protocol/errors.js';
+import { mirrorLines, mirrorTopics, type MirrorSnapshot, type TopicProgress } from './mirror/lines.js';
+import { MirrorOffsetsLog, mirrorNames, readTarget, type MirrorNames } from './mirror/read.js';
+import type { MirrorEntry } from './schema.js';
+import { groupHealth, type GroupProgress, type GroupState } from './groups.js';
 
 const CHECK = 'kafka';
 
@@ -17,6 +21,8 @@ export interface Snapshot {
   endOffsets: Map<string, Map<number, bigint>>;
   /** group → topic → partition → committed offset (-1 = none), or the reason the group could not be read. */
   committed: Map<string, Map<string, Map<number, bigint>> | { error: string }>;
+  /** group → its state and member count (DescribeGroups, or ConsumerGroupDescribe for Kafka 4's protocol). */
+  groupStates: Map<string, GroupState>;
 }
 
 export interface GroupSpec {
@@ -30,6 +36,35 @@ export function groupSpecs(inst: KafkaInstance): GroupSpec[] {
 }
 
 class Unreachable extends Error {}
+
+/** What a target keeps of one mirror across cycles: where it is in the offsets topic, and the stall counts. */
+interface MirrorState {
+  entry: MirrorEntry;
+  names: MirrorNames;
+  log: MirrorOffsetsLog;
+  progress: Map<string, TopicProgress>;
+}
+
+/**
+ * Reads every mirror of the instance: the target side (offsets topic, heartbeats) with one
+ * client, then each source's metadata and end offsets with the built-in one (which keeps a
+ * leaderless partition's own error: its lag is `unknown`, as for consumer groups).
+ */
+async function readMirrors(inst: KafkaInstance, mirrors: readonly MirrorState[], signal: AbortSignal, timeoutMs: number, tls: TlsUse | undefined): Promise<MirrorSnapshot[]> {
+  const targets = await readTarget(inst, mirrors, signal, timeoutMs, tls?.loaded.options);
+  return Promise.all(mirrors.map(async (m, i): Promise<MirrorSnapshot> => {
+    const target = targets[i]!;
+    const topics = mirrorTopics(m.entry, target.stored);
+    if (topics.length === 0) return { target, source: { error: 'no topics' } };
+    try {
+      const s = await readSnapshot({ ...inst, brokers: m.entry.source_brokers, topics, consumer_groups: [], mirrors: [] }, signal, timeoutMs, tls);
+      return { target, source: { metadata: s.metadata, endOffsets: s.endOffsets } };
+    } catch (e) {
+      if (signal.aborted) throw signal.reason;
+      return { target, source: { error: reasonOf(e, [inst.sasl?.password]).replace(/^Kafka cluster unreachable/, 'source cluster unreachable') } };
+    }
+  }));
+}
 
 /** A topic whose partitions can be read: no error, or LEADER_NOT_AVAILABLE (some partitions have no leader: what the check counts). */
 const readable = (code: number) => code === KafkaError.NONE || code === KafkaError.LEADER_NOT_AVAILABLE;
@@ -114,6 +149,7 @@ export async function readSnapshot(inst: KafkaInstance, signal: AbortSignal, tim
 
     // 3. Committed offsets, one FindCoordinator + OffsetFetch per group.
     const committed: Snapshot['committed'] = new Map();
+    const groupStates: Snapshot['groupStates'] = new Map();
     const fetching = groups.map(async (g) => {
       const topics = new Map<string, number[]>();
       for (const t of g.topics) {
@@ -124,7 +160,11 @@ export async function readSnapshot(inst: KafkaInstance, signal: AbortSignal, tim
       try {
         const coord = await boot.findCoordinator(g.name);
         const c = await pool.get(coord.host, coord.port);
-        const res = await c.committedOffsets(g.name, topics);
+        const describing = c.describeGroup(g.name).then(
+          (d) => { groupStates.set(g.name, d); },
+          (e: unknown) => { groupStates.set(g.name, { error: reasonOf(signal.aborted ? signal.reason : e) }); },
+        );
+        const [res] = await Promise.all([c.committedOffsets(g.name, topics), describing]);
         const out = new Map<string, Map<number, bigint>>();
         for (const [t, ps] of res) {
           const m = new Map<number, bigint>();
@@ -139,7 +179,7 @@ export async function readSnapshot(inst: KafkaInstance, signal: AbortSignal, tim
 
     await Promise.all([...listing, ...fetching]);
     if (signal.aborted) throw signal.reason;
-    return { metadata, endOffsets, committed };
+    return { metadata, endOffsets, committed, groupStates };
   } finally {
     pool.close();
   }
@@ -182,8 +222,12 @@ export function leaderSpread(partitions: readonly PartitionMetadata[], live: Rea
   return { skew, counts: sorted };
 }
 
-/** The lines of one cycle, in config order: per topic, per group, then the topic's own lines. */
-export function kafkaLines(inst: KafkaInstance, snap: Snapshot, time = new Date()): CheckResult[] {
+/**
+ * The lines of one cycle, in config order: per topic, per group, then the topic's own lines.
+ * `groupProgress` (group and topic → last cycle's commits and lag) is read and replaced in place
+ * for the stall and slow rules; a fresh map each call makes every cycle a first one.
+ */
+export function kafkaLines(inst: KafkaInstance, snap: Snapshot, time = new Date(), groupProgress = new Map<string, GroupProgress>()): CheckResult[] {
   const r = resultFactory(CHECK, inst.name);
   const target = inst.brokers.map((b) => b.text).join(',');
   const out: CheckResult[] = [];
@@ -244,6 +288,14 @@ export function kafkaLines(inst: KafkaInstance, snap: Snapshot, time = new Date(
       }
       pairLines(g.name, { exceededBrokers: overOn.size });
       fields(overOn.size > 0 ? 'ERROR' : 'OK', [['Topic', topic], ['Consumer_Group', g.name], ['Total_Lag', total], ...perPartition]);
+      const key = `${g.name}\0${topic}`;
+      const known = new Map([...offsets].filter(([, v]) => v >= 0n));
+      const health = groupHealth(topic, g.name, snap.groupStates.get(g.name), known, total, overOn.size > 0, threshold, inst.stall_cycles, groupProgress.get(key));
+      groupProgress.set(key, health.progress);
+      // The state line, then the verdicts, CRITICAL last: the pair's last line is its worst (ruler/rules/fake/kafka-health.yaml).
+      fields(health.stateStatus, health.stateFields);
+      if (health.slow) message('ERROR', health.slow);
+      for (const c of health.critical) message('CRITICAL', c);
     }
 
     fields(health.underReplicated > 0 ? 'ERROR' : 'OK', [
@@ -265,6 +317,10 @@ export function kafkaTargets(inst: KafkaInstance, _ctx: InstanceContext): Target
   const tried = inst.brokers.map((b) => b.text).join(', ');
   // Read here, when the target is built (at start and on reload), never per connection.
   const loaded = inst.tls ? loadTls(inst.tls) : undefined;
+  const groupProgress = new Map<string, GroupProgress>();
+  const mirrors: MirrorState[] = inst.mirrors.map((entry) => ({
+    entry, names: mirrorNames(inst, entry), log: new MirrorOffsetsLog(entry.connector, entry.source_alias), progress: new Map(),
+  }));
   return [{
     id: `${CHECK}/${inst.name}`,
     target,
@@ -273,8 +329,18 @@ export function kafkaTargets(inst: KafkaInstance, _ctx: InstanceContext): Target
       // Certificate expiry and the key's permissions, after the lines, whether the cluster answered or not.
       const notices = () => (tls ? tlsNotices(tls.loaded, tls.peers.values()).map((n) => r.message(target, 'ERROR', n)) : []);
       try {
-        const snap = await readSnapshot(inst, ctx.signal, ctx.timeoutMs, tls);
-        return [...kafkaLines(inst, snap), ...notices()];
+        const [snap, mirrored] = await Promise.all([
+          readSnapshot(inst, ctx.signal, ctx.timeoutMs, tls),
+          mirrors.length ? readMirrors(inst, mirrors, ctx.signal, ctx.timeoutMs, tls) : [],
+        ]);
+        const time = new Date();
+        const out = kafkaLines(inst, snap, time, groupProgress);
+        mirrors.forEach((m, i) => {
+          const res = mirrorLines(inst, m.entry, m.names, mirrored[i]!, m.progress, time);
+          m.progress = res.progress;
+          out.push(...res.lines);
+        });
+        return [...out, ...notices()];
       } catch (e) {
         if (e instanceof Unreachable && !ctx.signal.aborted) return [r.message(target, 'CRITICAL', reasonOf(e, secrets)), ...notices()];
         throw e;

@@ -32,6 +32,7 @@ function cycle(extra: Record<string, unknown>, timeoutMs = 10_000): Promise<stri
 const HEALTHY = [
   'Status=OK, Topic=web, Offline_Partitions=0, Partitions_without_Leader=0, Lag_Exceeded_Brokers=0, Threshold=10000, Consumer_Group=reader',
   'Status=OK, Topic=web, Consumer_Group=reader, Total_Lag=3, p0=0, p1=3',
+  'Status=OK, Topic=web, Consumer_Group=reader, Group_State=Empty, Members=0, Group_Protocol=classic',
   'Status=OK, Topic=web, Partitions=2, Under_Replicated_Partitions=0',
   'Status=OK, Topic=web, Leader_Skew=0, Tolerance=1, Leaders_1=2',
 ];

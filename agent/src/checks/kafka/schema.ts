@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { tlsSchemaWithAliases } from '../../config/tls.js';
-import { hostPort, instanceBase, secret } from '../../config/types.js';
+import { duration, hostPort, instanceBase, secret } from '../../config/types.js';
 
 /**
  * 4 MiB: a Metadata v5 answer costs about 60 bytes per partition with 3 replicas, so this holds
@@ -21,6 +21,22 @@ const groupEntry = z.union([
     .strict(),
 ]);
 
+/** A MirrorMaker 2 flow into this instance's cluster (the target), read from Connect's offsets topic there. */
+const mirrorEntry = z
+  .object({
+    source_alias: z.string().min(1).meta({ description: 'The source cluster\'s alias in mm2.properties (`clusters=`)' }),
+    source_brokers: z.array(hostPort).min(1).meta({ description: 'Bootstrap brokers of the source cluster, host:port' }),
+    target_alias: z.string().min(1).optional().meta({ description: 'The target cluster\'s alias, for the lines (`Mirror=<source>-><target>`); the instance name when omitted' }),
+    topics: z.array(z.string().min(1)).min(1).optional().meta({ description: 'Source topics to report; every source topic MM2 has stored an offset for when omitted' }),
+    offsets_topic: z.string().min(1).optional().meta({ description: 'Connect\'s offsets topic on the target (`offset.storage.topic`); mm2-offsets.<source_alias>.internal when omitted' }),
+    heartbeats_topic: z.string().min(1).optional().meta({ description: 'The replicated heartbeats topic on the target; <source_alias>.heartbeats when omitted' }),
+    connector: z.string().min(1).default('MirrorSourceConnector').meta({ description: 'The source connector\'s name in the offsets topic\'s keys' }),
+    lag_threshold: z.number().int().nonnegative().optional().meta({ description: 'A partition whose lag is above this is over the threshold; the instance\'s lag_threshold when omitted' }),
+    stall_cycles: z.number().int().min(1).default(3).meta({ description: 'CRITICAL when the source grew while MM2\'s offsets did not move for this many cycles in a row' }),
+    max_replication_latency: duration.default(60_000).meta({ description: 'ERROR when the newest heartbeat is older than this (MM2 emits one a second by default)' }),
+  })
+  .strict();
+
 export const kafkaSchema = z
   .object({
     ...instanceBase,
@@ -31,12 +47,19 @@ export const kafkaSchema = z
       .default([])
       .meta({ description: 'Consumer groups whose lag is checked: a group id (lag on every topic), or { name, topics }' }),
     lag_threshold: z.number().int().nonnegative().default(10000).meta({ description: 'A partition whose lag is above this is over the threshold' }),
+    stall_cycles: z
+      .number()
+      .int()
+      .min(1)
+      .default(3)
+      .meta({ description: 'A group whose commits stand still while its lag is above 0 for this many cycles in a row is stalled (CRITICAL); one whose lag grows while it commits, slow (ERROR)' }),
     leader_skew_tolerance: z
       .number()
       .int()
       .nonnegative()
       .default(1)
       .meta({ description: 'Leader skew (most minus fewest partitions led by one broker of the topic) above this is an ERROR' }),
+    mirrors: z.array(mirrorEntry).default([]).meta({ description: 'MirrorMaker 2 flows whose target is this cluster: lag per partition, replication latency, stall' }),
     max_reply_bytes: z
       .number()
       .int()
@@ -60,3 +83,4 @@ export const kafkaSchema = z
   .strict();
 
 export type KafkaInstance = z.output<typeof kafkaSchema>;
+export type MirrorEntry = KafkaInstance['mirrors'][number];

@@ -12,6 +12,7 @@ import { ClusterReader } from './probe.js';
 import { evaluate, overLimit, unreachable, type LayoutSource } from './rules.js';
 import { buildView, overNodeLimit, type ClusterSettings } from './view.js';
 import { formatLine } from '../../core/format.js';
+import { RedisTls } from '../../common/redis/tls.js';
 
 const CHECK = 'redis_cluster';
 
@@ -24,7 +25,7 @@ export function settingsOf(inst: RedisClusterInstance): ClusterSettings {
   }
   return {
     name: inst.name, target: inst.nodes.map((n) => n.text).join(','), serverOf, serverOrder,
-    maxMasterSkew: inst.max_master_skew, maxMemoryRatio: inst.max_memory_ratio,
+    maxMasterSkew: inst.max_master_skew, maxMemoryRatio: inst.max_memory_ratio, singleServer: inst.single_server,
   };
 }
 
@@ -47,7 +48,9 @@ export function redisClusterTargets(inst: RedisClusterInstance, instCtx: Instanc
   const secrets = [inst.password];
   const settings = settingsOf(inst);
   const { name, target } = settings;
-  const reader = new ClusterReader(inst, secrets);
+  // Read here, when the target is built (at start and on reload), never per connection.
+  const tls = RedisTls.of(inst.tls);
+  const reader = new ClusterReader(inst, secrets, tls);
   const configured = inst.masters ? new Set(inst.masters.map(addrKey)) : undefined;
   const path = layoutPath(instCtx.stateDir);
   /** Looked at once, on the first run that reads the layout. */
@@ -73,10 +76,12 @@ export function redisClusterTargets(inst: RedisClusterInstance, instCtx: Instanc
     target,
     async run(ctx: RunContext) {
       const probe = await reader.probe(ctx);
+      // Our certificate's and the nodes' expiry, the key's permissions: after the lines, whatever they are.
+      const notices = tls ? tls.notices(true, probe.tried).map((n) => r.message(target, 'ERROR', n)) : [];
       const oversized = overNodeLimit(probe.snaps);
-      if (oversized) return overLimit(settings, oversized);
+      if (oversized) return [...overLimit(settings, oversized), ...notices];
       const view = buildView(settings, probe);
-      if (!view) return unreachable(settings, probe);
+      if (!view) return [...unreachable(settings, probe), ...notices];
       const layoutLines: CheckResult[] = [];
       const { head, tail, save } = evaluate(view, await layoutSource(layoutLines));
       if (save) {
@@ -86,7 +91,7 @@ export function redisClusterTargets(inst: RedisClusterInstance, instCtx: Instanc
           layoutLines.push(r.message(target, 'ERROR', `Cluster ${name} layout could not be saved to ${path} (${reasonOf(e, secrets)})`));
         }
       }
-      return distinct([...head, ...layoutLines, ...tail]);
+      return [...distinct([...head, ...layoutLines, ...tail]), ...notices];
     },
     failure(reason, time) {
       return [r.message(target, 'CRITICAL', `Cluster ${name} is unreachable (${reasonOf(reason, secrets)})`, time)];

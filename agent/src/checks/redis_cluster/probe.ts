@@ -6,6 +6,7 @@ import type { RunContext } from '../../core/check.js';
 import { abortable, humanMs } from '../../core/abort.js';
 import { reasonOf } from '../../core/redact.js';
 import { NodeConnection } from '../../common/redis/connection.js';
+import type { RedisTls } from '../../common/redis/tls.js';
 import { addrKey, type RedisClusterInstance } from './schema.js';
 import { hostOf } from './parse.js';
 import { MAX_NODES, snapshotOf, type Probe, type Snapshot } from './view.js';
@@ -53,7 +54,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, budget: number, onTimeout: ()
 export class ClusterReader {
   private readonly pool = new Map<string, NodeConnection>();
 
-  constructor(private readonly inst: RedisClusterInstance, private readonly secrets: readonly (string | undefined)[]) {}
+  constructor(private readonly inst: RedisClusterInstance, private readonly secrets: readonly (string | undefined)[], private readonly tls?: RedisTls) {}
 
   /** Reads every node reachable from the seeds; returns their answers and why the others failed. */
   async probe(ctx: RunContext): Promise<Probe> {
@@ -66,7 +67,7 @@ export class ClusterReader {
     const readOne = async (host: string, port: number, via: string) => {
       let conn = this.pool.get(via);
       if (!conn) {
-        conn = new NodeConnection({ host, port, username: this.inst.username, password: this.inst.password }, this.inst.max_reply_bytes);
+        conn = new NodeConnection({ host, port, username: this.inst.username, password: this.inst.password, tls: this.tls?.forNode(via) }, this.inst.max_reply_bytes);
         this.pool.set(via, conn);
       }
       const left = deadline - Date.now();

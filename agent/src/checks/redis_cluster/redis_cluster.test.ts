@@ -79,13 +79,15 @@ describe('redis_cluster check against a real 6-node Redis Cluster', () => {
     assert.deepEqual(await lines(observed), healthy());
   });
 
-  test('check-distribution: a master and its own slave on one server is ERROR; by default the server is the ip', async () => {
+  test('check-distribution: a master and its own slave on one server is ERROR (not with single_server: true); by default the server is the ip', async () => {
     const byIp = await lines(target({ nodes: [m1] }));
     const pairs = [`${m1}>${r1}`, `${m2}>${r2}`, `${m3}>${r3}`].sort((a, b) => byPort(a.split('>')[1]!, b.split('>')[1]!)).join(';');
     assert.deepEqual(byIp, [stateOk(), dist('127.0.0.1', 3, 3, '3', 'ERROR', pairs), ...memOk(all)]);
 
     const together = await lines(target({ nodes: all, servers: { A: [m1, r1], B: [m2, r3], C: [m3, r2] } }));
     assert.deepEqual(together, [stateOk(), dist('A', 1, 1, '1', 'ERROR', `${m1}>${r1}`), dist('B', 1, 1, '1'), dist('C', 1, 1, '1'), ...memOk(all)]);
+    // A cluster on one server by design says so: its masters beside their own slaves are then expected.
+    assert.deepEqual(await lines(target({ nodes: [m1], single_server: true })), [stateOk(), dist('127.0.0.1', 3, 3, '3'), ...memOk(all)]);
   });
 
   test('check-distribution: masters piled on one server are ERROR beyond max_master_skew', async () => {
@@ -255,6 +257,47 @@ describe('redis_cluster check against a real 6-node Redis Cluster', () => {
     assert.deepEqual(await lines(observed), healthy());
   });
 
+  test('a node cut off the cluster bus both ways (a proxy in front of every bus port): it flags every peer pfail, they flag it fail, the agent still reads it', async () => {
+    const undo = await c.isolateBus(r1);
+    try {
+      await c.waitViews(`${r1} cut off the bus`, (ls, info, addr) => addr === r1
+        ? info.get('cluster_state') === 'fail' && ls.every((l) => l.flags.includes('myself') || l.flags.includes('fail?'))
+        : ls.some((l) => l.addr === r1 && l.flags.includes('fail'))).catch(async (e) => {
+        for (const n of c.liveNodes()) console.error(n.addr, n.busPort, (await c.clusterInfo(n.addr)).get('cluster_state'), String(await c.cmd(n.addr, 'CLUSTER', 'NODES')).split('\n').map((l) => l.split(' ').slice(1, 3).join(' ')).join(' | '));
+        throw e;
+      });
+      assert.deepEqual(await lines(observed), [
+        `CRITICAL: Cluster cache state is fail on 1 of 6 reachable nodes (${r1})`,
+        ...[...all].sort(byPort).map((a) => (a === r1 ? `ERROR: Node ${r1} is in fail state` : `ERROR: Node ${a} is in pfail state`)),
+        dist('A', 1, 1, '1'), dist('B', 1, 1, '1'), dist('C', 1, 0, '1'),
+        `ERROR: Master ${m1} has no slave`,
+        ...memOk(all),
+      ]);
+    } finally {
+      await undo();
+    }
+    assert.deepEqual(await lines(observed), healthy());
+  });
+
+  test('a slot no node serves while cluster_state is ok (cluster-require-full-coverage no): ERROR with the count instead of the OK state line', async () => {
+    const slot = 16383;
+    let owner: string | undefined;
+    for (const a of [m1, m2, m3]) if (await ownsSlot(c, a, slot)) owner = a;
+    assert.ok(owner);
+    try {
+      for (const a of all) await c.cmd(a, 'CONFIG', 'SET', 'cluster-require-full-coverage', 'no');
+      // Every node forgets it: a slot given up by its owner alone stays assigned in the others' views.
+      for (const a of all) await c.cmd(a, 'CLUSTER', 'DELSLOTS', slot);
+      await c.waitViews('slot 16383 unassigned everywhere', (_ls, info) => info.get('cluster_slots_assigned') === '16383' && info.get('cluster_state') === 'ok');
+      assert.deepEqual(await lines(observed), [`ERROR: Cluster cache has 16383 of 16384 slots assigned, though cluster_state is ok`, ...healthy().slice(1)]);
+    } finally {
+      await c.cmd(owner, 'CLUSTER', 'ADDSLOTS', slot);
+      await c.waitViews('slot 16383 assigned again', (_ls, info) => info.get('cluster_slots_assigned') === '16384');
+      for (const a of all) await c.cmd(a, 'CONFIG', 'SET', 'cluster-require-full-coverage', 'yes');
+    }
+    assert.deepEqual(await lines(observed), healthy());
+  });
+
   test('a node the agent cannot dial while the cluster sees it fine: unreachable, CRITICAL for a master with slots', async () => {
     const [closed] = await freePorts(1);
     const gone = `127.0.0.1:${closed}`;
@@ -323,6 +366,17 @@ describe('redis_cluster check against a real 6-node Redis Cluster', () => {
       assert.equal(readFileSync(legacy, 'utf8'), '{ not json');
     } finally {
       await again.close?.();
+    }
+  });
+
+  test('privileges: a user allowed INFO, CLUSTER NODES and CLUSTER INFO only reads the whole cluster', async () => {
+    for (const a of all) await c.cmd(a, 'ACL', 'SETUSER', 'monitor', 'on', '>monitor-Pw-7', '-@all', '+info', '+cluster|nodes', '+cluster|info');
+    const t = target({ nodes: [m1], servers, username: 'monitor', password: 'monitor-Pw-7' }, join(dir, 'state-monitor'));
+    try {
+      assert.deepEqual(await lines(t), healthy());
+    } finally {
+      await t.close?.();
+      for (const a of all) await c.cmd(a, 'ACL', 'DELUSER', 'monitor');
     }
   });
 
@@ -463,6 +517,8 @@ describe('redis_cluster check without a cluster', () => {
     const bad = redisClusterSchema.safeParse({ name: 'c', nodes: ['10.0.0.1:7000'], servers: { a: ['10.0.0.1:7000'], b: ['10.0.0.1:7000'] } });
     assert.equal(bad.success, false);
     assert.deepEqual(bad.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`), ['servers.b.0: 10.0.0.1:7000 is already listed under server "a"']);
+    const both = redisClusterSchema.safeParse({ name: 'c', nodes: ['10.0.0.1:7000'], single_server: true, servers: { a: ['10.0.0.1:7000'] } });
+    assert.deepEqual(both.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`), ['single_server: single_server: true says every node is on one server; drop servers: or single_server:']);
     const cfg = writeConfig(dir, 'checks:\n  redis_cluster:\n    - name: c\n      nodes: [10.0.0.1:7000]\n      max_memory_ratio: 1.5\n');
     const r = await imom(['config', 'validate', cfg]);
     assert.equal(r.code, 2);

@@ -10,7 +10,7 @@ import {
 import { buildView, type ClusterSettings, type ClusterView, type Snapshot } from './view.js';
 
 const settings: ClusterSettings = {
-  name: 'cache', target: '127.0.0.1:7000', serverOf: new Map(), serverOrder: [], maxMasterSkew: 1, maxMemoryRatio: 0.9,
+  name: 'cache', target: '127.0.0.1:7000', serverOf: new Map(), serverOrder: [], maxMasterSkew: 1, maxMemoryRatio: 0.9, singleServer: false,
 };
 
 const node = (id: string, port: number, flags: string, masterId?: string, slots = 0, link = 'connected'): NodeLine =>

@@ -6,6 +6,7 @@
 import { resultFactory } from '../../core/check.js';
 import type { CheckResult, Field, Status } from '../../core/result.js';
 import { compareAddr, hostOf, type NodeLine } from './parse.js';
+import { memoryProblem } from '../../common/redis/health.js';
 import type { LayoutFile, Role } from './layout.js';
 import { MAX_NODES, type ClusterSettings, type ClusterView, type Probe, type Snapshot } from './view.js';
 
@@ -15,7 +16,6 @@ type Results = ReturnType<typeof resultFactory>;
 export type Rule = (view: ClusterView) => CheckResult[];
 
 const results = (view: ClusterView): Results => resultFactory(CHECK, view.settings.name);
-const pct = (x: number) => (x * 100).toFixed(1);
 const short = (x: number) => String(Number(x.toFixed(2)));
 const isMaster = (l: NodeLine) => l.flags.has('master');
 const isSlave = (l: NodeLine) => l.flags.has('slave');
@@ -35,6 +35,9 @@ export function overLimit(settings: ClusterSettings, snap: Snapshot): CheckResul
     `Cluster ${settings.name} is not checked: CLUSTER NODES of ${snap.via} lists ${snap.nodes.length} nodes, over the limit of ${MAX_NODES}`)];
 }
 
+/** Every key hashes to one of 16384 slots (the Redis Cluster specification). */
+const CLUSTER_SLOTS = 16384;
+
 /** 1. cluster_state on every reachable member (runbook: cli-all cluster info | grep state:ok | wc -l). */
 export const clusterState: Rule = (view) => {
   const r = results(view);
@@ -46,6 +49,11 @@ export const clusterState: Rule = (view) => {
   }
   const info = view.reference.info;
   const n = (k: string) => (info.has(k) ? Number(info.get(k)) : null);
+  // With cluster-require-full-coverage no, a cluster missing slots still says ok: keys there are refused.
+  const assigned = n('cluster_slots_assigned');
+  if (assigned !== null && assigned < CLUSTER_SLOTS) {
+    return [r.message(target, 'ERROR', `Cluster ${name} has ${assigned} of ${CLUSTER_SLOTS} slots assigned, though cluster_state is ok`)];
+  }
   return [r.fields(target, 'OK', [
     ['Cluster', name], ['Cluster_State', 'ok'], ['Nodes', view.members.size], ['Reachable_Nodes', view.memberSnaps.length],
     ['Masters', aliveMasters(view).length], ['Slaves', view.alive.filter(isSlave).length],
@@ -89,10 +97,10 @@ export const nodeStates: Rule = (view) => {
 /**
  * 4. Masters and slaves per server (runbook: check-distribution): configured servers first, in
  * config order, then the ips of nodes not listed. ERROR when a server holds more (or fewer)
- * masters than its even share allows, or a master and its own slave.
+ * masters than its even share allows, or a master and its own slave (unless `single_server`).
  */
 export const distribution: Rule = (view) => {
-  const { serverOf, serverOrder, maxMasterSkew, name, target } = view.settings;
+  const { serverOf, serverOrder, maxMasterSkew, name, target, singleServer } = view.settings;
   const server = (addr: string) => serverOf.get(addr) ?? hostOf(addr);
   const servers = new Map<string, { masters: number; slaves: number; pairs: string[] }>();
   const present = new Set(view.sorted.map((l) => server(l.addr)));
@@ -107,7 +115,7 @@ export const distribution: Rule = (view) => {
     else if (isSlave(l)) {
       row.slaves++;
       const m = l.masterId ? view.members.get(l.masterId) : undefined;
-      if (m && !failedNode(view, m.id) && server(m.addr) === server(l.addr)) row.pairs.push(`${m.addr}>${l.addr}`);
+      if (!singleServer && m && !failedNode(view, m.id) && server(m.addr) === server(l.addr)) row.pairs.push(`${m.addr}>${l.addr}`);
     }
   }
   const share = servers.size > 0 ? aliveMasters(view).length / servers.size : 0;
@@ -157,17 +165,10 @@ export const memory: Rule = (view) => view.memberSnaps.map((s) =>
  * OK line with the figures.
  */
 export function memoryResult(r: Results, cluster: string, addr: string, mem: ReadonlyMap<string, string>, maxRatio: number): CheckResult {
+  const problem = memoryProblem(addr, mem, maxRatio);
+  if (problem) return r.message(addr, problem.status, problem.message);
   const used = Number(mem.get('used_memory') ?? NaN);
   const max = Number(mem.get('maxmemory') ?? 0);
-  const policy = mem.get('maxmemory_policy') ?? '';
-  const isOOM = [...mem].some(([k, v]) => k.toLowerCase() === 'isoom' && v.toLowerCase() === 'true');
-  if (isOOM) return r.message(addr, 'CRITICAL', `Node ${addr} is OOM (isOOM:true)`);
-  if (max > 0 && used >= max && policy === 'noeviction') {
-    return r.message(addr, 'CRITICAL', `Node ${addr} is OOM (used_memory=${used}, maxmemory=${max}, maxmemory_policy=noeviction)`);
-  }
-  if (max > 0 && used / max >= maxRatio) {
-    return r.message(addr, 'ERROR', `Node ${addr} used_memory is ${pct(used / max)}% of maxmemory (used_memory=${used}, maxmemory=${max}, max_memory_ratio=${maxRatio})`);
-  }
   return r.fields(addr, 'OK', [
     ['Cluster', cluster], ['Node', addr], ['Used_Memory', Number.isFinite(used) ? used : null],
     ['Maxmemory', max], ['Used_Ratio', max > 0 ? short(used / max) : null],

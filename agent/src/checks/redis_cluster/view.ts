@@ -60,6 +60,8 @@ export interface ClusterSettings {
   readonly serverOrder: readonly string[];
   readonly maxMasterSkew: number;
   readonly maxMemoryRatio: number;
+  /** One server by design: a master beside its own slave is expected. */
+  readonly singleServer: boolean;
 }
 
 export interface ClusterView {

@@ -1,11 +1,13 @@
 /**
- * One TCP connection to one Redis node, speaking RESP2 one command at a time. Every byte it
+ * One TCP (or TLS) connection to one Redis node, speaking RESP2 one command at a time. Every byte it
  * receives goes through its own data handler, inside its own try/catch, so whatever the node
  * sends (random bytes, a reply nobody asked for, a flood) ends as an error of this connection:
  * the socket is destroyed and every pending command rejects with that error. Nothing is
  * thrown anywhere else.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { describeTlsFailure, peerCertificate } from '../../core/tls/index.js';
 import { encodeCommand, parseReply, ProtocolError, ReplyError, ReplyTooLarge, TYPE, type RespValue } from './resp.js';
 
 /** What a command's reply may be, besides an error reply. */
@@ -27,6 +29,15 @@ export interface RespClientOptions {
   readonly maxReplyBytes: number;
   /** A fault while no command was pending (bytes nobody asked for): reported by the caller's next use. */
   readonly onIdleFault?: (e: Error) => void;
+  /** Speak TLS (tls-port): loadTls's options, made once when the target was built. */
+  readonly tls?: RespTls | undefined;
+}
+
+export interface RespTls {
+  readonly options: ConnectionOptions;
+  readonly hasClientCert: boolean;
+  /** The certificate the node showed, once per connection (for the expiry line). */
+  readonly onPeerCertificate?: ((cert: { subject: string; notAfter: Date }) => void) | undefined;
 }
 
 /** The reason every pending command gets when the socket goes away without an error (ioredis's wording). */
@@ -52,12 +63,26 @@ export class RespClient {
 
   /** Dials at once; `ready` resolves when the TCP connection is up. Commands sent before wait in the socket. */
   static open(opts: RespClientOptions): RespClient {
-    const socket = connect({ host: opts.host, port: opts.port, noDelay: true });
+    const { tls } = opts;
+    // SNI only for a host name (node:tls refuses an IP as servername); the certificate is checked against the host either way.
+    const socket = tls
+      ? tlsConnect({ host: opts.host, port: opts.port, servername: isIP(opts.host) ? undefined : opts.host, ...tls.options })
+      : connect({ host: opts.host, port: opts.port, noDelay: true });
+    if (tls) socket.setNoDelay(true);
     const client = new RespClient(socket, opts);
     client.ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => client.fail(new Error('connect ETIMEDOUT')), opts.connectTimeoutMs);
       client.connectWaiter = (e) => { clearTimeout(timer); reject(e); };
-      socket.once('connect', () => { clearTimeout(timer); client.connected = true; client.connectWaiter = undefined; resolve(); });
+      socket.once(tls ? 'secureConnect' : 'connect', () => {
+        clearTimeout(timer);
+        client.connected = true;
+        client.connectWaiter = undefined;
+        if (tls) {
+          const seen = peerCertificate(socket as TLSSocket);
+          if (seen) tls.onPeerCertificate?.(seen);
+        }
+        resolve();
+      });
     });
     // Whoever dialled awaits it; this keeps a failure nobody waits for from being an unhandled rejection.
     client.ready.catch(() => undefined);
@@ -68,7 +93,12 @@ export class RespClient {
         client.fail(e instanceof Error ? e : new ProtocolError(String(e)));
       }
     });
-    socket.on('error', (e: NodeJS.ErrnoException) => client.fail(client.connected && PEER_CLOSED.has(e.code ?? '') ? new Error(CLOSED) : e));
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      // With TLS 1.3 a server that refuses our certificate (or wants one) says so after our side
+      // of the handshake is done: as an alert on the first read, so any error may be TLS's.
+      const refused = tls ? describeTlsFailure(e, { peer: 'server', hasClientCert: tls.hasClientCert }) : undefined;
+      client.fail(refused ? new Error(refused) : client.connected && PEER_CLOSED.has(e.code ?? '') ? new Error(CLOSED) : e);
+    });
     socket.on('end', () => client.fail(new Error(CLOSED)));
     socket.on('close', () => client.fail(new Error(CLOSED)));
     return client;

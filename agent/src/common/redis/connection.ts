@@ -3,13 +3,14 @@
  * first use, authenticated with AUTH, never reconnected by itself (a dead node fails fast, by
  * its cause, and the next run dials it afresh), every reply capped at `maxReplyBytes`.
  */
-import { RespClient } from './client.js';
+import { RespClient, type RespTls } from './client.js';
 
 export interface NodeAddress {
   readonly host: string;
   readonly port: number;
   readonly username?: string | undefined;
   readonly password?: string | undefined;
+  readonly tls?: RespTls | undefined;
 }
 
 /**
@@ -42,7 +43,7 @@ export class NodeConnection {
     if (this.isOpen && this.opened) return this.opened;
     const { host, port } = this.node;
     const c = RespClient.open({
-      host, port, connectTimeoutMs, maxReplyBytes: this.maxReplyBytes,
+      host, port, connectTimeoutMs, maxReplyBytes: this.maxReplyBytes, tls: this.node.tls,
       onIdleFault: (e) => { if (this.client === c) this.fault = e; },
     });
     this.client = c;

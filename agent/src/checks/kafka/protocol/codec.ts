@@ -5,9 +5,11 @@
  */
 import { KafkaError, KafkaProtocolError, MalformedResponse } from './errors.js';
 
-export const API = { ListOffsets: 2, Metadata: 3, OffsetFetch: 9, FindCoordinator: 10, SaslHandshake: 17, ApiVersions: 18, SaslAuthenticate: 36 } as const;
+export const API = { ListOffsets: 2, Metadata: 3, OffsetFetch: 9, FindCoordinator: 10, DescribeGroups: 15, SaslHandshake: 17, ApiVersions: 18, SaslAuthenticate: 36, ConsumerGroupDescribe: 69 } as const;
 export type ApiName = keyof typeof API;
-export const VERSION: Record<ApiName, number> = { ListOffsets: 1, Metadata: 5, OffsetFetch: 3, FindCoordinator: 1, SaslHandshake: 1, ApiVersions: 0, SaslAuthenticate: 0 };
+export const VERSION: Record<ApiName, number> = { ListOffsets: 1, Metadata: 5, OffsetFetch: 3, FindCoordinator: 1, DescribeGroups: 1, SaslHandshake: 1, ApiVersions: 0, SaslAuthenticate: 0, ConsumerGroupDescribe: 0 };
+/** Requests sent at a flexible version (KIP-482): header v2 and compact fields. ConsumerGroupDescribe (Kafka 4's groups, KIP-848) has no other. */
+export const FLEXIBLE: ReadonlySet<ApiName> = new Set(['ConsumerGroupDescribe']);
 
 /** ListOffsets timestamp meaning "the latest offset" (the end). */
 const LATEST = -1n;
@@ -29,6 +31,15 @@ export class Writer {
     this.int16(s.length); this.parts.push(s); return this;
   }
   bytes(v: Buffer) { this.int32(v.length); this.parts.push(v); return this; }
+  uvarint(v: number) {
+    const out: number[] = [];
+    while (v > 0x7f) { out.push((v & 0x7f) | 0x80); v >>>= 7; }
+    out.push(v);
+    this.parts.push(Buffer.from(out)); return this;
+  }
+  compactString(v: string) { const s = Buffer.from(v, 'utf8'); this.uvarint(s.length + 1); this.parts.push(s); return this; }
+  /** An empty tagged-field section. */
+  noTags() { return this.uvarint(0); }
   array<T>(items: readonly T[] | null, each: (w: Writer, item: T) => void) {
     if (items === null) return this.int32(-1);
     this.int32(items.length);
@@ -66,6 +77,32 @@ export class Reader {
     const at = this.take(n);
     return this.b.subarray(at, at + n);
   }
+  uvarint(): number {
+    let v = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      const b = this.b.readUInt8(this.take(1));
+      v |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return v >>> 0;
+    }
+    throw new MalformedResponse('varint longer than 5 bytes');
+  }
+  compactString(): string | null {
+    const n = this.uvarint() - 1;
+    if (n < 0) return null;
+    const at = this.take(n);
+    return this.b.toString('utf8', at, at + n);
+  }
+  /** Skips a tagged-field section (none of its fields is read). */
+  tags(): void {
+    const n = this.uvarint();
+    for (let i = 0; i < n; i++) { this.uvarint(); this.take(this.uvarint()); }
+  }
+  /** A compact array's length (N + 1 on the wire; 0 is null). */
+  compactCount(): number {
+    const n = this.uvarint() - 1;
+    if (n > this.b.length - this.o) throw new MalformedResponse(`array of ${n} elements in ${this.b.length - this.o} bytes`);
+    return n;
+  }
   array<T>(each: (r: Reader) => T): T[] {
     const n = this.int32();
     // Every element is at least one byte: a count past the bytes left is a lie, not a long loop.
@@ -76,9 +113,10 @@ export class Reader {
   }
 }
 
-/** Request header v1: api key, version, correlation id, client id. */
+/** Request header v1: api key, version, correlation id, client id; v2 (flexible requests) adds an empty tagged-field section. */
 export function requestHeader(api: ApiName, correlationId: number, clientId: string): Buffer {
-  return new Writer().int16(API[api]).int16(VERSION[api]).int32(correlationId).string(clientId).build();
+  const w = new Writer().int16(API[api]).int16(VERSION[api]).int32(correlationId).string(clientId);
+  return (FLEXIBLE.has(api) ? w.noTags() : w).build();
 }
 
 // ---------------------------------------------------------------- ApiVersions v0
@@ -203,6 +241,53 @@ export function decodeFindCoordinator(r: Reader, group: string): { id: number; h
   const port = r.int32();
   if (code !== KafkaError.NONE) throw new KafkaProtocolError(code, `FindCoordinator for group ${group}`);
   return { id, host, port };
+}
+
+// ---------------------------------------------------------------- DescribeGroups v1, ConsumerGroupDescribe v0
+
+/** What the lines need of a group: its state as the coordinator names it, and how many members it has. */
+export interface GroupDescription { state: string; members: number }
+
+export const encodeDescribeGroups = (group: string): Buffer => new Writer().array([group], (w, g) => w.string(g)).build();
+
+/**
+ * The one group asked for. A group of Kafka 4's consumer protocol is not a classic group: the
+ * coordinator answers GROUP_ID_NOT_FOUND for it here, and ConsumerGroupDescribe describes it.
+ */
+export function decodeDescribeGroups(r: Reader, group: string): GroupDescription {
+  r.int32(); // throttle
+  const [g] = r.array((x) => {
+    const errorCode = x.int16();
+    x.string(); // group id
+    const state = x.string() ?? '';
+    x.string(); // protocol type
+    x.string(); // protocol
+    const members = x.array((m) => { m.string(); m.string(); m.string(); m.bytes(); m.bytes(); return 0; }).length;
+    return { errorCode, state, members };
+  });
+  if (!g) throw new MalformedResponse('DescribeGroups answered no group');
+  if (g.errorCode !== KafkaError.NONE) throw new KafkaProtocolError(g.errorCode, `DescribeGroups for group ${group}`);
+  return { state: g.state, members: g.members };
+}
+
+export const encodeConsumerGroupDescribe = (group: string): Buffer =>
+  new Writer().uvarint(2).compactString(group).bool(false).noTags().build();
+
+/** Reads the first group up to its member count (one group is asked for; the members themselves are not needed). */
+export function decodeConsumerGroupDescribe(r: Reader, group: string): GroupDescription {
+  r.tags(); // response header v1
+  r.int32(); // throttle
+  if (r.compactCount() < 1) throw new MalformedResponse('ConsumerGroupDescribe answered no group');
+  const errorCode = r.int16();
+  r.compactString(); // error message
+  r.compactString(); // group id
+  const state = r.compactString() ?? '';
+  r.int32(); // group epoch
+  r.int32(); // assignment epoch
+  r.compactString(); // assignor
+  const members = r.compactCount();
+  if (errorCode !== KafkaError.NONE) throw new KafkaProtocolError(errorCode, `ConsumerGroupDescribe for group ${group}`);
+  return { state, members: Math.max(0, members) };
 }
 
 // ---------------------------------------------------------------- SaslHandshake v1, SaslAuthenticate v0

@@ -10,11 +10,11 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { describeTlsFailure, peerCertificate, type LoadedTls, type PeerCertificateSeen } from '../../../core/tls/index.js';
 import {
-  API, VERSION, Reader, decodeApiVersions, decodeFindCoordinator, decodeListOffsets, decodeMetadata, decodeOffsetFetch,
-  encodeApiVersions, encodeFindCoordinator, encodeListOffsets, encodeMetadata, encodeOffsetFetch, requestHeader,
-  type ApiName, type Metadata, type OffsetsByTopic,
+  API, VERSION, Reader, decodeApiVersions, decodeConsumerGroupDescribe, decodeDescribeGroups, decodeFindCoordinator, decodeListOffsets, decodeMetadata, decodeOffsetFetch,
+  encodeApiVersions, encodeConsumerGroupDescribe, encodeDescribeGroups, encodeFindCoordinator, encodeListOffsets, encodeMetadata, encodeOffsetFetch, requestHeader,
+  type ApiName, type GroupDescription, type Metadata, type OffsetsByTopic,
 } from './codec.js';
-import { MalformedResponse, ReplyTooLarge } from './errors.js';
+import { KafkaError, KafkaProtocolError, MalformedResponse, ReplyTooLarge } from './errors.js';
 import { FrameReader, INT32 } from './framing.js';
 import { authenticate, type SaslOptions } from './sasl.js';
 import { abortError, describeNetError, isTlsRecord } from './socket-errors.js';
@@ -219,6 +219,37 @@ export class BrokerConnection {
 
   findCoordinator(group: string): Promise<{ id: number; host: string; port: number }> {
     return this.call('FindCoordinator', encodeFindCoordinator(group), (r) => decodeFindCoordinator(r, group));
+  }
+
+  /** Whether the broker accepts the version of `name` the codec speaks (optional APIs only). */
+  supports(name: ApiName): boolean {
+    const range = this.versions.get(API[name]);
+    return !!range && VERSION[name] >= range[0] && VERSION[name] <= range[1];
+  }
+
+  /**
+   * State and member count of a group: DescribeGroups for a classic group; a group of the
+   * consumer protocol (KIP-848, Kafka 4) is not found there and is described by ConsumerGroupDescribe.
+   */
+  async describeGroup(group: string): Promise<GroupDescription & { protocol: 'classic' | 'consumer' }> {
+    const dead = { state: 'Dead', members: 0, protocol: 'classic' } as const;
+    try {
+      const classic = await this.call('DescribeGroups', encodeDescribeGroups(group), (r) => decodeDescribeGroups(r, group));
+      // Kafka 4's coordinator answers DescribeGroups for a consumer-protocol group as it does for
+      // a group that does not exist: state Dead, no error. Only ConsumerGroupDescribe tells them apart.
+      if (classic.state !== 'Dead' || !this.supports('ConsumerGroupDescribe')) return { ...classic, protocol: 'classic' };
+    } catch (e) {
+      if (!(e instanceof KafkaProtocolError && e.code === KafkaError.GROUP_ID_NOT_FOUND) || !this.supports('ConsumerGroupDescribe')) throw e;
+    }
+    {
+      try {
+        return { ...(await this.call('ConsumerGroupDescribe', encodeConsumerGroupDescribe(group), (r) => decodeConsumerGroupDescribe(r, group))), protocol: 'consumer' };
+      } catch (e2) {
+        // Neither kind: the group does not exist, which Kafka 3.x's coordinator answers as state Dead.
+        if (e2 instanceof KafkaProtocolError && e2.code === KafkaError.GROUP_ID_NOT_FOUND) return dead;
+        throw e2;
+      }
+    }
   }
 
   /** Committed offsets of a group; -1 means none. */
