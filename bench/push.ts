@@ -3,10 +3,11 @@
  *   ours-http     LokiTransport, protobuf+snappy over HTTP, through its on-disk spool
  *   ours-grpc     LokiTransport, logproto.Pusher/Push over gRPC
  *   promtail      Promtail tailing the check log file (promtail/promtail.yaml), written by a child
+ *   otelcol       the OpenTelemetry Collector tailing the same kind of file (otelcol/otelcol.yaml, OTLP)
  *   winston-loki  the popular winston transport
  * each in its own child process. Printed per contender: lines/s (first line written → last
  * line countable in Loki), CPU seconds per million lines and peak RSS of the shipping process
- * (for Promtail: Promtail, not the file writer), and lines lost, counted in Loki.
+ * (for Promtail and the collector: the shipper, not the file writer), and lines lost, counted in Loki.
  * Then the outage scenario: Loki is stopped, the lines are written over the outage, Loki is
  * restarted; the loss is counted in Loki.
  *
@@ -24,12 +25,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { countLines, startLoki, startPromtail, type LokiHandle, type PromtailHandle } from '../test/harness/loki.js';
+import { startOtelcol, type OtelcolHandle } from '../test/harness/otelcol.js';
 import { removeDir, sleep, tempDir } from '../test/harness/proc.js';
 import { launcherFlags } from './launcher-flags.js';
 import type { ChildArgs } from './push-child.js';
 
 type Mode = ChildArgs['mode'];
-const CONTENDERS = ['ours-http', 'ours-grpc', 'promtail', 'winston-loki'] as const;
+const CONTENDERS = ['ours-http', 'ours-grpc', 'promtail', 'otelcol', 'winston-loki'] as const;
 type Contender = (typeof CONTENDERS)[number];
 
 interface Result {
@@ -101,15 +103,15 @@ function procUsage(pid: number): { cpuS: number; maxRssMB: number } {
   return { cpuS: ticks / 100, maxRssMB: hwm ? Number(hwm[1]) / 1024 : NaN };
 }
 
-/** The Promtail process the harness started in `dir` (its working directory). */
-function pidWithCwd(dir: string): number {
+/** The shipper process (promtail, otelcol) the harness started in `dir` (its working directory). */
+function pidWithCwd(dir: string, name: string): number {
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     try {
-      if (readlinkSync(`/proc/${p}/cwd`) === dir && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('promtail')) return Number(p);
+      if (readlinkSync(`/proc/${p}/cwd`) === dir && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(name)) return Number(p);
     } catch { /* gone or not ours */ }
   }
-  throw new Error(`no promtail process in ${dir}`);
+  throw new Error(`no ${name} process in ${dir}`);
 }
 
 /** Polls Loki until `n` lines are countable, or the count has stopped moving for quietMs. */
@@ -133,18 +135,19 @@ async function runContender(name: Contender, loki: LokiHandle, work: string, n: 
   const dir = join(work, host);
   mkdirSync(dir, { recursive: true });
   const args: ChildArgs = {
-    mode: (name === 'promtail' ? 'file' : name) as Mode,
+    mode: (name === 'promtail' || name === 'otelcol' ? 'file' : name) as Mode,
     lokiUrl: loki.url, grpcUrl: `grpc://127.0.0.1:${loki.grpcPort}`,
     host, lines: n, spoolDir: join(dir, 'spool'), file: join(dir, 'checks', 'mysql.log'),
     spreadMs: outage ? outage.ms : 0,
   };
-  let pt: PromtailHandle | undefined;
+  let pt: PromtailHandle | OtelcolHandle | undefined;
   let ptPid = 0;
   let ptCpu0 = 0;
-  if (name === 'promtail') {
+  if (name === 'promtail' || name === 'otelcol') {
     mkdirSync(join(dir, 'checks'), { recursive: true });
-    pt = await startPromtail({ lokiUrl: loki.url, checkLogDir: join(dir, 'checks'), env: 'bench', host, dataDir: join(dir, 'promtail') });
-    ptPid = pidWithCwd(join(dir, 'promtail'));
+    const o = { lokiUrl: loki.url, checkLogDir: join(dir, 'checks'), env: 'bench', host, dataDir: join(dir, name) };
+    pt = name === 'promtail' ? await startPromtail(o) : await startOtelcol(o);
+    ptPid = pidWithCwd(join(dir, name), name);
     ptCpu0 = procUsage(ptPid).cpuS;
   }
   if (outage) await loki.stop();
@@ -200,6 +203,8 @@ export async function run(): Promise<void> {
     table(rows, false);
     const ours = rows.filter((r) => r.name.startsWith('ours'));
     const pt = rows.find((r) => r.name === 'promtail');
+    const oc = rows.find((r) => r.name === 'otelcol');
+    if (oc && pt) console.log(`  otelcol vs Promtail: lines/CPU s ${(oc.lines / oc.cpuS).toFixed(0)} vs ${(pt.lines / pt.cpuS).toFixed(0)}, RSS ${oc.rssMB.toFixed(1)} vs ${pt.rssMB.toFixed(1)} MB, lost ${oc.lines - oc.counted} vs ${pt.lines - pt.counted}`);
     for (const o of ours) {
       const eff = o.lines / o.cpuS;
       const ptEff = pt ? pt.lines / pt.cpuS : NaN;

@@ -2,6 +2,7 @@
  * `npm run demo`: real servers on loopback, the agent running every few seconds, a real fault,
  * and what the operator sees: the log file, syslog, Loki, and the alert in chat.
  * `npm run demo -- --all` adds Kafka, SolrCloud and a Redis Cluster.
+ * `npm run demo -- --shipper otelcol` ships the log files with the OpenTelemetry Collector instead of Promtail.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
@@ -13,11 +14,20 @@ import { REPO_ROOT, removeDir, tempDir, waitFor } from '../test/harness/proc.js'
 import { startChat } from '../test/harness/chat.js';
 import { pairChecks, writeConfig } from '../test/harness/cli.js';
 import { queryRange } from '../test/harness/loki.js';
-import { stackDown, stackUp } from '../agent/src/stack/stack.js';
+import { stackDown, stackUp, type Shipper } from '../agent/src/stack/stack.js';
 
 const INTERVAL_S = 5;
 const HOST = 'demo-host';
 const ALL = process.argv.includes('--all');
+const SHIPPER = shipperOf(process.argv);
+function shipperOf(argv: readonly string[]): Shipper {
+  const i = argv.indexOf('--shipper');
+  const v = i < 0 ? 'promtail' : argv[i + 1];
+  if (v === 'promtail' || v === 'otelcol') return v;
+  process.stderr.write(`demo: --shipper ${v ?? ''}: must be promtail or otelcol\n`);
+  process.exit(2);
+}
+const SHIPPER_NAME = SHIPPER === 'otelcol' ? 'the OpenTelemetry Collector' : 'Promtail';
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const red = (s: string) => (process.stdout.isTTY ? `\x1b[31m${s}\x1b[0m` : s);
 const say = (s: string) => process.stdout.write(`\n${bold(`==> ${s}`)}\n`);
@@ -67,12 +77,12 @@ async function main(): Promise<void> {
   const dir = tempDir('demo');
   say(`iMom demo in ${dir}`);
   say('Starting real servers on loopback: MariaDB primary + replica (replicating), Redis master + replica, rsyslogd,');
-  say('and the pipeline: Loki (ruler on ruler/rules), Promtail, Alertmanager, the chat relay, and a local stand-in for chat');
+  say(`and the pipeline: Loki (ruler on ruler/rules), ${SHIPPER_NAME}, Alertmanager, the chat relay, and a local stand-in for chat`);
   const chat = await startChat();
   const [mysql, redis, syslog, stack] = await Promise.all([
     ReplicationPair.start(), RedisPair.start(), Rsyslog.start(),
     stackUp({
-      dir: join(dir, 'stack'), labels: { env: 'demo', host: HOST }, lokiEnv: { LOKI_RULER_POLL_INTERVAL: '2s' },
+      dir: join(dir, 'stack'), labels: { env: 'demo', host: HOST }, lokiEnv: { LOKI_RULER_POLL_INTERVAL: '2s' }, shipper: SHIPPER,
       relay: { grafanaUrl: 'http://127.0.0.1:3000', targets: [{ name: 'ops-chat', type: 'webhook', url: `${chat.url}/ops`, send_resolved: true }] },
     }),
   ]);
@@ -117,7 +127,7 @@ async function main(): Promise<void> {
     const loki = stack.components.find((c) => c.name === 'loki')!.url;
     for (const q of [`{job="imom", env="demo", level=~"ERROR|CRITICAL"}`, `{job="imom", host="${HOST}", check="mysql", level="ERROR"} |= "Slave_SQL_Running=No"`]) {
       const got = await waitFor(async () => { const r = await queryRange(loki, q, { limit: 4 }); return r.length ? r : undefined; }, 30_000, `Loki: ${q}`);
-      say(`In Loki (shipped by Promtail): ${q}`);
+      say(`In Loki (shipped by ${SHIPPER_NAME}): ${q}`);
       got.forEach((e) => show(`${JSON.stringify(e.labels)}  ${e.line}`));
     }
 

@@ -74,7 +74,7 @@ function stageAgent() {
   mkdirSync(join(LIB, 'bin'), { recursive: true });
   copyFileSync(join(ROOT, 'bin/imom.js'), join(LIB, 'bin/imom.js'));
   // What `imom stack` reads from the package root.
-  for (const p of ['loki/loki.yaml', 'promtail/promtail.yaml', 'ruler/rules', 'ruler/alertmanager.yml']) {
+  for (const p of ['loki/loki.yaml', 'promtail/promtail.yaml', 'otelcol/otelcol.yaml', 'ruler/rules', 'ruler/alertmanager.yml']) {
     if (existsSync(join(ROOT, p))) cpSync(join(ROOT, p), join(LIB, p), { recursive: true });
   }
 }

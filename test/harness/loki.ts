@@ -73,7 +73,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-interface Managed {
+export interface Managed {
   readonly logFile: string;
   stop(): Promise<void>;
   kill(): Promise<void>;
@@ -81,7 +81,8 @@ interface Managed {
   close(): Promise<void>;
 }
 
-function managed(spec: ProcSpec, ready: (p: Proc) => Promise<void>, dataDir: string, ownDir: boolean) {
+/** One server process with start/stop/kill/restart/close; test/harness/otelcol.ts runs the collector with it too. */
+export function managed(spec: ProcSpec, ready: (p: Proc) => Promise<void>, dataDir: string, ownDir: boolean) {
   let proc: Proc | undefined;
   const start = async () => {
     const p = spawnProc(spec);

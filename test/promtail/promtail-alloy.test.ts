@@ -20,7 +20,7 @@ const alloy = readAlloy(readFileSync(join(REPO_ROOT, 'promtail', 'alloy', 'imom.
 
 type PromtailValue = string | number | boolean | null | PromtailValue[] | { [key: string]: PromtailValue };
 interface Job { job_name: string; static_configs: { labels: Record<string, string> }[]; pipeline_stages: Record<string, PromtailValue>[] }
-interface Client { url: string; batchwait: string; batchsize: number; timeout: string; backoff_config: { min_period: string; max_period: string; max_retries: number }; tls_config: Record<string, string> }
+interface Client { url: string; tenant_id: string; batchwait: string; batchsize: number; timeout: string; backoff_config: { min_period: string; max_period: string; max_retries: number }; tls_config: Record<string, string> }
 const cfg = parse(promtailText) as { clients: Client[]; scrape_configs: Job[] };
 
 /**
@@ -102,9 +102,9 @@ test('loki.write "default" has the client settings of promtail.yaml', () => {
   const c = cfg.clients[0]!;
   const write = theBlock(alloy, 'loki.write', 'default');
   assert.deepEqual(write.attrs, {});
-  // Not mirrored: promtail.yaml's tenant_id (${LOKI_TENANT:-}); imom.alloy sets no tenant_id.
   assert.deepEqual(theBlock(write.blocks, 'endpoint').attrs, {
     url: alloyOf(c.url),
+    tenant_id: alloyOf(c.tenant_id),
     batch_wait: c.batchwait,
     batch_size: `${c.batchsize / 1_048_576}MiB`,
     remote_timeout: c.timeout,

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { removeDir, tempDir, waitFor } from '../harness/proc.js';
 import { countLines, queryAll, startLoki, startPromtail, waitForCount, type LokiHandle, type PromtailHandle } from '../harness/loki.js';
 import { followSplit } from '../harness/cli.js';
-import { account, ranges, seqLine, writeNumbered } from './util.js';
+import { account, END, linesIn, ranges, ROTATION, withoutEnd, writeNumbered } from './util.js';
 
 let loki: LokiHandle;
 let promtail: PromtailHandle;
@@ -49,10 +49,6 @@ async function readLines(path: string): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-/** The end marker: a check line of its own tag, which no test counts. */
-const END = seqLine('end', 1);
-const withoutEnd = (selector: string) => `${selector} != "Seq=end-1"`;
-
 /**
  * Appends the end marker to `file` (after everything else written to it) and waits until Loki
  * has it: Promtail reads a file in order and pushes one batch at a time, so every line before
@@ -62,14 +58,6 @@ async function settle(file: string, check: string, selector = sel(check)): Promi
   appendFileSync(file, `${END}\n`);
   await waitForCount(loki.url, `${selector} |= "Seq=end-1"`, 1, { start: started, timeoutMs: 120_000 });
   return countLines(loki.url, withoutEnd(selector), { start: started });
-}
-
-/** Newlines in `file`: the lines written so far. */
-function linesIn(file: string): number {
-  const b = readFileSync(file);
-  let n = 0;
-  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
-  return n;
 }
 
 test('positions survive a graceful restart: nothing lost, nothing re-sent', async (t) => {
@@ -118,11 +106,7 @@ test('kill -9 of Promtail while the agent writes: nothing lost; what shows twice
   assert.equal(a.received, 20_000 + a.duplicated.length, 'every other line once');
 });
 
-// ~5,000 lines/s in bursts of 250 every 50 ms, rotated every 10,000 lines (~2 s), right
-// after a burst: the hard case, as the newest lines are the least likely to be read yet.
-const TOTAL = 50_000;
-const EVERY = 10_000;
-const WRITE = { count: TOTAL, batch: 250, pauseMs: 50, rotateEvery: EVERY } as const;
+const { total: TOTAL, every: EVERY, write: WRITE } = ROTATION;
 
 test('rotation by rename-and-create every 10,000 lines while Promtail tails: none lost, none duplicated', async (t) => {
   const file = join(logs, 'rot_rename.log');

@@ -1,5 +1,5 @@
 /** Shared by the Promtail tests: numbered check lines, rotation, exactly-once accounting. */
-import { appendFileSync, copyFileSync, renameSync, truncateSync } from 'node:fs';
+import { appendFileSync, copyFileSync, readFileSync, renameSync, truncateSync } from 'node:fs';
 import { logFileTimestamp } from '../../agent/src/core/format.js';
 import { sleep } from '../harness/proc.js';
 import type { LogEntry } from '../harness/loki.js';
@@ -108,4 +108,23 @@ export function ranges(ns: readonly number[], max = 20): string {
     i = j + 1;
   }
   return out.join(', ') + (out.length === max ? ', …' : '');
+}
+
+/** The end marker of the fault tests: a check line of its own tag, which no test counts. */
+export const END = seqLine('end', 1);
+export const withoutEnd = (selector: string) => `${selector} != "Seq=end-1"`;
+
+/**
+ * The fault tests' rotation load: ~5,000 lines/s in bursts of 250 every 50 ms, rotated every
+ * 10,000 lines (~2 s), right after a burst: the hard case, as the newest lines are the least
+ * likely to be read yet.
+ */
+export const ROTATION = { total: 50_000, every: 10_000, write: { count: 50_000, batch: 250, pauseMs: 50, rotateEvery: 10_000 } } as const;
+
+/** Newlines in `file`: the lines written so far. */
+export function linesIn(file: string): number {
+  const b = readFileSync(file);
+  let n = 0;
+  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
+  return n;
 }

@@ -7,7 +7,7 @@ import { action, EXIT, type CommandModule } from '../command/command.js';
 import { ConfigError } from '../config/errors.js';
 import { tlsSchema } from '../config/tls.js';
 import { defaults } from './paths.js';
-import { stackDown, stackStatus, stackUp, type StackState, type StackUpOptions } from './stack.js';
+import { stackDown, stackStatus, stackUp, type Shipper, type StackState, type StackUpOptions } from './stack.js';
 
 const int = (v: string): number => {
   const n = Number(v);
@@ -22,7 +22,7 @@ function dirOption(): Option {
 function printState(s: StackState, out: NodeJS.WritableStream): void {
   for (const c of s.components) out.write(`${c.name.padEnd(12)} pid ${String(c.pid).padEnd(8)} ${c.url}\n`);
   if (s.promtail) {
-    out.write(`promtail tails ${s.promtail.checkLogDir}/*.log (job=imom), ${s.promtail.consoleLog} (query="false") and ${s.promtail.queryLog} (query="true")\n`);
+    out.write(`${s.promtail.shipper ?? 'promtail'} tails ${s.promtail.checkLogDir}/*.log (job=imom), ${s.promtail.consoleLog} (query="false") and ${s.promtail.queryLog} (query="true")\n`);
     const l = s.promtail.labels;
     out.write(`labels: env="${l.env}" host="${l.host}" (checks); job="${l.app}" host="${l.appHost}" server="${l.server}" (application)\n`);
   }
@@ -43,7 +43,7 @@ function lokiTlsFromDir(dir: string): NonNullable<StackUpOptions['lokiTls']> {
 }
 
 export const stackCommands: CommandModule = (program: Command) => {
-  const stack = program.command('stack').description('start, stop and inspect the local Loki + Promtail + Alertmanager stack (loopback only)');
+  const stack = program.command('stack').description('start, stop and inspect the local Loki + Promtail (or the OpenTelemetry Collector) + Alertmanager stack (loopback only)');
 
   stack
     .command('up')
@@ -53,7 +53,10 @@ export const stackCommands: CommandModule = (program: Command) => {
     .option('--loki-grpc-port <port>', 'Loki gRPC port (default 9095, or a free one)', int)
     .option('--promtail-port <port>', 'Promtail HTTP port (default 9080, or a free one)', int)
     .option('--alertmanager-port <port>', 'Alertmanager port (default 9093, or a free one)', int)
-    .option('--no-promtail', 'do not start Promtail')
+    .option('--no-promtail', 'do not start a shipper (Promtail or the collector)')
+    .addOption(new Option('--shipper <name>', 'what ships the log files to Loki').choices(['promtail', 'otelcol']).default('promtail'))
+    .option('--otelcol-port <port>', 'the collector\'s health_check port (default 13133, or a free one)', int)
+    .option('--otelcol-config <file>', 'collector config (default otelcol/otelcol.yaml)')
     .option('--no-alertmanager', 'do not start Alertmanager even if its config exists')
     .option('--loki-config <file>', 'Loki config (default loki/loki.yaml)')
     .option('--promtail-config <file>', 'Promtail config (default promtail/promtail.yaml)')
@@ -72,14 +75,14 @@ export const stackCommands: CommandModule = (program: Command) => {
     .option('--loki-tls-dir <dir>', 'run Loki on mutual TLS (loki/loki-tls.yaml) with the files of <dir>: ca.pem (the CA), loki.pem/loki.key (Loki\'s certificate), client.pem/client.key (the client certificate of Loki\'s own clients, Promtail and the relay)')
     .option('--json', 'print the state as JSON')
     .action(action(async (o: {
-      dir: string; lokiPort?: number; lokiGrpcPort?: number; promtailPort?: number; alertmanagerPort?: number; promtail: boolean; alertmanager: boolean;
-      lokiConfig?: string; promtailConfig?: string; alertmanagerConfig?: string; rules?: string; env: string; host?: string; app: string; appHost?: string;
+      dir: string; lokiPort?: number; lokiGrpcPort?: number; promtailPort?: number; otelcolPort?: number; alertmanagerPort?: number; promtail: boolean; alertmanager: boolean;
+      shipper: Shipper; lokiConfig?: string; promtailConfig?: string; otelcolConfig?: string; alertmanagerConfig?: string; rules?: string; env: string; host?: string; app: string; appHost?: string;
       server?: string; checkLogDir?: string; consoleLog?: string; queryLog?: string; json?: boolean; chatWebhook?: string; grafanaUrl?: string; lokiTlsDir?: string;
     }) => {
       const s = await stackUp({
         dir: o.dir,
-        ports: { loki: o.lokiPort, lokiGrpc: o.lokiGrpcPort, promtail: o.promtailPort, alertmanager: o.alertmanagerPort },
-        promtail: o.promtail,
+        ports: { loki: o.lokiPort, lokiGrpc: o.lokiGrpcPort, promtail: o.promtailPort, otelcol: o.otelcolPort, alertmanager: o.alertmanagerPort },
+        promtail: o.promtail, shipper: o.shipper, otelcolConfig: o.otelcolConfig,
         alertmanager: o.alertmanager ? 'auto' : false,
         lokiConfig: o.lokiConfig, promtailConfig: o.promtailConfig, alertmanagerConfig: o.alertmanagerConfig, rulesDir: o.rules,
         labels: { env: o.env, host: o.host, app: o.app, appHost: o.appHost, server: o.server },

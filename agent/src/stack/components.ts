@@ -153,14 +153,10 @@ export interface PromtailSpecOptions {
   readonly logFile?: string;
 }
 
-export function promtailSpec(o: PromtailSpecOptions): ProcSpec {
-  const dataDir = dataFolder(o.dataDir);
+/** The variables promtail.yaml and otelcol.yaml share: tenant, label values, paths; then `vars`. */
+function shipperVars(o: Omit<PromtailSpecOptions, 'dataDir' | 'httpPort' | 'lokiUrl'>): Record<string, string> {
   const set = (k: string, v: string | undefined) => (v === undefined ? {} : { [k]: v });
-  const env: Record<string, string> = {
-    PROMTAIL_HTTP_ADDRESS: '127.0.0.1',
-    PROMTAIL_HTTP_PORT: String(o.httpPort),
-    PROMTAIL_POSITIONS: join(dataDir, 'positions.yaml'),
-    LOKI_PUSH_URL: `${o.lokiUrl.replace(/\/$/, '')}/loki/api/v1/push`,
+  return {
     ...set('LOKI_TENANT', o.tenant),
     IMOM_ENV: o.env ?? 'dev',
     IMOM_HOST: o.host ?? hostname(),
@@ -172,7 +168,50 @@ export function promtailSpec(o: PromtailSpecOptions): ProcSpec {
     ...set('IMOM_APP_QUERY_LOG', o.queryLog && resolve(o.queryLog)),
     ...o.vars,
   };
+}
+
+export function promtailSpec(o: PromtailSpecOptions): ProcSpec {
+  const dataDir = dataFolder(o.dataDir);
+  const env: Record<string, string> = {
+    PROMTAIL_HTTP_ADDRESS: '127.0.0.1',
+    PROMTAIL_HTTP_PORT: String(o.httpPort),
+    PROMTAIL_POSITIONS: join(dataDir, 'positions.yaml'),
+    LOKI_PUSH_URL: `${o.lokiUrl.replace(/\/$/, '')}/loki/api/v1/push`,
+    ...shipperVars(o),
+  };
   return expandEnvSpec('promtail', dataDir, defaults.promtailConfig(), env, o);
+}
+
+export interface OtelcolSpecOptions extends Omit<PromtailSpecOptions, 'httpPort'> {
+  /** health_check extension (GET / answers 200 once the pipelines run). */
+  readonly healthPort: number;
+  /** The collector's own metrics (Prometheus text on /metrics). */
+  readonly metricsPort: number;
+}
+
+/**
+ * The OpenTelemetry Collector with otelcol/otelcol.yaml: the same IMOM_* variables as
+ * promtail.yaml, so both ship the same files with the same labels; offsets and the sending
+ * queue in <dataDir>/storage.
+ */
+export function otelcolSpec(o: OtelcolSpecOptions): ProcSpec {
+  const dataDir = dataFolder(o.dataDir);
+  const env: Record<string, string> = {
+    OTELCOL_HEALTH_ADDRESS: '127.0.0.1',
+    OTELCOL_HEALTH_PORT: String(o.healthPort),
+    OTELCOL_METRICS_PORT: String(o.metricsPort),
+    OTELCOL_STORAGE_DIR: join(dataDir, 'storage'),
+    LOKI_OTLP_URL: `${o.lokiUrl.replace(/\/$/, '')}/otlp`,
+    ...shipperVars(o),
+  };
+  return {
+    name: 'otelcol',
+    cmd: requireBinary('otelcol'),
+    args: ['--config', resolve(o.configFile ?? defaults.otelcolConfig()), ...(o.extraArgs ?? [])],
+    env,
+    cwd: dataDir,
+    logFile: o.logFile ?? join(dataDir, 'otelcol.log'),
+  };
 }
 
 export interface AlertmanagerSpecOptions {
@@ -228,7 +267,7 @@ export function relaySpec(o: RelaySpecOptions): ProcSpec {
 }
 
 /** The readiness endpoint of each component. */
-export const READY_PATH: Record<string, string> = { loki: '/ready', promtail: '/ready', alertmanager: '/-/ready', relay: '/healthz' };
+export const READY_PATH: Record<string, string> = { loki: '/ready', promtail: '/ready', otelcol: '/', alertmanager: '/-/ready', relay: '/healthz' };
 
 export interface Readiness {
   readonly ready: boolean;

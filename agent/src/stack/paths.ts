@@ -26,15 +26,17 @@ export function repoRoot(): string {
   }
 }
 
-export type BinaryName = 'loki' | 'promtail' | 'alertmanager';
+export type BinaryName = 'loki' | 'promtail' | 'alertmanager' | 'otelcol';
 
 const CANDIDATES: Record<BinaryName, string[]> = {
   loki: ['loki'],
   promtail: ['promtail'],
   alertmanager: ['prometheus-alertmanager', 'alertmanager'],
+  // Our small build (scripts/setup/otelcol.sh), or the upstream contrib package (otelcol/README.md).
+  otelcol: ['otelcol-imom', 'otelcol-contrib'],
 };
 
-const ENV: Record<BinaryName, string> = { loki: 'IMOM_LOKI_BIN', promtail: 'IMOM_PROMTAIL_BIN', alertmanager: 'IMOM_ALERTMANAGER_BIN' };
+const ENV: Record<BinaryName, string> = { loki: 'IMOM_LOKI_BIN', promtail: 'IMOM_PROMTAIL_BIN', alertmanager: 'IMOM_ALERTMANAGER_BIN', otelcol: 'IMOM_OTELCOL_BIN' };
 
 function executable(p: string): boolean {
   try {
@@ -60,7 +62,8 @@ export function findBinary(name: BinaryName): string | undefined {
 export function requireBinary(name: BinaryName): string {
   const b = findBinary(name);
   if (!b) {
-    const hint = name === 'alertmanager' ? 'apt-get install prometheus-alertmanager' : 'npm run setup (builds it into .cache/bin)';
+    const hint = name === 'alertmanager' ? 'apt-get install prometheus-alertmanager'
+      : name === 'otelcol' ? 'bash scripts/setup/otelcol.sh (builds otelcol-imom into .cache/bin)' : 'npm run setup (builds it into .cache/bin)';
     throw new Error(`${name} not found (looked at $${ENV[name]}, .cache/bin and PATH); ${hint}`);
   }
   return b;
@@ -71,6 +74,7 @@ export const defaults = {
   lokiConfig: () => join(repoRoot(), 'loki', 'loki.yaml'),
   lokiTlsConfig: () => join(repoRoot(), 'loki', 'loki-tls.yaml'),
   promtailConfig: () => join(repoRoot(), 'promtail', 'promtail.yaml'),
+  otelcolConfig: () => join(repoRoot(), 'otelcol', 'otelcol.yaml'),
   rulesDir: () => join(repoRoot(), 'ruler', 'rules'),
   alertmanagerConfig: () => join(repoRoot(), 'ruler', 'alertmanager.yml'),
   /** $IMOM_STACK_DIR, else $XDG_STATE_HOME/imom/stack (~/.local/state/imom/stack). */

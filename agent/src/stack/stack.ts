@@ -21,14 +21,14 @@ import type { ConnectionOptions } from 'node:tls';
 import type { TlsConfig } from '../config/tls.js';
 import { loadTls } from '../core/tls/index.js';
 import { renderAlertmanagerConfig } from '../relay/amconfig.js';
-import { type LokiTlsFiles, alertmanagerSpec, lokiSpec, probeReady, promtailSpec, PROMTAIL_NO_FILES, READY_PATH, relaySpec, waitReady } from './components.js';
+import { type LokiTlsFiles, alertmanagerSpec, lokiSpec, otelcolSpec, probeReady, promtailSpec, PROMTAIL_NO_FILES, READY_PATH, relaySpec, waitReady } from './components.js';
 import { defaults } from './paths.js';
 import { pidRuns, spawnProc, stopPid, type Proc, type ProcSpec } from './process.js';
 
 export const STATE_FILE = 'stack.json';
 
 export interface ComponentState {
-  readonly name: 'loki' | 'promtail' | 'alertmanager' | 'relay';
+  readonly name: 'loki' | 'promtail' | 'otelcol' | 'alertmanager' | 'relay';
   readonly pid: number;
   readonly cmd: string;
   readonly args: readonly string[];
@@ -46,16 +46,26 @@ export interface StackState {
   readonly components: readonly ComponentState[];
   /** Loki's client TLS (file paths only) when it runs loki/loki-tls.yaml: status probes with it. */
   readonly lokiTls?: TlsConfig;
-  /** Paths Promtail tails and the labels it sets, for the operator (and the demo). */
-  readonly promtail?: { readonly checkLogDir: string; readonly consoleLog: string; readonly queryLog: string; readonly labels: Readonly<Record<string, string>> };
+  /** Paths the shipper (Promtail, or the collector) tails and the labels it sets, for the operator (and the demo). */
+  readonly promtail?: {
+    readonly checkLogDir: string; readonly consoleLog: string; readonly queryLog: string; readonly labels: Readonly<Record<string, string>>;
+    /** Absent in states written before the collector could be chosen: Promtail. */
+    readonly shipper?: Shipper;
+  };
 }
+
+/** Which program ships the log files to Loki: promtail/promtail.yaml or otelcol/otelcol.yaml. */
+export type Shipper = 'promtail' | 'otelcol';
 
 export interface StackUpOptions {
   readonly dir: string;
   /** Preferred ports; a default that is taken falls back to a free one. */
-  readonly ports?: { readonly loki?: number; readonly lokiGrpc?: number; readonly promtail?: number; readonly alertmanager?: number };
-  /** Start Promtail (default true). */
+  readonly ports?: { readonly loki?: number; readonly lokiGrpc?: number; readonly promtail?: number; readonly otelcol?: number; readonly alertmanager?: number };
+  /** Start a shipper (default true). */
   readonly promtail?: boolean;
+  /** Which one (default promtail). */
+  readonly shipper?: Shipper;
+  readonly otelcolConfig?: string;
   /** true: must start; false: never; 'auto' (default): when the config file exists. */
   readonly alertmanager?: boolean | 'auto';
   readonly lokiConfig?: string;
@@ -81,7 +91,7 @@ export interface StackUpOptions {
   readonly lokiTls?: { readonly files: LokiTlsFiles; readonly client: TlsConfig };
 }
 
-const DEFAULT_PORTS = { loki: 3100, lokiGrpc: 9095, promtail: 9080, alertmanager: 9093, relay: 9097 } as const;
+const DEFAULT_PORTS = { loki: 3100, lokiGrpc: 9095, promtail: 9080, otelcol: 13133, otelcolMetrics: 8888, alertmanager: 9093, relay: 9097 } as const;
 
 function statePath(dir: string): string {
   return join(resolve(dir), STATE_FILE);
@@ -227,24 +237,34 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
     }
 
     if (o.promtail ?? true) {
-      const port = await pickPort(o.ports?.promtail, DEFAULT_PORTS.promtail, taken);
+      const shipper = o.shipper ?? 'promtail';
       const checkLogDir = resolve(o.paths?.checkLogDir ?? join(dir, 'var', 'log', 'imom'));
       const consoleLog = resolve(o.paths?.consoleLog ?? join(dir, 'var', 'log', 'app', 'console.log'));
       const queryLog = resolve(o.paths?.queryLog ?? join(dir, 'var', 'log', 'app', 'query.log'));
       mkdirSync(checkLogDir, { recursive: true });
       mkdirSync(resolve(consoleLog, '..'), { recursive: true });
       mkdirSync(resolve(queryLog, '..'), { recursive: true });
-      const spec = promtailSpec({
-        dataDir: join(dir, 'promtail'), httpPort: port, lokiUrl, configFile: o.promtailConfig, tenant: o.tenant === 'fake' ? undefined : o.tenant,
+      const common = {
+        dataDir: join(dir, shipper), lokiUrl, tenant: o.tenant === 'fake' ? undefined : o.tenant,
         env: o.labels?.env, host: o.labels?.host, app: o.labels?.app ?? 'app', appHost: o.labels?.appHost, server: o.labels?.server,
-        checkLogDir, consoleLog, queryLog, logFile: join(runDir, 'promtail.log'),
-        ...(lokiTls ? { vars: promtailTlsVars(lokiTls) } : {}),
-      });
+        checkLogDir, consoleLog, queryLog, logFile: join(runDir, `${shipper}.log`),
+        ...(lokiTls ? { vars: shipperTlsVars(lokiTls) } : {}),
+      };
+      let spec: ProcSpec;
+      if (shipper === 'promtail') {
+        const port = await pickPort(o.ports?.promtail, DEFAULT_PORTS.promtail, taken);
+        spec = promtailSpec({ ...common, httpPort: port, configFile: o.promtailConfig });
+        await launch(spec, 'promtail', port, { http: port }, PROMTAIL_NO_FILES);
+      } else {
+        const port = await pickPort(o.ports?.otelcol, DEFAULT_PORTS.otelcol, taken);
+        const metricsPort = await pickPort(undefined, DEFAULT_PORTS.otelcolMetrics, taken);
+        spec = otelcolSpec({ ...common, healthPort: port, metricsPort, configFile: o.otelcolConfig });
+        await launch(spec, 'otelcol', port, { health: port, metrics: metricsPort });
+      }
       promtailInfo = {
-        checkLogDir, consoleLog, queryLog,
+        checkLogDir, consoleLog, queryLog, shipper,
         labels: { env: spec.env.IMOM_ENV ?? '', host: spec.env.IMOM_HOST ?? '', app: spec.env.IMOM_APP ?? '', appHost: spec.env.IMOM_APP_HOST ?? '', server: spec.env.IMOM_APP_SERVER ?? '' },
       };
-      await launch(spec, 'promtail', port, { http: port }, PROMTAIL_NO_FILES);
     }
     const state: StackState = { version: 1, dir, components, promtail: promtailInfo, ...(lokiTls ? { lokiTls } : {}) };
     writeState(dir, state);
@@ -256,8 +276,8 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
   }
 }
 
-/** promtail/promtail.yaml's tls_config variables for a Loki on TLS. */
-function promtailTlsVars(t: TlsConfig): Record<string, string> {
+/** The TLS variables for a Loki on TLS, the same in promtail/promtail.yaml (tls_config) and otelcol/otelcol.yaml. */
+function shipperTlsVars(t: TlsConfig): Record<string, string> {
   const f = tlsFiles(t);
   return Object.fromEntries(Object.entries({ LOKI_PUSH_CA_FILE: f.ca_file, LOKI_PUSH_CERT_FILE: f.cert_file, LOKI_PUSH_KEY_FILE: f.key_file, LOKI_PUSH_SERVER_NAME: f.server_name }).filter((e): e is [string, string] => e[1] !== undefined));
 }
@@ -270,7 +290,7 @@ function promtailTlsVars(t: TlsConfig): Record<string, string> {
 export async function stackDown(dir: string, graceMs = 20_000): Promise<{ name: string; pid: number; was: 'stopped' | 'not running' }[]> {
   const state = readState(dir);
   if (!state) return [];
-  const order: readonly ComponentState['name'][] = ['promtail', 'loki', 'alertmanager', 'relay'];
+  const order: readonly ComponentState['name'][] = ['promtail', 'otelcol', 'loki', 'alertmanager', 'relay'];
   const comps = [...state.components].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   const out: { name: string; pid: number; was: 'stopped' | 'not running' }[] = [];
   for (const c of comps) {
