@@ -1,6 +1,6 @@
 /**
  * The runtime the tests run on (scripts/node.sh: Node 24 LTS from scripts/setup/node.sh when the
- * machine's node is older than 22.19) and the native addons built for it; and what `imom` says
+ * machine's node is older than NODE_MIN in scripts/setup/node-version.sh) and the native addons built for it; and what `imom` says
  * about itself: --version and the agent's start-up line.
  */
 import { after, before, describe, test } from 'node:test';
@@ -15,15 +15,21 @@ import { Rsyslog } from '../harness/rsyslog.js';
 import { freePort, removeDir, REPO_ROOT, tempDir, waitFor } from '../harness/proc.js';
 import { imom, spawnImom, writeConfig } from '../harness/cli.js';
 
-const NODE_MIN = [22, 19] as const;
+// One minimum, read from the setup script that enforces it, so engines and setup cannot drift apart.
+const NODE_MIN_TEXT = /^NODE_MIN=(\d+\.\d+\.\d+)$/m
+  .exec(readFileSync(join(REPO_ROOT, 'scripts/setup/node-version.sh'), 'utf8'))?.[1];
+if (NODE_MIN_TEXT === undefined) throw new Error('scripts/setup/node-version.sh: no NODE_MIN=x.y.z line');
+const NODE_MIN = NODE_MIN_TEXT.split('.').map(Number) as [number, number, number];
 const packageJson = z.object({ version: z.string(), engines: z.object({ node: z.string() }) })
   .parse(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')));
 
 describe('the runtime', () => {
-  test(`the tests run on Node >= ${NODE_MIN.join('.')}, the minimum package.json's engines names`, () => {
-    const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-    assert.ok(major > NODE_MIN[0] || (major === NODE_MIN[0] && minor >= NODE_MIN[1]), `running on ${process.version}`);
-    assert.equal(packageJson.engines.node, `>=${NODE_MIN.join('.')}.0`);
+  test(`the tests run on Node >= ${NODE_MIN_TEXT}, the minimum package.json's engines names`, () => {
+    const [major = 0, minor = 0, patch = 0] = process.versions.node.split('.').map(Number);
+    const [minMajor, minMinor, minPatch] = NODE_MIN;
+    const atLeast = major !== minMajor ? major > minMajor : minor !== minMinor ? minor > minMinor : patch >= minPatch;
+    assert.ok(atLeast, `running on ${process.version}`);
+    assert.equal(packageJson.engines.node, `>=${NODE_MIN_TEXT}`);
   });
 
   test('unix-dgram (node-gyp addon, built for this runtime) loads and makes a socket', () => {
