@@ -190,17 +190,21 @@ describe('TLS failures with Loki, in words', () => {
     assert.match(expiry[0]!.message, new RegExp(`^TLS certificate ${pki.soonExpiringClient.certFile.replace(/[.]/g, '\\.')} \\(CN=imom-agent[^)]*\\) expires \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ, in \\d+ (days?|hours?)$`));
   });
 
-  it("Loki's certificate ending within expiry_warning is one ERROR report (code tls_notice) naming Loki's address", async () => {
-    // 100 years: every certificate of the test CA ends within it.
-    const { t, logger, reports } = inProcess({ url: loki.url, tenant: TENANT, spool_dir: spools.make(), tls: tlsInput({ expiry_warning: '36500d' }), batch: { max_wait: '10ms' } }, 'tls-peer-expiry.example.com');
-    logger.log({ level: 'info', message: 'p seq=0 Status=OK', check: 'mysql', status: 'OK', time: new Date() });
-    assert.equal(await t.forceFlush(30_000), true);
-    await t.shutdown();
-    const peer = reports.filter((r) => r.code === 'tls_notice' && r.message.startsWith('TLS certificate of Loki'));
-    assert.equal(peer.length, 1, JSON.stringify(reports));
-    assert.equal(peer[0]!.level, 'ERROR');
-    assert.match(peer[0]!.message, new RegExp(`^TLS certificate of Loki 127\\.0\\.0\\.1:${loki.port} \\([^)]+\\) expires \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ, in \\d+ days$`));
-  });
+  for (const transport of ['http', 'grpc'] as const) {
+    it(`Loki's certificate ending within expiry_warning is one ERROR report (code tls_notice) naming Loki's address (${transport})`, async () => {
+      const port = transport === 'http' ? loki.port : loki.grpcPort;
+      const url = transport === 'http' ? loki.url : `grpcs://127.0.0.1:${port}`;
+      // 100 years: every certificate of the test CA ends within it.
+      const { t, logger, reports } = inProcess({ url, transport, tenant: TENANT, spool_dir: spools.make(), tls: tlsInput({ expiry_warning: '36500d', ...(transport === 'grpc' ? { server_name: 'localhost' } : {}) }), batch: { max_wait: '10ms' } }, `tls-peer-expiry-${transport}.example.com`);
+      logger.log({ level: 'info', message: 'p seq=0 Status=OK', check: 'mysql', status: 'OK', time: new Date() });
+      assert.equal(await t.forceFlush(30_000), true);
+      await t.shutdown();
+      const peer = reports.filter((r) => r.code === 'tls_notice' && r.message.startsWith('TLS certificate of Loki'));
+      assert.equal(peer.length, 1, JSON.stringify(reports));
+      assert.equal(peer[0]!.level, 'ERROR');
+      assert.match(peer[0]!.message, new RegExp(`^TLS certificate of Loki 127\\.0\\.0\\.1:${port} \\([^)]+\\) expires \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ, in \\d+ days$`));
+    });
+  }
 
   it("the relay's line query says it in the notification and one WARN", async () => {
     const cfg = relayConfigSchema.parse({

@@ -1,9 +1,11 @@
 /** logproto.Pusher/Push over gRPC (@grpc/grpc-js); see sender.ts for the outcome classes. */
-import { createSecureContext, type ConnectionOptions } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { checkServerIdentity, createSecureContext, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { authorizationHeader } from '../../core/http-retry.js';
+import { certificateSeen } from '../../core/tls/index.js';
 import { handshakeError } from '../../core/tls-handshake.js';
-import { classifyStatus, tlsOutcome, type AuthConfig, type Sender, type SendOutcome } from './sender.js';
+import { classifyStatus, tlsOutcome, type AuthConfig, type PeerCertificateListener, type Sender, type SendOutcome } from './sender.js';
 
 /** Loki's logproto.Pusher/Push (pkg/push/push.proto). */
 const PUSH_METHOD = '/logproto.Pusher/Push';
@@ -23,10 +25,13 @@ export class GrpcSender implements Sender {
   private readonly metadata = new grpc.Metadata();
   /** Set for grpcs://: where to handshake again when a call finds no connection (see tlsFailure). */
   private readonly secure?: { host: string; port: number; tls: ConnectionOptions };
-  /** `tls`: CA, client certificate, servername, minVersion for a grpcs:// URL (loadTls's options). */
-  constructor(url: string, auth: AuthConfig, userAgent: string, tls: ConnectionOptions = {}) {
+  /**
+   * `tls`: CA, client certificate, servername, minVersion for a grpcs:// URL (loadTls's options).
+   * `onPeerCertificate`: Loki's certificate, once per new connection (for the expiry line).
+   */
+  constructor(url: string, auth: AuthConfig, userAgent: string, tls: ConnectionOptions = {}, onPeerCertificate?: PeerCertificateListener) {
     const u = new URL(url);
-    this.client = new grpc.Client(`${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}:${u.port}`, u.protocol === 'grpcs:' ? grpcsCredentials(tls) : grpc.credentials.createInsecure(), {
+    this.client = new grpc.Client(`${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}:${u.port}`, u.protocol === 'grpcs:' ? grpcsCredentials(tls, onPeerCertificate) : grpc.credentials.createInsecure(), {
       'grpc.primary_user_agent': userAgent,
       'grpc.max_send_message_length': 100 << 20,
       'grpc.keepalive_time_ms': 30_000,
@@ -81,8 +86,20 @@ export class GrpcSender implements Sender {
  * Channel credentials from the same options the HTTP sender uses: a secure context carries
  * the CA (none: Node's bundled roots, as createSsl() had), the client certificate and
  * minVersion, which createSsl() cannot take.
+ *
+ * grpc-js never shows its sockets, but hands checkServerIdentity to tls.connect: Node calls it
+ * once per handshake with the server's certificate, after the chain was verified. It keeps
+ * Node's own host name check and passes the certificate on for the expiry line.
  */
-function grpcsCredentials(tls: ConnectionOptions): grpc.ChannelCredentials {
+function grpcsCredentials(tls: ConnectionOptions, onPeerCertificate?: PeerCertificateListener): grpc.ChannelCredentials {
   const context = createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key, minVersion: tls.minVersion, maxVersion: tls.maxVersion });
-  return grpc.credentials.createFromSecureContext(context, { rejectUnauthorized: tls.rejectUnauthorized ?? true });
+  const verify: grpc.VerifyOptions = { rejectUnauthorized: tls.rejectUnauthorized ?? true };
+  if (onPeerCertificate) {
+    verify.checkServerIdentity = (host: string, cert: PeerCertificate) => {
+      const mismatch = checkServerIdentity(host, cert);
+      if (!mismatch && cert.raw) onPeerCertificate(certificateSeen(new X509Certificate(cert.raw)));
+      return mismatch;
+    };
+  }
+  return grpc.credentials.createFromSecureContext(context, verify);
 }
