@@ -1,0 +1,239 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startLoki, pushStreams, type LokiHandle } from '../../../../test/harness/loki.js';
+import { freePort, removeDir, tempDir, waitFor } from '../../../../test/harness/proc.js';
+import { checkConfig, checkOnce } from '../../../../test/harness/cli.js';
+import { formatLine } from '../../core/format.js';
+import { Scheduler } from '../../core/scheduler.js';
+import type { Target } from '../../core/check.js';
+import { lokiCheck } from './index.js';
+import { ringEntries } from './check.js';
+import { parseSamples } from './exposition.js';
+import { memberLines, metricsView, METRIC_NAMES, ringLines, type Counters, type MemberSnapshot } from './lines.js';
+
+const text = (l: ReturnType<typeof memberLines>[number]) =>
+  formatLine('fields' in l ? { check: 'loki', instance: 'i', target: 't', time: new Date(), status: l.status, fields: l.fields } : { check: 'loki', instance: 'i', target: 't', time: new Date(), status: l.status, message: l.message });
+
+test('exposition: only the asked metrics, labels with escapes, timestamps and odd values', () => {
+  const page = [
+    '# HELP loki_ingester_chunks_flush_failures_total Total number of flush failures.',
+    '# TYPE loki_ingester_chunks_flush_failures_total counter',
+    'loki_ingester_chunks_flush_failures_total 7',
+    'loki_prometheus_rule_evaluation_failures_total{rule_group="/rules/fake/a.yaml;g \\"x\\"",user="fake"} 3 1700000000000',
+    'loki_prometheus_notifications_errors_total{alertmanager="http://127.0.0.1:1/api/v2/alerts",user="fake"} +Inf',
+    'loki_other_total{a="b"} 9',
+    'loki_build_info{branch="",goversion="go1.25",revision="abc",version="3.7.8"} 1',
+    'loki_s3_request_duration_seconds_count{operation="S3.PutObject",status_code="500"} 2',
+    'loki_s3_request_duration_seconds_count{operation="S3.PutObject",status_code="200"} 40',
+    'loki_objstore_bucket_operation_failures_total{bucket="chunks",operation="upload"} 1',
+    'loki_objstore_bucket_operation_failures_total{broken="no end',
+    '',
+  ].join('\n');
+  const s = parseSamples(page, METRIC_NAMES);
+  assert.equal(s.has('loki_other_total'), false);
+  assert.deepEqual(s.get('loki_prometheus_rule_evaluation_failures_total'), [{ labels: { rule_group: '/rules/fake/a.yaml;g "x"', user: 'fake' }, value: 3 }]);
+  assert.equal(s.get('loki_prometheus_notifications_errors_total')?.[0]?.value, Infinity);
+  const v = metricsView(s);
+  assert.equal(v.version, '3.7.8');
+  assert.equal(v.counters.flushFailures, 7);
+  assert.deepEqual(v.counters.storeErrors, { upload: 1, 'S3.PutObject': 2 });
+  assert.deepEqual(v.counters.ruleFailures, { 'fake: a.yaml;g "x"': 3 });
+});
+
+describe('lines from plain snapshots (every line of README.md)', () => {
+  const zero: Counters = { startTime: 100, flushFailures: 0, storeErrors: {}, ruleFailures: {}, notifyErrors: {}, notifyDropped: {} };
+  const snap = (o: Partial<MemberSnapshot> = {}, counters: Partial<Counters> = {}): MemberSnapshot => ({
+    member: '10.100.50.11:3100', ready: { status: 200, text: 'ready\n' },
+    ring: [{ id: 'loki-1', state: 'ACTIVE', address: '10.100.50.11:9095', heartbeatAgeS: 1 }],
+    metrics: { version: '3.7.8', counters: { ...zero, ...counters } }, ...o,
+  });
+
+  test('ready, ring counted; no counter line on the first cycle', () => {
+    assert.deepEqual(memberLines(snap({}, { flushFailures: 5 }), undefined).map(text),
+      ['Status=OK, Loki=10.100.50.11:3100, Ready=ready, Version=3.7.8, Ring_Members=1, Ring_Active=1']);
+  });
+
+  test('not ready, /metrics or /ring unreadable: worst last, no OK line', () => {
+    assert.deepEqual(memberLines(snap({ ready: { status: 503, text: 'Ingester not ready: waiting for 15s after being ready\n' }, metrics: '/metrics answered HTTP 500: boom' }), zero).map(text), [
+      'ERROR: Loki member 10.100.50.11:3100 did not give its metrics (/metrics answered HTTP 500: boom)',
+      'CRITICAL: Loki member 10.100.50.11:3100 is not ready (HTTP 503: Ingester not ready: waiting for 15s after being ready)',
+    ]);
+    assert.deepEqual(memberLines(snap({ ring: '/ring answered HTTP 404: 404 page not found' }), zero).map(text),
+      ['ERROR: Loki member 10.100.50.11:3100 did not give the ring (/ring answered HTTP 404: 404 page not found)']);
+  });
+
+  test('each grown counter is one line after the state line; a new process counts from 0', () => {
+    const now = { flushFailures: 3, storeErrors: { 'S3.PutObject': 4 }, ruleFailures: { 'fake: imom.yaml;imom-checks': 2 }, notifyErrors: { 'http://127.0.0.1:9093/api/v2/alerts': 5 }, notifyDropped: { 'http://127.0.0.1:9093/api/v2/alerts': 5 } };
+    assert.deepEqual(memberLines(snap({}, now), { ...zero, flushFailures: 1 }).map(text), [
+      'Status=OK, Loki=10.100.50.11:3100, Ready=ready, Version=3.7.8, Ring_Members=1, Ring_Active=1',
+      'ERROR: Loki member 10.100.50.11:3100 had 2 chunk flush failure(s) since the last check (loki_ingester_chunks_flush_failures_total): the store refused chunks, which stay in memory and the WAL',
+      'ERROR: Loki member 10.100.50.11:3100 had 4 object store request error(s) since the last check (S3.PutObject 4)',
+      'ERROR: Loki member 10.100.50.11:3100 had 2 rule evaluation failure(s) since the last check (fake: imom.yaml;imom-checks 2)',
+      'ERROR: Loki member 10.100.50.11:3100 had 5 alert notification error(s) and 5 dropped since the last check (http://127.0.0.1:9093/api/v2/alerts)',
+    ]);
+    // Restarted (another start time): 1 failure since the start, though the old process had 9.
+    const lines = memberLines(snap({}, { startTime: 200, flushFailures: 1 }), { ...zero, flushFailures: 9 }).map(text);
+    assert.match(lines[1]!, / had 1 chunk flush failure\(s\)/);
+    // Unchanged counters: the OK line alone.
+    assert.equal(memberLines(snap({}, now), { ...zero, ...now }).length, 1);
+  });
+
+  test('ring: OK per ACTIVE member, CRITICAL when UNHEALTHY, ERROR in passing states', () => {
+    assert.deepEqual(ringLines('10.100.50.11:3100', [
+      { id: 'loki-2', state: 'UNHEALTHY', address: '10.100.50.12:9095', heartbeatAgeS: 75.4 },
+      { id: 'loki-1', state: 'ACTIVE', address: '10.100.50.11:9095', heartbeatAgeS: 1 },
+      { id: 'loki-3', state: 'LEAVING', address: '10.100.50.13:9095', heartbeatAgeS: undefined },
+    ]).map(text), [
+      'Status=OK, Ring_Member=loki-1, State=ACTIVE, Address=10.100.50.11:9095',
+      'CRITICAL: Ring member loki-2 (10.100.50.12:9095) is UNHEALTHY in the ingester ring, last heartbeat 75s ago, seen from 10.100.50.11:3100',
+      'ERROR: Ring member loki-3 (10.100.50.13:9095) is LEAVING in the ingester ring, seen from 10.100.50.11:3100',
+    ]);
+  });
+
+  test('config: one URL or a list, no path added, tls needs https, no member twice', () => {
+    const one = lokiCheck.schema.parse({ name: 'l', url: 'http://10.100.50.11:3100/' });
+    assert.deepEqual(one.url, [{ base: 'http://10.100.50.11:3100', hostPort: '10.100.50.11:3100', text: 'http://10.100.50.11:3100/' }]);
+    assert.equal(one.ring, true);
+    const bad = (v: Record<string, unknown>) => {
+      const r = lokiCheck.schema.safeParse({ name: 'l', ...v });
+      assert.ok(!r.success);
+      return r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    };
+    assert.deepEqual(bad({ url: ['http://a:3100', 'http://a:3100/'] }), ['url.1: duplicate Loki member a:3100']);
+    assert.deepEqual(bad({ url: 'http://a:3100', tls: { insecure_skip_verify: true } }), ['tls: tls is set but a url is http://: use https:// URLs']);
+    assert.deepEqual(bad({ url: 'http://a:3100', ring_members: 3 }), [': Unrecognized key: "ring_members"']);
+  });
+});
+
+/** The check's targets kept across cycles (their counters are in memory), one in-process cycle at a time. */
+async function cycler(dir: string, instance: Record<string, unknown>) {
+  const inst = lokiCheck.schema.parse({ name: 'logs', ...instance });
+  const targets: Target[] = await lokiCheck.targets(inst, { stateDir: join(dir, 'state') });
+  return {
+    async cycle(): Promise<string[]> {
+      const lines: string[] = [];
+      const s = new Scheduler(targets.map((target) => ({ check: 'loki', instance: 'logs', target, intervalMs: 60_000, timeoutMs: 10_000 })), (rs) => lines.push(...rs.map(formatLine)));
+      // runOnce alone: stop() would close the targets, whose counters the next cycle needs.
+      await s.runOnce();
+      return lines;
+    },
+    async close() {
+      await Promise.all(targets.map((t) => t.close?.()));
+    },
+  };
+}
+
+describe('loki check against a real single-binary Loki 3.7.8', () => {
+  let loki: LokiHandle;
+  let dir: string;
+  let check: Awaited<ReturnType<typeof cycler>>;
+  let member: string;
+  const started = Date.now();
+
+  before(async () => {
+    dir = tempDir('loki-check');
+    // A closed port: the ruler's notifications to it fail (nothing listens; freePort closed it again).
+    const closed = await freePort();
+    loki = await startLoki({
+      alertmanagerUrl: `http://127.0.0.1:${closed}`,
+      env: { LOKI_RULER_POLL_INTERVAL: '1s', LOKI_RULER_EVALUATION_INTERVAL: '1s' },
+    });
+    member = `127.0.0.1:${loki.port}`;
+    check = await cycler(dir, { url: loki.url });
+  });
+
+  after(async () => {
+    await check?.close();
+    await loki?.close();
+    if (dir) removeDir(dir);
+    console.log(`loki.test.ts real-server part: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+
+  test('healthy: the member is ready and its ring (itself) ACTIVE; `imom check --once` exits 0', async () => {
+    const lines = await check.cycle();
+    assert.deepEqual(lines.map((l) => l.replace(/Ring_Member=[^,]+/, 'Ring_Member=ID')), [
+      `Status=OK, Loki=${member}, Ready=ready, Version=3.7.8, Ring_Members=1, Ring_Active=1`,
+      `Status=OK, Ring_Member=ID, State=ACTIVE, Address=127.0.0.1:${loki.grpcPort}`,
+    ]);
+    assert.deepEqual(await check.cycle(), lines, 'a second healthy cycle: the same lines, no counter line');
+    const r = await checkOnce(checkConfig(dir, `  loki:\n    - name: logs\n      url: ${loki.url}`));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.lines.join('\n'), new RegExp(`^Status=OK, Loki=${member}, Ready=ready, Version=3\\.7\\.8`, 'm'));
+  });
+
+  test('killed (-9): the member is unreachable (CRITICAL); restarted: OK again', async () => {
+    await loki.kill();
+    assert.deepEqual(await check.cycle(), [`CRITICAL: Loki member ${member} is unreachable (connect ECONNREFUSED ${member})`]);
+    const r = await checkOnce(checkConfig(dir, `  loki:\n    - name: logs\n      url: ${loki.url}`));
+    assert.equal(r.code, 1, 'a CRITICAL line: exit 1');
+    await loki.restart();
+    const lines = await check.cycle();
+    assert.equal(lines[0], `Status=OK, Loki=${member}, Ready=ready, Version=3.7.8, Ring_Members=1, Ring_Active=1`);
+    assert.equal(lines.length, 2, lines.join('\n'));
+  });
+
+  test('ruler: an alert to a closed Alertmanager port is a notification-failure line; a failing rule an evaluation-failure line', async () => {
+    // A numeric unwrap of a value that is not a number: the query fails at every evaluation
+    // (pipeline error SampleExtractionErr).
+    await pushStreams(loki.url, [{ labels: { job: 'loki-check-test' }, entries: [[Date.now(), 'value=not-a-number']] }]);
+    const rules = join(loki.dataDir, 'rules', 'fake');
+    mkdirSync(rules, { recursive: true });
+    writeFileSync(join(rules, 'loki-check-test.yaml'), `groups:
+  - name: always
+    interval: 1s
+    rules:
+      - alert: LokiCheckTestAlways
+        expr: vector(1) > 0
+  - name: broken
+    interval: 1s
+    rules:
+      - record: loki_check_test:unwrap
+        expr: sum(rate({job="loki-check-test"} | logfmt | unwrap value [5m]))
+`);
+    const seen: string[] = [];
+    await waitFor(async () => {
+      seen.push(...(await check.cycle()));
+      return seen.some((l) => l.includes('alert notification error(s)')) && seen.some((l) => l.includes('rule evaluation failure(s)'));
+    }, 90_000, 'the notification and evaluation failure lines', 1_000);
+    const notify = seen.find((l) => l.includes('alert notification error(s)'))!;
+    assert.match(notify, new RegExp(`^ERROR: Loki member ${member} had \\d+ alert notification error\\(s\\) and \\d+ dropped since the last check \\(http://127\\.0\\.0\\.1:\\d+/api/v2/alerts\\)$`));
+    assert.match(seen.find((l) => l.includes('rule evaluation failure(s)'))!,
+      new RegExp(`^ERROR: Loki member ${member} had \\d+ rule evaluation failure\\(s\\) since the last check \\(fake: loki-check-test\\.yaml;broken \\d+\\)$`));
+    console.log(`ruler lines after ${seen.length} lines of cycles: ${notify}`);
+    rmSync(join(rules, 'loki-check-test.yaml'));
+  });
+
+  test('flush: a chunks directory that cannot be written (a regular file in its place) is a flush-failure line', async () => {
+    // Root ignores chmod, so the directory is replaced by a file: every Put fails with ENOTDIR.
+    const chunks = join(loki.dataDir, 'chunks');
+    rmSync(chunks, { recursive: true, force: true });
+    writeFileSync(chunks, 'not a directory\n');
+    await pushStreams(loki.url, [{ labels: { job: 'loki-check-flush' }, entries: [[Date.now(), 'a line to flush']] }]);
+    const flush = await fetch(`${loki.url}/flush`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+    assert.equal(flush.status, 204);
+    const seen: string[] = [];
+    const line = await waitFor(async () => {
+      const lines = await check.cycle();
+      seen.push(...lines);
+      return lines.find((l) => l.includes('chunk flush failure(s)'));
+    }, 60_000, 'the flush failure line', 1_000);
+    assert.match(line, new RegExp(`^ERROR: Loki member ${member} had \\d+ chunk flush failure\\(s\\) since the last check \\(loki_ingester_chunks_flush_failures_total\\): the store refused chunks, which stay in memory and the WAL$`));
+    // The member itself stays ready: the flush line is the only sign.
+    assert.ok(seen.every((l) => !l.startsWith('CRITICAL:')), seen.join('\n'));
+    // Put the directory back so that close() stops a Loki that can flush on shutdown.
+    rmSync(chunks, { force: true });
+    mkdirSync(chunks);
+  });
+
+  test('/ring JSON of the real member parses into its entry', async () => {
+    const r = await fetch(`${loki.url}/ring`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
+    const entries = ringEntries(await r.json());
+    assert.equal(entries.length, 1);
+    assert.equal(entries[0]!.state, 'ACTIVE');
+    assert.equal(entries[0]!.address, `127.0.0.1:${loki.grpcPort}`);
+    const page = await (await fetch(`${loki.url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    console.log(`/metrics: ${page.length} bytes, ${page.split('\n').filter((l) => l && !l.startsWith('#')).length} samples; /ring entry: ${JSON.stringify(entries[0])}`);
+  });
+});
