@@ -4,6 +4,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLoki, pushStreams, type LokiHandle } from '../../../../test/harness/loki.js';
 import { freePort, removeDir, tempDir, waitFor } from '../../../../test/harness/proc.js';
+import { startBlackhole } from '../../../../test/harness/redis.js';
+import { testPki } from '../../../../test/harness/pki.js';
+import { clientTlsConfig, lokiTls } from '../../../../test/harness/loki-tls.js';
 import { checkConfig, checkOnce } from '../../../../test/harness/cli.js';
 import { formatLine } from '../../core/format.js';
 import { Scheduler } from '../../core/scheduler.js';
@@ -108,13 +111,13 @@ describe('lines from plain snapshots (every line of README.md)', () => {
 });
 
 /** The check's targets kept across cycles (their counters are in memory), one in-process cycle at a time. */
-async function cycler(dir: string, instance: Record<string, unknown>) {
+async function cycler(dir: string, instance: Record<string, unknown>, timeoutMs = 10_000) {
   const inst = lokiCheck.schema.parse({ name: 'logs', ...instance });
   const targets: Target[] = await lokiCheck.targets(inst, { stateDir: join(dir, 'state') });
   return {
     async cycle(): Promise<string[]> {
       const lines: string[] = [];
-      const s = new Scheduler(targets.map((target) => ({ check: 'loki', instance: 'logs', target, intervalMs: 60_000, timeoutMs: 10_000 })), (rs) => lines.push(...rs.map(formatLine)));
+      const s = new Scheduler(targets.map((target) => ({ check: 'loki', instance: 'logs', target, intervalMs: 60_000, timeoutMs })), (rs) => lines.push(...rs.map(formatLine)));
       // runOnce alone: stop() would close the targets, whose counters the next cycle needs.
       await s.runOnce();
       return lines;
@@ -227,6 +230,35 @@ describe('loki check against a real single-binary Loki 3.7.8', () => {
     mkdirSync(chunks);
   });
 
+  test('several members: the first ready one reports the ring, once; a silent one times out; a reply over max_reply_bytes', async () => {
+    const closed = await freePort();
+    const bh = await startBlackhole();
+    const two = await cycler(join(dir, 'two'), { url: [`http://127.0.0.1:${closed}`, loki.url, `http://127.0.0.1:${bh.port}`] }, 1_000);
+    try {
+      await two.cycle();
+      // From the second cycle on, the unreachable first member is known: the second one reports.
+      const lines = (await two.cycle()).sort();
+      assert.deepEqual(lines.map((l) => l.replace(/Ring_Member=[^,]+/, 'Ring_Member=ID')), [
+        `CRITICAL: Loki member 127.0.0.1:${bh.port} is unreachable (timeout after 1s)`,
+        `CRITICAL: Loki member 127.0.0.1:${closed} is unreachable (connect ECONNREFUSED 127.0.0.1:${closed})`,
+        `Status=OK, Loki=${member}, Ready=ready, Version=3.7.8, Ring_Members=1, Ring_Active=1`,
+        `Status=OK, Ring_Member=ID, State=ACTIVE, Address=127.0.0.1:${loki.grpcPort}`,
+      ]);
+    } finally {
+      await two.close();
+      await bh.close();
+    }
+    const small = await cycler(join(dir, 'small'), { url: loki.url, max_reply_bytes: 1024 });
+    try {
+      assert.deepEqual(await small.cycle(), [
+        `ERROR: Loki member ${member} did not give its metrics (reply over 1024 bytes)`,
+        `ERROR: Loki member ${member} did not give the ring (reply over 1024 bytes)`,
+      ]);
+    } finally {
+      await small.close();
+    }
+  });
+
   test('/ring JSON of the real member parses into its entry', async () => {
     const r = await fetch(`${loki.url}/ring`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
     const entries = ringEntries(await r.json());
@@ -235,5 +267,44 @@ describe('loki check against a real single-binary Loki 3.7.8', () => {
     assert.equal(entries[0]!.address, `127.0.0.1:${loki.grpcPort}`);
     const page = await (await fetch(`${loki.url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
     console.log(`/metrics: ${page.length} bytes, ${page.split('\n').filter((l) => l && !l.startsWith('#')).length} samples; /ring entry: ${JSON.stringify(entries[0])}`);
+  });
+});
+
+describe('loki check against a real Loki 3.7.8 behind mutual TLS (loki/loki-tls.yaml)', () => {
+  let loki: LokiHandle;
+  let dir: string;
+  let pki: Awaited<ReturnType<typeof testPki>>;
+
+  before(async () => {
+    dir = tempDir('loki-check-tls');
+    pki = await testPki();
+    loki = await startLoki({ tls: lokiTls(pki) });
+  });
+
+  after(async () => {
+    await loki?.close();
+    if (dir) removeDir(dir);
+  });
+
+  test('with the CA and a client certificate: OK; one ending in 3 days: OK and the expiry ERROR; none: unreachable, in words', async () => {
+    const member = `127.0.0.1:${loki.port}`;
+    const ok = await cycler(join(dir, 'ok'), { url: loki.url, tls: { ca_file: pki.caFile, cert_file: pki.client.certFile, key_file: pki.client.keyFile } });
+    const soon = await cycler(join(dir, 'soon'), { url: loki.url, tls: { ca_file: pki.caFile, cert_file: pki.soonExpiringClient.certFile, key_file: pki.soonExpiringClient.keyFile } });
+    const none = await cycler(join(dir, 'none'), { url: loki.url, tls: { ca_file: pki.caFile } });
+    try {
+      assert.equal(clientTlsConfig(pki).ca_file, pki.caFile);
+      const lines = await ok.cycle();
+      assert.equal(lines[0], `Status=OK, Loki=${member}, Ready=ready, Version=3.7.8, Ring_Members=1, Ring_Active=1`);
+      assert.equal(lines.length, 2, lines.join('\n'));
+      const soonLines = await soon.cycle();
+      assert.equal(soonLines[0], lines[0]);
+      assert.match(soonLines.at(-1)!, new RegExp(`^ERROR: TLS certificate ${pki.soonExpiringClient.certFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(CN=imom-agent.*\\) expires .*, in \\d+ (days|hours?)$`));
+      const refused = await none.cycle();
+      assert.equal(refused.length, 1, refused.join('\n'));
+      assert.match(refused[0]!, new RegExp(`^CRITICAL: Loki member ${member} is unreachable \\(TLS handshake failed: Loki requires a client certificate`));
+      console.log(`TLS lines: ${soonLines.at(-1)} | ${refused[0]}`);
+    } finally {
+      await Promise.all([ok.close(), soon.close(), none.close()]);
+    }
   });
 });

@@ -4,7 +4,7 @@ import { tlsSchema } from '../../config/tls.js';
 import { instanceBase, secret } from '../../config/types.js';
 
 /**
- * 8 MiB: the largest of the three answers is /metrics, 243 KB on a single-binary Loki 3.7.8
+ * 8 MiB: the largest of the three answers is /metrics, about 240 KB on a single-binary Loki 3.7.8
  * (measured by loki.test.ts; per-tenant and per-route series grow it); /ring costs about 1.6 KB per member (128 tokens).
  * The cap keeps a wrong URL or a hostile server from growing the agent (80 MB).
  */
