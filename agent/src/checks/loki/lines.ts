@@ -20,7 +20,7 @@ export interface RingEntry {
 
 /** The counters the check compares from one cycle to the next, summed over their series. */
 export interface Counters {
-  /** process_start_time_seconds: a new value means a new process, whose counters started at 0. */
+  /** process_start_time_seconds: a new value means a new process, whose counters started again at 0. */
   readonly startTime?: number | undefined;
   readonly flushFailures: number;
   /** By operation (`S3.PutObject`, `upload`): requests the object store failed. */
@@ -106,10 +106,10 @@ export function metricsView(samples: ReadonlyMap<string, readonly Sample[]>): Me
  * Increase of each key since `before`; a key absent before started at 0 (a rule group loaded
  * since). A smaller value is a reset (Prometheus's rule): its increase is the value itself.
  */
-function increases(now: Readonly<Record<string, number>>, before: Readonly<Record<string, number>> | undefined, restarted: boolean): [string, number][] {
+function increases(now: Readonly<Record<string, number>>, before: Readonly<Record<string, number>> | undefined): [string, number][] {
   const out: [string, number][] = [];
   for (const [k, v] of Object.entries(now).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const was = restarted ? 0 : before?.[k] ?? 0;
+    const was = before?.[k] ?? 0;
     const inc = v >= was ? v - was : v;
     if (inc > 0) out.push([k, inc]);
   }
@@ -123,7 +123,7 @@ const detail = (list: readonly [string, number][]) => list.map(([k, v]) => `${k}
  * The member's lines: its state first, then one line per counter that grew since the last cycle.
  * The state is the OK line, or the lines saying what is wrong, worst last (what could not be read,
  * then not ready), as the rules take a member's last state line. No counter line on the first
- * cycle (no `before`): the totals since Loki started are not news.
+ * cycle (no `before`) nor after a restart: the totals since Loki started are not news.
  */
 export function memberLines(s: MemberSnapshot, before: Counters | undefined): Line[] {
   const who = `Loki member ${s.member}`;
@@ -141,18 +141,20 @@ export function memberLines(s: MemberSnapshot, before: Counters | undefined): Li
   }
   if (!before) return out;
   const now = s.metrics.counters;
-  if (!before) return out;
-  const restarted = now.startTime !== undefined && before.startTime !== undefined && now.startTime !== before.startTime;
-  const flush = increases({ flush: now.flushFailures }, { flush: before.flushFailures }, restarted);
+  // A new process (another process_start_time_seconds) is a new baseline, like the first cycle:
+  // Loki 3.7.8 with use_thanos_objstore fails one object store `get` at every start (an object
+  // not there yet), which is no news either.
+  if (!before || (now.startTime !== undefined && before.startTime !== undefined && now.startTime !== before.startTime)) return out;
+  const flush = increases({ flush: now.flushFailures }, { flush: before.flushFailures });
   if (flush.length) {
     out.push({ status: 'ERROR', message: `${who} had ${total(flush)} chunk flush failure(s) since the last check (loki_ingester_chunks_flush_failures_total): the store refused chunks, which stay in memory and the WAL` });
   }
-  const store = increases(now.storeErrors, before.storeErrors, restarted);
+  const store = increases(now.storeErrors, before.storeErrors);
   if (store.length) out.push({ status: 'ERROR', message: `${who} had ${total(store)} object store request error(s) since the last check (${detail(store)})` });
-  const rules = increases(now.ruleFailures, before.ruleFailures, restarted);
+  const rules = increases(now.ruleFailures, before.ruleFailures);
   if (rules.length) out.push({ status: 'ERROR', message: `${who} had ${total(rules)} rule evaluation failure(s) since the last check (${detail(rules)})` });
-  const errors = increases(now.notifyErrors, before.notifyErrors, restarted);
-  const dropped = increases(now.notifyDropped, before.notifyDropped, restarted);
+  const errors = increases(now.notifyErrors, before.notifyErrors);
+  const dropped = increases(now.notifyDropped, before.notifyDropped);
   if (errors.length || dropped.length) {
     // ERROR like the others, so it reaches syslog too: the path that still works when alerts do not.
     const where = [...new Set([...errors, ...dropped].map(([k]) => k))].join(', ');

@@ -67,7 +67,7 @@ describe('lines from plain snapshots (every line of README.md)', () => {
       ['ERROR: Loki member 10.100.50.11:3100 did not give the ring (/ring answered HTTP 404: 404 page not found)']);
   });
 
-  test('each grown counter is one line after the state line; a new process counts from 0', () => {
+  test('each grown counter is one line after the state line; a new process is a new baseline', () => {
     const now = { flushFailures: 3, storeErrors: { 'S3.PutObject': 4 }, ruleFailures: { 'fake: imom.yaml;imom-checks': 2 }, notifyErrors: { 'http://127.0.0.1:9093/api/v2/alerts': 5 }, notifyDropped: { 'http://127.0.0.1:9093/api/v2/alerts': 5 } };
     assert.deepEqual(memberLines(snap({}, now), { ...zero, flushFailures: 1 }).map(text), [
       'Status=OK, Loki=10.100.50.11:3100, Ready=ready, Version=3.7.8, Ring_Members=1, Ring_Active=1',
@@ -76,8 +76,10 @@ describe('lines from plain snapshots (every line of README.md)', () => {
       'ERROR: Loki member 10.100.50.11:3100 had 2 rule evaluation failure(s) since the last check (fake: imom.yaml;imom-checks 2)',
       'ERROR: Loki member 10.100.50.11:3100 had 5 alert notification error(s) and 5 dropped since the last check (http://127.0.0.1:9093/api/v2/alerts)',
     ]);
-    // Restarted (another start time): 1 failure since the start, though the old process had 9.
-    const lines = memberLines(snap({}, { startTime: 200, flushFailures: 1 }), { ...zero, flushFailures: 9 }).map(text);
+    // Restarted (another start time): a new baseline, no line; a counter that went down without a
+    // known restart is a reset: its whole value is the increase.
+    assert.equal(memberLines(snap({}, { startTime: 200, flushFailures: 1 }), { ...zero, flushFailures: 9 }).length, 1);
+    const lines = memberLines(snap({}, { startTime: undefined, flushFailures: 1 }), { ...zero, startTime: undefined, flushFailures: 9 }).map(text);
     assert.match(lines[1]!, / had 1 chunk flush failure\(s\)/);
     // Unchanged counters: the OK line alone.
     assert.equal(memberLines(snap({}, now), { ...zero, ...now }).length, 1);
@@ -109,6 +111,18 @@ describe('lines from plain snapshots (every line of README.md)', () => {
     assert.deepEqual(bad({ url: 'http://a:3100', ring_members: 3 }), [': Unrecognized key: "ring_members"']);
   });
 });
+
+/**
+ * Makes the member's chunk writes fail for real: root ignores chmod, so the chunks directory is
+ * replaced by a regular file (every Put fails with ENOTDIR); then a line and a flush of it.
+ */
+async function failFlushes(loki: LokiHandle, chunks: string): Promise<void> {
+  rmSync(chunks, { recursive: true, force: true });
+  writeFileSync(chunks, 'not a directory\n');
+  await pushStreams(loki.url, [{ labels: { job: 'loki-check-flush' }, entries: [[Date.now(), 'a line to flush']] }]);
+  const flush = await fetch(`${loki.url}/flush`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+  assert.equal(flush.status, 204);
+}
 
 /** The check's targets kept across cycles (their counters are in memory), one in-process cycle at a time. */
 async function cycler(dir: string, instance: Record<string, unknown>, timeoutMs = 10_000) {
@@ -209,13 +223,8 @@ describe('loki check against a real single-binary Loki 3.7.8', () => {
   });
 
   test('flush: a chunks directory that cannot be written (a regular file in its place) is a flush-failure line', async () => {
-    // Root ignores chmod, so the directory is replaced by a file: every Put fails with ENOTDIR.
     const chunks = join(loki.dataDir, 'chunks');
-    rmSync(chunks, { recursive: true, force: true });
-    writeFileSync(chunks, 'not a directory\n');
-    await pushStreams(loki.url, [{ labels: { job: 'loki-check-flush' }, entries: [[Date.now(), 'a line to flush']] }]);
-    const flush = await fetch(`${loki.url}/flush`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
-    assert.equal(flush.status, 204);
+    await failFlushes(loki, chunks);
     const seen: string[] = [];
     const line = await waitFor(async () => {
       const lines = await check.cycle();
@@ -305,6 +314,45 @@ describe('loki check against a real Loki 3.7.8 behind mutual TLS (loki/loki-tls.
       console.log(`TLS lines: ${soonLines.at(-1)} | ${refused[0]}`);
     } finally {
       await Promise.all([ok.close(), soon.close(), none.close()]);
+    }
+  });
+});
+
+describe('loki check against a real Loki 3.7.8 on the Thanos object store client (use_thanos_objstore, filesystem bucket)', () => {
+  let loki: LokiHandle;
+  let dir: string;
+
+  before(async () => {
+    dir = tempDir('loki-check-thanos');
+    const dataDir = join(dir, 'loki');
+    // The client loki/README.md names for S3 stores that refuse the default client's uploads.
+    loki = await startLoki({ dataDir, extraArgs: ['-use-thanos-objstore=true', `-object-store.filesystem.dir=${join(dataDir, 'chunks')}`] });
+  });
+
+  after(async () => {
+    await loki?.close();
+    if (dir) removeDir(dir);
+  });
+
+  test('an upload the store refuses is a flush-failure line and an object store line naming the operation', async () => {
+    const member = `127.0.0.1:${loki.port}`;
+    const check = await cycler(dir, { url: loki.url });
+    try {
+      assert.equal((await check.cycle()).length, 2, 'the baseline: OK and the ring');
+      const chunks = join(loki.dataDir, 'chunks');
+      await failFlushes(loki, chunks);
+      const seen: string[] = [];
+      await waitFor(async () => {
+        seen.push(...(await check.cycle()));
+        return seen.some((l) => l.includes('chunk flush failure(s)')) && seen.some((l) => l.includes('object store request error(s)'));
+      }, 60_000, 'the flush and object store lines', 1_000);
+      const store = seen.find((l) => l.includes('object store request error(s)'))!;
+      assert.match(store, new RegExp(`^ERROR: Loki member ${member} had \\d+ object store request error\\(s\\) since the last check \\((.+, )?upload \\d+(, .+)?\\)$`));
+      console.log(`thanos objstore: ${store}`);
+      rmSync(chunks, { force: true });
+      mkdirSync(chunks);
+    } finally {
+      await check.close();
     }
   });
 });
