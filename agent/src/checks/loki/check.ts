@@ -61,7 +61,7 @@ export async function readSnapshot(http: HttpGetClient, member: string, withRing
       ring = a.status === 200 ? ringEntries(JSON.parse(a.body)) : answered('/ring', a.status, a.body);
     } catch (e) {
       if (ctx.signal.aborted) throw e;
-      ring = redact(reasonOf(e), secrets);
+      ring = reasonOf(e, secrets);
     }
   }
   let metrics: MemberSnapshot['metrics'];
