@@ -33,7 +33,7 @@ const H2 = '0f3a9c1de2b44f1a8e6d5c4b3a291807';
 
 /** Check logs: every level, lines without a level, kafka lag and mysql lines the dashboard parses, two per second. */
 function checkFiles(): Record<string, string[]> {
-  const files: Record<string, string[]> = { 'mysql.log': [], 'mysql.order-db.log': [], 'redis.session.log': [], 'kafka.log': [] };
+  const files: Record<string, string[]> = { 'mysql.log': [], 'mysql.order-db.log': [], 'redis.session.log': [], 'kafka.log': [], 'loki.logs.log': [] };
   for (let i = 0; i < 60; i++) {
     const d = at(i * 2.5);
     const status = i % 7 === 0 ? 'ERROR' : 'OK';
@@ -43,6 +43,21 @@ function checkFiles(): Record<string, string[]> {
       ? checkLine(d, `CRITICAL: Node 127.0.0.1:6381 is expected to be master but found slave`)
       : checkLine(d, `Status=${i % 5 === 0 ? 'WARNING' : 'OK'}, Node=127.0.0.1:638${i % 2}, Role=master`));
     files['kafka.log']!.push(checkLine(d, `Status=${i % 13 === 0 ? 'ERROR' : 'OK'}, Topic=orders, Consumer_Group=billing, Total_Lag=${i * 10}`));
+    // The loki check (ruler/rules/fake/loki.yaml): a member's state, a ring entry, counter lines.
+    const lokiLines = files['loki.logs.log']!;
+    lokiLines.push(checkLine(d, i % 9 === 0
+      ? 'CRITICAL: Loki member 127.0.0.2:3100 is unreachable (connect ECONNREFUSED 127.0.0.2:3100)'
+      : i % 10 === 0 ? 'ERROR: Loki member 127.0.0.2:3100 did not give its metrics (/metrics answered HTTP 403: forbidden)'
+        : 'Status=OK, Loki=127.0.0.2:3100, Ready=ready, Version=3.7.8, Ring_Members=2, Ring_Active=1'));
+    lokiLines.push(checkLine(d, i % 4 === 0
+      ? 'CRITICAL: Ring member loki-2 (127.0.0.3:9095) is UNHEALTHY in the ingester ring, last heartbeat 75s ago, seen from 127.0.0.2:3100'
+      : i % 4 === 1 ? 'ERROR: Ring member loki-2 (127.0.0.3:9095) is LEAVING in the ingester ring, seen from 127.0.0.2:3100'
+        : 'Status=OK, Ring_Member=loki-2, State=ACTIVE, Address=127.0.0.3:9095'));
+    if (i % 3 === 0) {
+      for (const what of ['1 chunk flush failure(s) since the last check (loki_ingester_chunks_flush_failures_total): the store refused chunks, which stay in memory and the WAL',
+        '2 object store request error(s) since the last check (S3.PutObject 2)', '1 rule evaluation failure(s) since the last check (fake: imom.yaml;imom-checks 1)',
+        '1 alert notification error(s) and 1 dropped since the last check (http://127.0.0.1:9093/api/v2/alerts)']) lokiLines.push(checkLine(d, `ERROR: Loki member 127.0.0.2:3100 had ${what}`));
+    }
   }
   files['kafka.log']!.push('a line from another writer, without a timestamp or level');
   return files;

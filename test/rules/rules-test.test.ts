@@ -39,7 +39,7 @@ describe('imom rules test', () => {
     // Every rule file the ruler loads (rules/fake/*.yaml), not only imom.yaml.
     const ruleFiles = readdirSync(dirname(RULES)).filter((f) => f.endsWith('.yaml')).map((f) => join(dirname(RULES), f));
     const rules = ruleFiles.flatMap((f) => (parse(readFileSync(f, 'utf8')) as { groups: { rules: { alert?: string }[] }[] }).groups.flatMap((g) => g.rules.map((r) => r.alert))).filter(Boolean);
-    assert.deepEqual(rules.sort(), ['AgentSilent', 'AppErrorBurst', 'CheckCritical', 'CheckError', 'KafkaConsumerCritical', 'KafkaConsumerSlow', 'KafkaLagHigh', 'KafkaMirrorLagHigh', 'KafkaMirrorLatencyHigh', 'KafkaMirrorStalled', 'Watchdog']);
+    assert.deepEqual(rules.sort(), ['AgentSilent', 'AppErrorBurst', 'CheckCritical', 'CheckError', 'KafkaConsumerCritical', 'KafkaConsumerSlow', 'KafkaLagHigh', 'KafkaMirrorLagHigh', 'KafkaMirrorLatencyHigh', 'KafkaMirrorStalled', 'LokiChunkFlushFailing', 'LokiMemberDown', 'LokiMemberUnreadable', 'LokiNotificationsFailing', 'LokiObjectStoreErrors', 'LokiRingMemberNotActive', 'LokiRingMemberUnhealthy', 'LokiRuleEvaluationFailing', 'Watchdog']);
     const fires = new Set<string>();
     const silent = new Set<string>();
     for (const f of testFiles) {

@@ -4,13 +4,14 @@
  * list disagree. The client libraries stay unloaded: each index imports only its schema.
  */
 import kafka from './kafka/index.js';
+import loki from './loki/index.js';
 import mysql from './mysql/index.js';
 import redis from './redis/index.js';
 import redis_cluster from './redis_cluster/index.js';
 import solr from './solr/index.js';
 
 /** Every check by its config key under `checks:`. */
-export const CHECKS = { kafka, mysql, redis, redis_cluster, solr } as const;
+export const CHECKS = { kafka, loki, mysql, redis, redis_cluster, solr } as const;
 
 export type CheckName = keyof typeof CHECKS;
 

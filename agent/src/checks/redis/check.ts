@@ -9,7 +9,7 @@ import type { RedisInstance, SentinelConfig } from './schema.js';
 import { NodeConnection } from '../../common/redis/connection.js';
 import { parseInfo } from '../../common/redis/info.js';
 import { RedisTls } from '../../common/redis/tls.js';
-import { Memo } from './memo.js';
+import { Memo } from '../../common/memo.js';
 import { memoOf, nodeLines, sentinelLines, type NodeMemo, type NodeSettings, type Role, type SentinelAnswer } from './lines.js';
 
 const CHECK = 'redis';

@@ -1,14 +1,11 @@
 import { STATUS_CODES } from 'node:http';
-import type { TLSSocket } from 'node:tls';
-import { Agent, buildConnector, request } from 'undici';
 import type { InstanceContext, RunContext, Target } from '../../core/check.js';
 import { resultFactory } from '../../core/check.js';
-import { authorizationHeader } from '../../core/http-retry.js';
 import { reasonOf, redact } from '../../core/redact.js';
 import type { CheckResult } from '../../core/result.js';
-import { describeTlsFailure, loadTls, peerCertificate, tlsNotices, type LoadedTls, type PeerCertificateSeen } from '../../core/tls/index.js';
+import { httpAccess, HttpGetClient } from '../../core/http-get.js';
+import { describeTlsFailure, tlsNotices, type LoadedTls, type PeerCertificateSeen } from '../../core/tls/index.js';
 import type { SolrInstance, SolrUrl } from './schema.js';
-import { readCapped } from './body.js';
 
 const CHECK = 'solr';
 
@@ -141,45 +138,30 @@ function solrErrorMsg(body: string): string | undefined {
 
 /** One HTTP client per configured node, with basic auth when configured; bodies read up to `maxReplyBytes`. */
 class SolrClient {
-  private readonly agent: Agent;
-  private readonly headers: Record<string, string>;
-  /** The certificate the node showed on the newest connection (https only). */
-  peer: PeerCertificateSeen | undefined;
-  /**
-   * The last error a connection's socket had. With TLS 1.3, Jetty refuses a client certificate
-   * after our side of the handshake is done: the alert is an error on the socket, while undici
-   * reports the request as `other side closed`.
-   */
-  socketError: unknown;
+  private readonly http: HttpGetClient;
 
-  constructor(readonly url: SolrUrl, authHeader: string | undefined, private readonly maxReplyBytes: number, tls: LoadedTls | undefined) {
-    this.headers = { accept: 'application/json', ...(authHeader ? { authorization: authHeader } : {}) };
-    this.agent = new Agent({ keepAliveTimeout: 5_000, connections: 2, connect: tls ? this.watchingConnector(tls) : undefined });
+  constructor(readonly url: SolrUrl, authHeader: string | undefined, maxReplyBytes: number, tls: LoadedTls | undefined) {
+    const headers = { accept: 'application/json', ...(authHeader ? { authorization: authHeader } : {}) };
+    this.http = new HttpGetClient(url.base, `Solr ${url.hostPort}`, headers, maxReplyBytes, tls);
   }
 
-  /** undici's own TLS connector, noting the certificate each new connection shows. */
-  private watchingConnector(tls: LoadedTls): buildConnector.connector {
-    const connect = buildConnector({ ...tls.options });
-    return (opts, callback) => connect(opts, (err, socket) => {
-      const seen = socket && !err ? peerCertificate(socket as TLSSocket) : undefined;
-      if (seen) this.peer = { of: `Solr ${this.url.hostPort}`, ...seen };
-      socket?.once('error', (e) => (this.socketError = e));
-      if (err) callback(err, null);
-      else callback(null, socket!);
-    });
+  /** The certificate the node showed on the newest connection (https only). */
+  get peer(): PeerCertificateSeen | undefined {
+    return this.http.peer;
+  }
+
+  /** The last error a connection's socket had (see HttpGetClient.socketError). */
+  get socketError(): unknown {
+    return this.http.socketError;
+  }
+
+  set socketError(e: unknown) {
+    this.http.socketError = e;
   }
 
   async get(path: string, ctx: RunContext): Promise<unknown> {
-    const res = await request(`${this.url.base}${path}${path.includes('?') ? '&' : '?'}wt=json`, {
-      method: 'GET',
-      headers: this.headers,
-      dispatcher: this.agent,
-      signal: ctx.signal,
-      headersTimeout: ctx.timeoutMs,
-      bodyTimeout: ctx.timeoutMs,
-    });
-    const body = await readCapped(res.body, res.headers, this.maxReplyBytes);
-    if (res.statusCode < 200 || res.statusCode >= 300) throw new HttpStatusError(res.statusCode, solrErrorMsg(body));
+    const { status, body } = await this.http.get(`${path}${path.includes('?') ? '&' : '?'}wt=json`, ctx);
+    if (status < 200 || status >= 300) throw new HttpStatusError(status, solrErrorMsg(body));
     try {
       return JSON.parse(body);
     } catch {
@@ -188,18 +170,13 @@ class SolrClient {
   }
 
   async close(): Promise<void> {
-    await this.agent.close().catch(() => undefined);
+    await this.http.close();
   }
 }
 
 export function solrTargets(inst: SolrInstance, _ctx: InstanceContext): Target[] {
   const r = resultFactory(CHECK, inst.name);
-  const authHeader = inst.username !== undefined && inst.password !== undefined
-    ? authorizationHeader({ basic_auth: { username: inst.username, password: inst.password } })
-    : undefined;
-  const secrets = [inst.password, authHeader?.slice('Basic '.length)];
-  // Read here, when the targets are built (at start and on reload), never per connection.
-  const tls = inst.tls ? loadTls(inst.tls) : undefined;
+  const { authHeader, secrets, tls } = httpAccess(inst);
 
   /*
    * Shared by the targets of this instance (one per configured node), so that in cloud mode

@@ -17,6 +17,9 @@ type Body = Dispatcher.ResponseData['body'];
 export async function readCapped(body: Body, headers: Dispatcher.ResponseData['headers'], maxBytes: number): Promise<string> {
   // A body that announces more than the limit is refused before a byte of it is read.
   if (Number(headers['content-length']) > maxBytes) {
+    // undici's body turns a destroy before its end into an 'error' event (RequestAbortedError):
+    // with no reader attached yet, nothing would listen and the process would get it uncaught.
+    body.once('error', () => undefined);
     body.destroy();
     throw new ReplyTooLarge(maxBytes);
   }
