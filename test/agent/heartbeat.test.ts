@@ -4,21 +4,27 @@
  * {check} in its path (Promtail and the collector label it check="heartbeat" from the name),
  * never into a single LOG_FILE; `imom retire` writes the Agent=retired line the same way.
  */
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { imom, spawnImom, writeConfig } from '../harness/cli.js';
+import { queryRange, startLoki, type LokiHandle } from '../harness/loki.js';
 import { removeDir, tempDir, waitFor } from '../harness/proc.js';
+
+let loki: LokiHandle;
+before(async () => { loki = await startLoki(); });
+after(async () => { await loki?.close(); });
 
 const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []);
 const LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| Status=OK, Agent=(alive|retired)$/;
 
-test('heartbeat lines go to heartbeat.agent.log with {check}.{instance}.log, and `imom retire` writes Agent=retired there', async () => {
+test('heartbeat lines go to heartbeat.agent.log with {check}.{instance}.log and to Loki as check="heartbeat", and `imom retire` writes Agent=retired to both', async () => {
   const dir = tempDir('heartbeat-agent');
   try {
-    const cfg = writeConfig(dir, `host: hb1\nheartbeat_interval: 200ms\nstate_dir: ${dir}/state\noutputs:\n  file: { path: "${dir}/log/{check}.{instance}.log" }\n`);
+    const cfg = writeConfig(dir, `host: hb1\nheartbeat_interval: 200ms\nstate_dir: ${dir}/state\noutputs:\n  file: { path: "${dir}/log/{check}.{instance}.log" }\n  loki: { url: ${loki.url}, spool_dir: ${dir}/spool, batch: { max_wait: 20ms } }\n`);
+    const pushed = async () => (await queryRange(loki.url, '{job="imom", host="hb1", check="heartbeat", instance="agent", level="OK"}', { limit: 1000, direction: 'forward' })).map((e) => e.line);
     const file = join(dir, 'log', 'heartbeat.agent.log');
     const agent = spawnImom(['agent', '--config', cfg]);
     agent.stdout!.resume();
@@ -36,6 +42,9 @@ test('heartbeat lines go to heartbeat.agent.log with {check}.{instance}.log, and
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /host hb1 \(env prod\) retired/);
     assert.match(lines(file).at(-1)!, /\| Status=OK, Agent=retired$/);
+    // The direct push: the same lines, labelled as Promtail labels the file.
+    await waitFor(async () => (await pushed()).at(-1) === 'Status=OK, Agent=retired', 60_000, 'the retired line in Loki');
+    assert.ok((await pushed()).slice(0, -1).every((l) => l === 'Status=OK, Agent=alive'));
   } finally {
     removeDir(dir);
   }
