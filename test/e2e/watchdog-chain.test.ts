@@ -16,7 +16,8 @@ import { isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { startAlertmanager, type AlertmanagerHandle } from '../harness/alertmanager.js';
 import { startChat, type ChatServer } from '../harness/chat.js';
 import { startLoki, type LokiHandle } from '../harness/loki.js';
-import { freePort, REPO_ROOT, removeDir, startDaemon, tempDir, waitFor, type Daemon } from '../harness/proc.js';
+import { freePort, REPO_ROOT, removeDir, tempDir, waitFor } from '../harness/proc.js';
+import { startTestRelay, type TestRelay } from '../harness/relay.js';
 
 const TOKEN = 'relay-token-0123456789abcdef';
 const EVERY_MS = 1_000;
@@ -40,7 +41,7 @@ let dir: string;
 let stand: ChatServer;
 let loki: LokiHandle;
 let am: AlertmanagerHandle;
-let relay: Daemon;
+let relay: TestRelay;
 let amTemplate: string;
 let relayPort: number;
 let tokenFile: string;
@@ -78,23 +79,13 @@ describe('Watchdog: ruler → Alertmanager → relay → heartbeat service', () 
     if (shortened === text) throw new Error('no imom-watchdog group with interval: 30s in ruler/rules/fake/imom.yaml');
     writeFileSync(f, shortened);
     amTemplate = watchdogRouteShortened(join(dir, 'alertmanager.yml'));
-    const cfg = join(dir, 'relay.yaml');
-    writeFileSync(cfg, `listen: 127.0.0.1:${relayPort}
-token_file: ${tokenFile}
-state_dir: ${dir}/relay
-loki: { url: 'http://127.0.0.1:1' }
-heartbeat: { url: '${stand.url}/ping/chain', every: ${EVERY_MS}ms, max_age: ${MAX_AGE_MS}ms }
-targets:
-  - { name: json, type: webhook, url: '${stand.url}/hook' }
-`);
-    relay = startDaemon('relay', process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'agent/src/cli/bin.ts'), 'relay', '--config', cfg], { cwd: REPO_ROOT, logFile: join(dir, 'relay.log') });
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${relayPort}/healthz`).catch(() => undefined))?.ok, 30_000, 'relay ready', 100);
+    relay = await startTestRelay({ dir, chatUrl: stand.url, port: relayPort, auth: `token_file: ${tokenFile}`, heartbeat: { url: `${stand.url}/ping/chain`, everyMs: EVERY_MS, maxAgeMs: MAX_AGE_MS } });
     am = await startAm();
     loki = await startLoki({ rulesDir: rules, alertmanagerUrl: am.url, env: { LOKI_RULER_POLL_INTERVAL: '2s', LOKI_RULER_RESEND_DELAY: `${RESEND_MS / 1000}s` } });
   });
 
   after(async () => {
-    await Promise.allSettled([loki?.close(), am?.stop(), relay?.stop()]);
+    await Promise.allSettled([loki?.close(), am?.stop(), relay?.daemon.stop()]);
     await stand?.stop();
     removeDir(dir);
   });
@@ -115,7 +106,7 @@ targets:
     am = await startAm(amPort);
     await pinging(amQuiet);
 
-    await relay.stop();
+    await relay.daemon.stop();
     await stopped(RELAY_DEAD_MS, 'the relay stopped');
   });
 });

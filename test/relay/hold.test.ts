@@ -7,25 +7,19 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { startChat, type ChatServer } from '../harness/chat.js';
-import { freePort, REPO_ROOT, removeDir, startDaemon, tempDir, waitFor, type Daemon } from '../harness/proc.js';
+import { removeDir, tempDir, waitFor } from '../harness/proc.js';
+import { startTestRelay, type TestRelay } from '../harness/relay.js';
 
 const TOKEN = 'relay-token-0123456789abcdef';
 
 let dir: string;
 let chat: ChatServer;
-let relay: Daemon;
+let relay: TestRelay;
 let port: number;
-let cfg: string;
 
 interface Posted { status: string; alertname: string; host: string; fingerprint: string; starts_at: string }
 const posted = () => chat.delivered('/hook').map((r) => r.json as Posted);
-
-function startRelay(): Daemon {
-  return startDaemon('relay', process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'agent/src/cli/bin.ts'), 'relay', '--config', cfg], { cwd: REPO_ROOT, logFile: join(dir, 'relay.log') });
-}
 
 async function health(): Promise<{ queued: number; held: number }> {
   return (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { queued: number; held: number };
@@ -53,21 +47,12 @@ const drained = () => waitFor(async () => (await health()).queued === 0, 20_000,
 before(async () => {
   dir = tempDir('relay-hold');
   chat = await startChat();
-  port = await freePort();
-  cfg = join(dir, 'relay.yaml');
-  writeFileSync(cfg, `listen: 127.0.0.1:${port}
-token: ${TOKEN}
-state_dir: ${dir}/state
-loki: { url: 'http://127.0.0.1:1', timeout: 1s }
-targets:
-  - { name: json, type: webhook, url: '${chat.url}/hook' }
-`);
-  relay = startRelay();
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok, 30_000, 'relay ready', 100);
+  relay = await startTestRelay({ dir, chatUrl: chat.url, auth: `token: ${TOKEN}` });
+  port = relay.port;
 });
 
 after(async () => {
-  await relay?.stop();
+  await relay?.daemon.stop();
   await chat?.stop();
   removeDir(dir);
 });
@@ -83,9 +68,8 @@ describe('relay hold_resolved', () => {
     assert.deepEqual(posted().filter((m) => m.status === 'resolved').map((m) => m.fingerprint), ['fp-c']);
 
     // kill -9: hold.json keeps what was held.
-    await relay.kill();
-    relay = startRelay();
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok, 30_000, 'relay ready again', 100);
+    await relay.daemon.kill();
+    await relay.restart();
     assert.equal((await health()).held, 1);
     assert.equal((await post(alert('resolved', 'CheckError', 'db1', 'fp-b', t0, 'replica-b'))).held, 2);
     // Alertmanager sending the same RESOLVED again holds it once.
