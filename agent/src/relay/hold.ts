@@ -31,6 +31,8 @@ export interface HoldConfig {
 export interface Item {
   readonly alert: AmAlert;
   readonly only?: string | undefined;
+  /** It was held, and is let go now. */
+  readonly released?: boolean;
 }
 
 const stateSchema = z.object({
@@ -66,13 +68,15 @@ export class Hold {
     else this.log('ERROR', `${this.file} is not a hold state file; starting with nothing held`);
   }
 
-  /** A copy of the state, for restore() when what sift() released could not be queued. */
-  snapshot(): HoldState {
-    return structuredClone(this.state);
-  }
-
-  restore(s: HoldState): void {
-    this.state = s;
+  /**
+   * Released items that could not be queued (a failed state write: Alertmanager gets a 500 and
+   * sends again) are held again; only those, so a concurrent request's changes stay.
+   */
+  putBack(items: readonly Item[]): void {
+    for (const i of items) {
+      if (!i.released) continue;
+      this.state.held.push({ alert: i.alert, ...(i.only ? { only: i.only } : {}), heldAt: this.now() });
+    }
   }
 
   get held(): number {
@@ -120,7 +124,7 @@ export class Hold {
     const mine = this.state.held.filter((h) => hostKey(h.alert.labels) === key);
     this.state.held = this.state.held.filter((h) => hostKey(h.alert.labels) !== key);
     if (mine.length) this.log('INFO', `releasing ${mine.length} held RESOLVED for host=${key.split('\0')[1]}: ${why}`);
-    return mine.map((h) => ({ alert: h.alert, only: h.only }));
+    return mine.map((h) => ({ alert: h.alert, only: h.only, released: true }));
   }
 
   /** Writes the state durably; concurrent calls are serialised, each writes the newest state. */

@@ -75,30 +75,30 @@ export class Intake {
   async accept(alerts: AmAlert[], only?: string): Promise<{ queued: number; duplicates: number; held?: number }> {
     const hold = this.o.hold;
     if (!hold) return this.queue(alerts.map((alert) => ({ alert, only })));
-    const before = hold.snapshot();
+    const items = hold.sift(alerts, only);
     let r;
     try {
-      r = await this.queue(hold.sift(alerts, only));
+      r = await this.queue(items);
     } catch (e) {
       // Not queued: Alertmanager gets a 500 and sends again; what was released is held again.
-      hold.restore(before);
+      hold.putBack(items);
       throw e;
     }
     await hold.commit();
-    return { ...r, held: hold.held };
+    // The answer says how many resolutions are held, when any are (Alertmanager ignores the body).
+    return hold.held ? { ...r, held: hold.held } : r;
   }
 
   /** Alerts released by the hold outside a webhook (an AgentSilent gone quiet for silent_max_age). */
   async release(): Promise<void> {
     const hold = this.o.hold;
     if (!hold) return;
-    const before = hold.snapshot();
     const items = hold.expire();
     if (!items.length) return;
     try {
       await this.queue(items);
     } catch (e) {
-      hold.restore(before);
+      hold.putBack(items);
       throw e;
     }
     await hold.commit();
