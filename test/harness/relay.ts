@@ -21,6 +21,8 @@ export async function startTestRelay(o: {
   /** `token: …` or `token_file: …` (default a fixed token). */
   auth?: string;
   heartbeat?: { url: string; everyMs: number; maxAgeMs: number };
+  /** More top-level YAML, e.g. `hold_resolved: { silent_max_age: 1s }`. */
+  extra?: string;
 }): Promise<TestRelay> {
   const port = o.port ?? (await freePort());
   const config = join(o.dir, 'relay.yaml');
@@ -28,7 +30,7 @@ export async function startTestRelay(o: {
 ${o.auth ?? 'token: relay-token-0123456789abcdef'}
 state_dir: ${o.dir}/state
 loki: { url: 'http://127.0.0.1:1', timeout: 1s }
-${o.heartbeat ? `heartbeat: { url: '${o.heartbeat.url}', every: ${o.heartbeat.everyMs}ms, max_age: ${o.heartbeat.maxAgeMs}ms }\n` : ''}targets:
+${o.heartbeat ? `heartbeat: { url: '${o.heartbeat.url}', every: ${o.heartbeat.everyMs}ms, max_age: ${o.heartbeat.maxAgeMs}ms }\n` : ''}${o.extra ? `${o.extra}\n` : ''}targets:
   - { name: json, type: webhook, url: '${o.chatUrl}/hook' }
 `);
   const url = `http://127.0.0.1:${port}`;

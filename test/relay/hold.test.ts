@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startChat, type ChatServer } from '../harness/chat.js';
-import { removeDir, tempDir, waitFor } from '../harness/proc.js';
+import { removeDir, sleep, tempDir, waitFor } from '../harness/proc.js';
 import { startTestRelay, type TestRelay } from '../harness/relay.js';
 
 const TOKEN = 'relay-token-0123456789abcdef';
@@ -35,6 +35,10 @@ function alert(status: 'firing' | 'resolved', alertname: string, host: string, f
 }
 
 async function post(...alerts: ReturnType<typeof alert>[]): Promise<{ queued: number; duplicates: number; held: number }> {
+  return postTo(port, ...alerts);
+}
+
+async function postTo(port: number, ...alerts: ReturnType<typeof alert>[]): Promise<{ queued: number; duplicates: number; held: number }> {
   const body = { version: '4', groupKey: 'g', truncatedAlerts: 0, status: alerts[0]!.status, receiver: 'relay', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: '', alerts };
   const r = await fetch(`http://127.0.0.1:${port}/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
   assert.equal(r.status, 200);
@@ -88,5 +92,22 @@ describe('relay hold_resolved', () => {
     // Nothing was posted twice.
     const keys = chat.delivered('/hook').map((r) => (r.json as { dedupe_key: string }).dedupe_key);
     assert.equal(new Set(keys).size, keys.length);
+  });
+
+  it('releases what an AgentSilent held once that AgentSilent was not received for silent_max_age (its resolution was lost)', async () => {
+    const d = tempDir('relay-hold-expiry');
+    const other = await startTestRelay({ dir: d, chatUrl: `${chat.url}/expiry`, auth: `token: ${TOKEN}`, extra: 'hold_resolved: { silent_max_age: 1s }' });
+    try {
+      const t0 = new Date(Date.now() - 600_000).toISOString();
+      await postTo(other.port, alert('firing', 'AgentSilent', 'db7', 'silent-db7', t0));
+      assert.equal((await postTo(other.port, alert('resolved', 'CheckError', 'db7', 'fp-x', t0, 'replica-x'))).held, 1);
+      // Past silent_max_age with no AgentSilent repeat: the next webhook finds it ended.
+      await sleep(1_500);
+      assert.equal((await postTo(other.port, alert('firing', 'CheckError', 'db8', 'fp-y', t0, 'replica-y'))).held, 0);
+      await waitFor(() => chat.delivered('/expiry/hook').some((r) => (r.json as Posted).fingerprint === 'fp-x' && (r.json as Posted).status === 'resolved'), 20_000, 'the released RESOLVED in chat');
+    } finally {
+      await other.daemon.stop();
+      removeDir(d);
+    }
   });
 });
