@@ -19,7 +19,7 @@ import { e2eAgentConfig, spawnImom, stripStamp } from '../harness/cli.js';
 import { stackDown, stackUp, type StackState } from '../../agent/src/stack/stack.js';
 import { parseExploreUrl } from '../../agent/src/relay/explore.js';
 
-interface Message { status: string; alertname: string; severity: string; summary: string; host: string; check: string; fingerprint: string; lines: { line: string }[]; explore_url: string | null; dedupe_key: string }
+interface Message { status: string; alertname: string; severity: string; summary: string; host: string; check: string; fingerprint: string; starts_at: string; lines: { line: string }[]; explore_url: string | null; dedupe_key: string }
 
 let dir: string;
 let stack: StackState;
@@ -44,11 +44,13 @@ function startAgent(): ChildProcess {
 describe('agent → Promtail → Loki ruler → Alertmanager → relay → chat', () => {
   before(async () => {
     dir = tempDir('e2e-alerts');
-    // The real rules; only AgentSilent's N (5m) and its group interval are shortened so a test can wait for it.
+    // The real rules; only AgentSilent's N (5m) and its group interval, and the check rules'
+    // 10m window (60s here: 30 lines at the agent's 2s interval), are shortened so a test can
+    // wait for them. N stays below the window, as 5m is below 10m.
     const rules = join(dir, 'rules');
     cpSync(join(REPO_ROOT, 'ruler/rules'), rules, { recursive: true });
     const f = join(rules, 'fake/imom.yaml');
-    writeFileSync(f, readFileSync(f, 'utf8').replace('[5m]))', '[20s]))').replace('interval: 30s', 'interval: 5s'));
+    writeFileSync(f, readFileSync(f, 'utf8').replace('[5m]))', '[20s]))').replace('interval: 30s', 'interval: 5s').replaceAll('[10m]', '[60s]'));
     chat = await startChat();
     [mysql, redis] = await Promise.all([ReplicationPair.start(), RedisPair.start()]);
     stack = await stackUp({
@@ -115,13 +117,31 @@ describe('agent → Promtail → Loki ruler → Alertmanager → relay → chat'
     }
   });
 
-  test('the agent killed with -9: AgentSilent reaches chat, and resolves when it is back', async () => {
+  test('the agent killed with -9 mid-incident: AgentSilent reaches chat, no RESOLVED while the host is silent, and it resolves once the host reports again', async () => {
+    const checkError = (status: string) => find((x) => x.alertname === 'CheckError' && x.check === 'mysql' && x.status === status);
+    const firedBefore = checkError('firing').length;
+    await mysql.replica.sql('STOP SLAVE SQL_THREAD');
+    await waitFor(() => checkError('firing').length > firedBefore, 90_000, 'CheckError firing again');
+    const incident = checkError('firing').at(-1)!;
+    const resolvedOf = () => checkError('resolved').filter((x) => x.fingerprint === incident.fingerprint && x.starts_at === incident.starts_at);
+
     agent!.kill('SIGKILL');
     await once(agent!, 'exit');
     const [silent] = await waitFor(() => { const m = find((x) => x.alertname === 'AgentSilent' && x.status === 'firing'); return m.length ? m : undefined; }, 120_000, 'AgentSilent in chat');
     assert.equal(silent!.host, HOST);
     assert.equal(silent!.severity, 'critical');
+    // The incident's lines have left the (shortened) window: the ruler resolved it, Alertmanager
+    // sent the RESOLVED, and the relay holds it, as AgentSilent fires for the host.
+    const relayUrl = stack.components.find((c) => c.name === 'relay')!.url;
+    await waitFor(async () => ((await (await fetch(`${relayUrl}/healthz`)).json()) as { held?: number }).held! >= 1, 180_000, 'the RESOLVED held by the relay');
+    assert.deepEqual(resolvedOf(), [], 'a RESOLVED reached chat while the host was silent');
+    assert.equal(find((x) => x.alertname === 'AgentSilent' && x.status === 'resolved').length, 0);
+
+    // Repaired while the agent was down; the agent is back: AgentSilent resolves and the held RESOLVED is posted.
+    await mysql.replica.sql('START SLAVE SQL_THREAD');
     agent = startAgent();
     await waitFor(() => find((x) => x.alertname === 'AgentSilent' && x.status === 'resolved').length > 0, 120_000, 'AgentSilent resolved');
+    await waitFor(() => resolvedOf().length > 0, 120_000, 'the incident resolved in chat');
+    assert.equal(resolvedOf().length, 1, 'RESOLVED posted once');
   });
 });

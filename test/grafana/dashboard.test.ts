@@ -17,6 +17,7 @@ const KAFKA_OK = '2024-09-02 08:35:21 | Status=OK, Topic=web, Consumer_Group=ana
 const MIRROR_ERROR = '2024-09-02 08:35:21 | Status=ERROR, Topic=web, Mirror=dc1->dc2, Total_Lag=27, p0=21, p1=0, p2=6';
 const REDIS_CRITICAL_1 = '2024-09-02 08:45:32 | CRITICAL: Node 192.168.21.141:6381 is expected to be master but found slave';
 const REDIS_CRITICAL_2 = '2024-09-02 08:45:42 | CRITICAL: Node 192.168.21.152:6381 is expected to be slave but found master';
+const HEARTBEAT = 'Status=OK, Agent=alive';
 // 20 minutes old: inside the last hour, outside the 5m "silent" window and the 1m chart step.
 const SILENT_KAFKA_OK = '2024-09-02 08:15:21 | Status=OK, Topic=orders, Consumer_Group=billing, Total_Lag=7, p0=7';
 const APP_ERROR = '2024-09-02 08:35:22.101 ERROR 10788 --- [exec-1] c.e.PayService : charge failed';
@@ -34,6 +35,9 @@ before(async () => {
     { labels: imom('kafka-03', 'kafka', 'ERROR', 'dc2'), entries: [[NOW - 18 * SEC, MIRROR_ERROR]] },
     { labels: imom('redis-01', 'redis', 'CRITICAL', 'session'), entries: [[NOW - 25 * SEC, REDIS_CRITICAL_1], [NOW - 15 * SEC, REDIS_CRITICAL_2]] },
     { labels: imom('kafka-02', 'kafka', 'OK', 'billing'), entries: [[NOW - 20 * 60 * SEC, SILENT_KAFKA_OK]] },
+    // The heartbeat stream: kafka-02's stopped with its lines (silent); db-01's is recent. No panel but the silent one shows it.
+    { labels: imom('kafka-02', 'heartbeat', 'OK', 'agent'), entries: [[NOW - 21 * 60 * SEC, HEARTBEAT], [NOW - 20 * 60 * SEC, HEARTBEAT]] },
+    { labels: imom('db-01', 'heartbeat', 'OK', 'agent'), entries: [[NOW - 60 * SEC, HEARTBEAT], [NOW - 5 * SEC, HEARTBEAT]] },
     { labels: app('ERROR'), entries: [[NOW - 10 * SEC, APP_ERROR]] },
     { labels: app('INFO'), entries: [[NOW - 10 * SEC, APP_INFO]] },
   ]);

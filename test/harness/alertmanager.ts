@@ -44,9 +44,11 @@ export async function startAlertmanager(o: {
   cluster?: AmClusterOptions;
   /** The relay receivers' http_config.tls_config, for an https:// relayUrl. */
   tls?: AmTlsConfig;
+  /** This port (a stopped one's, to bring it back where the ruler sends) instead of a free one. */
+  port?: number;
 }): Promise<AlertmanagerHandle> {
   const dir = tempDir('alertmanager');
-  const port = await freePort();
+  const port = o.port ?? (await freePort());
   const configFile = join(dir, 'alertmanager.yml');
   const template = readFileSync(o.configFile ?? join(REPO_ROOT, 'ruler', 'alertmanager.yml'), 'utf8');
   writeFileSync(configFile, renderAlertmanagerConfig(template, { relayUrl: o.relayUrl, tokenFile: o.tokenFile, ...(o.tls ? { tls: o.tls } : {}) }));

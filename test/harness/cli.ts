@@ -95,6 +95,7 @@ env: e2e
 host: ${host}
 interval: 2s
 timeout: 2s
+heartbeat_interval: 2s
 state_dir: ${dir}/state
 outputs:
   file: { path: "${checkLogDir}/{check}.{instance}.log" }

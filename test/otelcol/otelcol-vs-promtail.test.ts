@@ -33,9 +33,11 @@ const H2 = '0f3a9c1de2b44f1a8e6d5c4b3a291807';
 
 /** Check logs: every level, lines without a level, kafka lag and mysql lines the dashboard parses, two per second. */
 function checkFiles(): Record<string, string[]> {
-  const files: Record<string, string[]> = { 'mysql.log': [], 'mysql.order-db.log': [], 'redis.session.log': [], 'kafka.log': [], 'loki.logs.log': [] };
+  const files: Record<string, string[]> = { 'mysql.log': [], 'mysql.order-db.log': [], 'redis.session.log': [], 'kafka.log': [], 'loki.logs.log': [], 'heartbeat.agent.log': [] };
   for (let i = 0; i < 60; i++) {
     const d = at(i * 2.5);
+    // The agent's heartbeat (AgentSilent's one stream), its own file with {check}.{instance}.log.
+    if (i % 6 === 0) files['heartbeat.agent.log']!.push(checkLine(d, 'Status=OK, Agent=alive'));
     const status = i % 7 === 0 ? 'ERROR' : 'OK';
     files['mysql.log']!.push(checkLine(d, `Status=${status}, Slave=127.0.0.${1 + (i % 3)}, Master_Log_File=mysql-bin.016068, Seconds_Behind_Master=${i * 3}, Slave_IO_Running=Yes, Slave_SQL_Running=Yes`));
     files['mysql.order-db.log']!.push(checkLine(d, `Status=OK, Slave=127.0.0.9, Seconds_Behind_Master=${i}, Slave_IO_Running=Yes, Slave_SQL_Running=Yes`));
@@ -150,6 +152,7 @@ async function vectors(logql: string, tenant: string): Promise<string[]> {
 /** The log selectors of promtail/README.md and the searches the operators run. */
 const LOG_QUERIES = [
   '{job="imom"}', '{job="imom", check="mysql"}', '{job="imom", check="mysql", instance="order-db"}', '{job="imom", level="CRITICAL"}',
+  '{job="imom", check="heartbeat", instance="agent", level="OK"} |= "Agent=alive"',
   '{job="imom", env="test", host="db.example.com", level=~"ERROR|CRITICAL"}', '{job="imom", check="kafka"} |= "Total_Lag="',
   '{job="pay", query="false"}', '{job="pay", query!="true", level="ERROR"}', '{job="pay", query="false"} |= "SocketTimeoutException"',
   `{job="pay", query!="true"} |= "${H1}"`, '{job="pay", query="true"}', `{job="pay", query="true"} | qhash="${H2}"`,

@@ -7,10 +7,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { startChat, type ChatServer } from '../harness/chat.js';
-import { freePort, REPO_ROOT, removeDir, sleep, startDaemon, tempDir, waitFor, type Daemon } from '../harness/proc.js';
+import { removeDir, sleep, tempDir, waitFor, type Daemon } from '../harness/proc.js';
+import { startTestRelay } from '../harness/relay.js';
 
 const TOKEN = 'relay-token-0123456789abcdef';
 const EVERY_MS = 200;
@@ -46,18 +45,9 @@ async function quietAfter(since: number): Promise<number> {
 before(async () => {
   dir = tempDir('heartbeat-test');
   stand = await startChat();
-  relayPort = await freePort();
-  const cfg = join(dir, 'relay.yaml');
-  writeFileSync(cfg, `listen: 127.0.0.1:${relayPort}
-token: ${TOKEN}
-state_dir: ${dir}/state
-loki: { url: 'http://127.0.0.1:1' }
-heartbeat: { url: '${stand.url}/ping/key-123', every: ${EVERY_MS}ms, max_age: ${MAX_AGE_MS}ms }
-targets:
-  - { name: json, type: webhook, url: '${stand.url}/hook' }
-`);
-  relay = startDaemon('relay', process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'agent/src/cli/bin.ts'), 'relay', '--config', cfg], { cwd: REPO_ROOT, logFile: join(dir, 'relay.log') });
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${relayPort}/healthz`).catch(() => undefined))?.ok, 30_000, 'relay ready', 100);
+  const r = await startTestRelay({ dir, chatUrl: stand.url, auth: `token: ${TOKEN}`, heartbeat: { url: `${stand.url}/ping/key-123`, everyMs: EVERY_MS, maxAgeMs: MAX_AGE_MS } });
+  relay = r.daemon;
+  relayPort = r.port;
 });
 
 after(async () => {

@@ -3,6 +3,7 @@
  * scheduler and wires them check → result → formatter → outputs. Nothing below imports it.
  */
 import { mkdirSync } from 'node:fs';
+import { ConfigError } from '../config/errors.js';
 import { resolveHost } from '../config/load.js';
 import { tlsFilesDigest } from '../config/tls.js';
 import type { ScheduledTarget } from '../core/scheduler.js';
@@ -11,6 +12,7 @@ import { OutputPipeline, type PipelineConfig } from '../outputs/pipeline.js';
 import type { AgentMetrics } from '../metrics/registry.js';
 import type { MetricsServer } from '../metrics/server.js';
 import type { AgentConfig } from './config-schema.js';
+import { heartbeatLine } from './heartbeat.js';
 import { instancePlans, type InstancePlan } from './targets.js';
 
 export interface AgentOptions {
@@ -76,6 +78,31 @@ export class Agent {
 
   private metricsServer: MetricsServer | undefined;
   private stopping = false;
+  private heartbeat: { timer: NodeJS.Timeout; everyMs: number } | undefined;
+
+  /**
+   * `imom retire`: one `Agent=retired` heartbeat line through the config's outputs, so
+   * AgentSilent stops expecting this host (its rule keeps hosts whose last heartbeat is alive).
+   */
+  static async retire(cfg: AgentConfig): Promise<string> {
+    if (!cfg.outputs.loki && !cfg.outputs.file?.path.includes('{check}')) {
+      throw new ConfigError('outputs: no output carries the heartbeat line (outputs.loki, or outputs.file.path with {check}): nothing to retire with');
+    }
+    const host = resolveHost(cfg.host);
+    const outputs = new OutputPipeline(pipelineConfig(cfg), host);
+    outputs.writeOwnStream(heartbeatLine('retired', host));
+    await outputs.close();
+    return host;
+  }
+
+  /** Writes the heartbeat line now and every heartbeat_interval (`imom agent` only; a one-shot check writes none). */
+  startHeartbeat(): void {
+    if (this.heartbeat?.everyMs === this.cfg.heartbeat_interval) return;
+    clearInterval(this.heartbeat?.timer);
+    const beat = () => this.outputs.writeOwnStream(heartbeatLine('alive', this.hostName));
+    beat();
+    this.heartbeat = { timer: setInterval(beat, this.cfg.heartbeat_interval), everyMs: this.cfg.heartbeat_interval };
+  }
 
   /** The port /metrics is served on, if it is. */
   get metricsPort(): number | undefined {
@@ -128,6 +155,7 @@ export class Agent {
     for (const key of toStop) this.running.delete(key);
     for (const [key, r] of started) this.running.set(key, r);
     this.scheduler.add([...started.values()].flatMap((r) => r.targets));
+    if (this.heartbeat) this.startHeartbeat();
     return { added: toStart.length - changed, removed: toStop.length - changed, changed, outputsReopened };
   }
 
@@ -135,6 +163,7 @@ export class Agent {
   async stop(): Promise<void> {
     // /healthz says 503 while the agent drains, so a supervisor sees it going.
     this.stopping = true;
+    clearInterval(this.heartbeat?.timer);
     await this.scheduler.stop();
     await this.outputs.close();
     await this.metricsServer?.close();

@@ -43,6 +43,9 @@ export const configSchema = z
       .default('local')
       .refine(isValidTimeZone, 'expected "local" or an IANA time zone such as Asia/Seoul')
       .meta({ description: 'Time zone of the LOG_FILE and syslog timestamps' }),
+    heartbeat_interval: duration
+      .prefault('60s')
+      .meta({ description: 'How often the agent writes its heartbeat line (check "heartbeat", `Status=OK, Agent=alive`), the one stream AgentSilent reads: keep it below AgentSilent\'s 5m' }),
     state_dir: z.string().min(1).default('/var/lib/imom').meta({ description: 'Where checks keep state across restarts: <state_dir>/<check>/<instance>/' }),
     outputs: outputsSchema.prefault({}),
     checks: checksSchema().prefault({}),

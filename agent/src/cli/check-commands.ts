@@ -47,6 +47,18 @@ export const checkCommands: CommandModule = (program: Command) => {
     }));
 
   program
+    .command('retire')
+    .description('Decommission this host: write one `Agent=retired` heartbeat line through the config\'s outputs, so AgentSilent stops expecting it (stop the agent first; see ruler/README.md)')
+    .requiredOption('-c, --config <file>', 'agent config (YAML), the one the host\'s agent ran with')
+    .option(...CONF_D_OPTION)
+    .action(action(async (opts: { config: string; confD?: string }) => {
+      const cfg = loadAgentConfig(opts.config, opts.confD);
+      const host = await Agent.retire(cfg);
+      process.stdout.write(`imom: host ${host} (env ${cfg.env}) retired: AgentSilent no longer expects it once its outputs have shipped the line\n`);
+      return EXIT.OK;
+    }));
+
+  program
     .command('agent')
     .description('Run the checks every interval until SIGTERM; SIGHUP reopens the log files and reloads the config and conf.d, SIGUSR1 only reopens the log files')
     .requiredOption('-c, --config <file>', 'agent config (YAML)')
@@ -61,6 +73,7 @@ export const checkCommands: CommandModule = (program: Command) => {
       process.on('SIGHUP', () => reloader.hangup());
       process.on('SIGUSR1', () => reloader.reopen());
       agent.scheduler.start();
+      agent.startHeartbeat();
       // Which build, which file and where its lines go: the first things asked of a running agent.
       process.stderr.write(`imom: agent started: ${agent.scheduler.size} targets, host ${agent.host}, env ${cfg.env}, `
         + `version ${program.version() ?? 'unknown'}, config ${loaded.files.map((f) => resolve(f)).join(',')}, outputs ${outputNames(cfg.outputs).join(',') || 'none'}\n`);

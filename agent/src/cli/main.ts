@@ -12,7 +12,7 @@ import { repoRoot } from '../stack/paths.js';
  */
 const FAMILIES: Array<{ words: readonly string[]; load: () => Promise<CommandModule> }> = [
   { words: ['config'], load: async () => (await import('./config-commands.js')).configCommands },
-  { words: ['check', 'agent'], load: async () => (await import('./check-commands.js')).checkCommands },
+  { words: ['check', 'agent', 'retire'], load: async () => (await import('./check-commands.js')).checkCommands },
   { words: ['stack'], load: async () => (await import('../stack/cli.js')).stackCommands },
   { words: ['relay'], load: async () => (await import('../relay/cli.js')).relayCommands },
   { words: ['rules'], load: async () => (await import('../rules/cli.js')).rulesCommands },

@@ -9,6 +9,7 @@ export class StdoutTransport extends TransportStream {
   }
   override log(info: unknown, next: () => void): void {
     const e = entryOf(info);
+    if (e.ownStream) return next();
     process.stdout.write(`${logFileTimestamp(e.time, this.timeZone)} | ${e.message}\n`);
     next();
   }

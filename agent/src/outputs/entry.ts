@@ -15,13 +15,19 @@ export interface LineEntry {
   instance: string;
   status: Status;
   time: Date;
+  /**
+   * Only for outputs that keep it apart from the check lines: Loki (its own stream) and a file
+   * output with {check} in its path (its own file). The agent's heartbeat: a single LOG_FILE,
+   * syslog and stdout stay exactly the check lines they always were.
+   */
+  ownStream?: boolean;
 }
 
 /** winston levels ordered by severity, so `level: 'ERROR'` on a transport means ERROR and CRITICAL. */
 export const LEVELS: Record<Status, number> = { CRITICAL: 0, ERROR: 1, OK: 2 };
 
-export function toEntry(r: CheckResult): LineEntry {
-  return { level: r.status, message: formatLine(r), check: r.check, instance: r.instance, status: r.status, time: r.time };
+export function toEntry(r: CheckResult, ownStream = false): LineEntry {
+  return { level: r.status, message: formatLine(r), check: r.check, instance: r.instance, status: r.status, time: r.time, ...(ownStream ? { ownStream } : {}) };
 }
 
 /** winston hands transports its info object; these are the fields we put there. */

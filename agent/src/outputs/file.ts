@@ -41,6 +41,7 @@ export class FileTransport extends TransportStream {
 
   override log(info: unknown, next: () => void): void {
     const e = entryOf(info);
+    if (e.ownStream && !this.cfg.path.includes('{check}')) return next();
     const path = pathFor(this.cfg.path, e.check, e.instance);
     const buf = Buffer.from(`${logFileTimestamp(e.time, this.timeZone)} | ${e.message}\n`);
     let off = 0;

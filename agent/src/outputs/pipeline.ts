@@ -65,7 +65,7 @@ interface Sinks {
 export class OutputPipeline {
   private sinks: Sinks;
   /** Lines written while the outputs are being replaced, in order (see replace()). */
-  private held: CheckResult[] | undefined;
+  private held: { r: CheckResult; own: boolean }[] | undefined;
   counts = { OK: 0, ERROR: 0, CRITICAL: 0 };
 
   constructor(private cfg: PipelineConfig, private host: string, private readonly opts: PipelineOptions = {}) {
@@ -106,13 +106,24 @@ export class OutputPipeline {
   write(results: readonly CheckResult[]): void {
     for (const r of results) {
       this.counts[r.status]++;
-      if (this.held) this.held.push(r);
-      else this.log(r);
+      if (this.held) this.held.push({ r, own: false });
+      else this.log(r, false);
     }
   }
 
-  private log(r: CheckResult): void {
-    this.sinks.logger.log(toEntry(r));
+  /**
+   * A line only for the outputs that keep it in a stream of its own (LineEntry.ownStream: Loki,
+   * a file per check), the agent's heartbeat; not in `counts` or the line metrics, which count
+   * check lines.
+   */
+  writeOwnStream(r: CheckResult): void {
+    if (this.held) this.held.push({ r, own: true });
+    else this.log(r, true);
+  }
+
+  private log(r: CheckResult, own: boolean): void {
+    this.sinks.logger.log(toEntry(r, own));
+    if (own) return;
     const observer = this.opts.observer;
     if (observer) for (const t of this.sinks.transports) if (takes(t, r.status)) observer.line(outputName(t), r.status);
   }
@@ -151,7 +162,7 @@ export class OutputPipeline {
     } finally {
       const held = this.held;
       this.held = undefined;
-      for (const r of held) this.log(r);
+      for (const h of held) this.log(h.r, h.own);
     }
   }
 

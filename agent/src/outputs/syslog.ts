@@ -132,6 +132,7 @@ export class SyslogTransport extends TransportStream {
 
   override log(info: unknown, next: () => void): void {
     const e = entryOf(info);
+    if (e.ownStream) return next();
     const pri = FACILITY[this.cfg.facility] * 8 + SEVERITY[e.status];
     const msg = rfc3164(pri, e.time, this.timeZone, `${e.check}_check`, e.message, this.remote ? this.hostname : undefined);
     this.chain = this.chain.then(() => this.sender.send(msg)).catch((err: Error) => {

@@ -103,6 +103,15 @@ export const relayConfigSchema = z
       .strict()
       .optional()
       .meta({ description: 'Watchdog → dead-man switch: POST /heartbeat receives the Watchdog, the relay pings url' }),
+    hold_resolved: z
+      .object({
+        enabled: z.boolean().default(true),
+        silent_alert: z.string().min(1).default('AgentSilent').meta({ description: 'The alert saying a host sends nothing (ruler/rules/fake/imom.yaml)' }),
+        silent_max_age: duration.prefault('3h').meta({ description: 'A silent alert not received again for this long has ended: what it held is posted (Alertmanager repeats a critical alert every 1h)' }),
+      })
+      .strict()
+      .prefault({})
+      .meta({ description: 'While the silent alert fires for a host, a RESOLVED of that host\'s check alerts (alerts with a target label) is held in state_dir/hold.json, and posted when the host reports again unless the alert fired again meanwhile' }),
     targets: z.array(targetSchema).min(1),
   })
   .strict()

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { TargetConfig } from './config.js';
+import type { Hold, Item } from './hold.js';
 import type { AlertContent } from './lines.js';
 import type { Log } from './log.js';
 import { baseNotification } from './notification.js';
@@ -38,6 +39,8 @@ export interface IntakeOptions {
   content(a: AmAlert): Promise<AlertContent>;
   /** Called with each job once it is durably queued. */
   queued(job: Job): void;
+  /** Holds check alerts' resolutions while their host is silent (hold.ts); none: every alert passes. */
+  readonly hold?: Hold | undefined;
   readonly log: Log;
 }
 
@@ -64,13 +67,49 @@ export class Intake {
     return { code: 200, body: await this.accept(parsed.data.alerts, only) };
   }
 
-  /** Queues every new (alert, target) notification durably; returns counts. */
-  async accept(alerts: AmAlert[], only?: string): Promise<{ queued: number; duplicates: number }> {
+  /**
+   * Queues every new (alert, target) notification durably; returns counts. Resolutions the hold
+   * keeps are not queued; the hold's state is on disk before this resolves (after the jobs it
+   * released are queued, so a crash in between releases them again, as duplicates).
+   */
+  async accept(alerts: AmAlert[], only?: string): Promise<{ queued: number; duplicates: number; held?: number }> {
+    const hold = this.o.hold;
+    if (!hold) return this.queue(alerts.map((alert) => ({ alert, only })));
+    const items = hold.sift(alerts, only);
+    let r;
+    try {
+      r = await this.queue(items);
+    } catch (e) {
+      // Not queued: Alertmanager gets a 500 and sends again; what was released is held again.
+      hold.putBack(items);
+      throw e;
+    }
+    await hold.commit();
+    // The answer says how many resolutions are held, when any are (Alertmanager ignores the body).
+    return hold.held ? { ...r, held: hold.held } : r;
+  }
+
+  /** Alerts released by the hold outside a webhook (an AgentSilent gone quiet for silent_max_age). */
+  async release(): Promise<void> {
+    const hold = this.o.hold;
+    if (!hold) return;
+    const items = hold.expire();
+    if (!items.length) return;
+    try {
+      await this.queue(items);
+    } catch (e) {
+      hold.putBack(items);
+      throw e;
+    }
+    await hold.commit();
+  }
+
+  private async queue(items: readonly Item[]): Promise<{ queued: number; duplicates: number }> {
     const { store } = this.o;
     let queued = 0;
     let duplicates = 0;
     // Alerts are handled concurrently (each may wait for Loki); each reserves its keys before any await.
-    await Promise.all(alerts.map(async (a) => {
+    await Promise.all(items.map(async ({ alert: a, only }) => {
       const targets = this.o.targets.filter((t) => (!only || t.name === only) && wants(t, a));
       const fresh: { t: TargetConfig; key: string }[] = [];
       const inFlight: Promise<void>[] = [];

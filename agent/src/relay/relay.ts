@@ -8,6 +8,7 @@ import { describeTlsFailure, loadTls, tlsNotices } from '../core/tls/index.js';
 import { secretsOf, type RelayConfig } from './config.js';
 import { Delivery } from './delivery.js';
 import { Heartbeat, hasFiringWatchdog } from './heartbeat.js';
+import { Hold } from './hold.js';
 import { Intake } from './intake.js';
 import { alertContent } from './lines.js';
 import { defaultLog, type Log } from './log.js';
@@ -22,12 +23,16 @@ export class Relay {
   private readonly secrets: string[];
   private server?: RelayServer;
   private readonly heartbeat?: Heartbeat;
+  private readonly hold?: Hold;
+  private sweep: NodeJS.Timeout | undefined;
 
   constructor(readonly cfg: RelayConfig, private readonly token: string, private readonly log: Log = defaultLog) {
     this.store = new Store(cfg.state_dir, cfg.dedupe_retention);
     this.secrets = secretsOf(cfg, token);
     this.delivery = new Delivery(cfg, this.store, this.secrets, log);
+    if (cfg.hold_resolved.enabled) this.hold = new Hold(cfg.state_dir, cfg.hold_resolved, log);
     this.intake = new Intake({
+      hold: this.hold,
       store: this.store,
       targets: this.delivery.targets,
       content: alertContent(cfg, this.secrets, log),
@@ -40,6 +45,7 @@ export class Relay {
   /** Replays the queue and starts listening; resolves with the bound address. */
   async start(): Promise<{ host: string; port: number }> {
     this.delivery.start(this.store.open());
+    this.hold?.open();
     this.server = await startRelayServer({
       host: this.cfg.listen.host,
       port: this.cfg.listen.port,
@@ -47,17 +53,20 @@ export class Relay {
       secrets: this.secrets,
       log: this.log,
       hasTarget: (name) => this.delivery.hasTarget(name),
-      health: () => ({ queued: this.store.pending }),
+      health: () => ({ queued: this.store.pending, ...(this.hold ? { held: this.hold.held } : {}) }),
       receive: (raw, only) => this.intake.receive(raw, only),
       ...(this.heartbeat ? { heartbeat: (raw: string) => this.watchdog(raw) } : {}),
       ...(this.cfg.listen_tls ? { tls: this.listenerTls(this.cfg.listen_tls), tlsClientError: (e: Error, peer: string, certError?: string) => this.refused(e, peer, certError) } : {}),
     });
     this.heartbeat?.start();
+    // An AgentSilent whose resolution never came: checked every minute (silent_max_age is hours).
+    if (this.hold) this.sweep = setInterval(() => void this.intake.release().catch((e: unknown) => this.log('ERROR', `releasing held resolutions: ${String(e)}`)), 60_000);
     return { host: this.server.host, port: this.server.port };
   }
 
   /** Stops delivery first (nothing is posted after this), then the listener. */
   async stop(): Promise<void> {
+    clearInterval(this.sweep);
     await this.heartbeat?.stop();
     const delivered = this.delivery.stop();
     await this.server?.close();
