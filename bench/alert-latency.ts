@@ -36,14 +36,13 @@
 import { appendFileSync, cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
-import { stackDown, stackUp, type StackState } from '../agent/src/stack/stack.js';
+import { stackDown, stackUp, type StackState, type StackUpOptions } from '../agent/src/stack/stack.js';
 import { logFileTimestamp } from '../agent/src/core/format.js';
 import { startChat, type ChatServer } from '../test/harness/chat.js';
 import { waitForCount } from '../test/harness/loki.js';
 import { REPO_ROOT, removeDir, sleep, tempDir } from '../test/harness/proc.js';
 
-type Variant = 'ours' | 'defaults';
-const VARIANTS: readonly Variant[] = ['ours', 'defaults'];
+type Variant = string;
 
 const num = (v: string | undefined, d: number) => (v && Number(v) > 0 ? Number(v) : d);
 
@@ -101,54 +100,44 @@ function percentile(sorted: readonly number[], q: number): number {
 
 const s1 = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : '—');
 
-export async function run(): Promise<void> {
-  const n = num(process.env.IMOM_BENCH_ALERT_FAULTS, 20);
-  const staggerMs = num(process.env.IMOM_BENCH_ALERT_STAGGER_MS, 3_000);
-  const timeoutMs: Record<Variant, number> = {
-    ours: num(process.env.IMOM_BENCH_ALERT_TIMEOUT_S, 120) * 1000,
-    defaults: num(process.env.IMOM_BENCH_ALERT_TIMEOUT_S, 360) * 1000,
-  };
-  const dir = tempDir('bench-alert-latency');
+export interface LatencyStats { got: number[]; p50: number; p95: number; max: number; missing: number; noLine: number }
+
+/**
+ * The measurement itself, for any set of stacks: each variant's stack is started (one after the
+ * other: stackUp probes for free ports) with its options plus a relay posting to
+ * `<chat>/<variant>`, `n` faults are written to all of them at the same instant, `staggerMs`
+ * apart, and each fault's first firing CheckCritical message per variant is timed. Every stack
+ * is stopped before it returns. bench/ha.ts runs it for the single binary and the HA cluster.
+ */
+export async function faultToChat(o: {
+  readonly dir: string;
+  readonly chat: ChatServer;
+  readonly variants: Readonly<Record<Variant, Omit<StackUpOptions, 'dir' | 'relay'>>>;
+  readonly n: number;
+  readonly staggerMs: number;
+  readonly timeoutMs: Readonly<Record<Variant, number>>;
+}): Promise<{ stats: Record<Variant, LatencyStats>; faults: Fault[] }> {
+  const VARIANTS = Object.keys(o.variants);
+  const { n, staggerMs, timeoutMs, chat } = o;
   const stacks: Partial<Record<Variant, StackState>> = {};
-  let chat: ChatServer | undefined;
   let cleaned: Promise<void> | undefined;
   const cleanup = () => (cleaned ??= (async () => {
     for (const v of VARIANTS) {
       const s = stacks[v];
       if (s) await stackDown(s.dir).catch((e: unknown) => process.stderr.write(`stack down ${v}: ${String(e)}\n`));
     }
-    await chat?.stop().catch(() => undefined);
-    removeDir(dir);
   })());
   const onSignal = (sig: NodeJS.Signals) => { void cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143)); };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-
   try {
-    chat = await startChat();
-    const config: Record<Variant, { rulesDir: string; alertmanagerConfig: string; lokiEnv: Record<string, string> }> = {
-      ours: { rulesDir: join(REPO_ROOT, 'ruler/rules'), alertmanagerConfig: join(REPO_ROOT, 'ruler/alertmanager.yml'), lokiEnv: {} },
-      defaults: {
-        rulesDir: defaultRules(join(dir, 'rules-defaults')),
-        alertmanagerConfig: defaultAlertmanager(join(dir, 'alertmanager-defaults.yml')),
-        lokiEnv: { LOKI_RULER_EVALUATION_INTERVAL: '1m' },
-      },
-    };
-    console.log(`  ${n} faults per variant, one every ${staggerMs} ms, written to both stacks at the same instant`);
-    console.log('  ours:     rule group interval 5s; Alertmanager critical route group_wait 1s, group_interval 10s');
-    console.log('  defaults: no group interval, LOKI_RULER_EVALUATION_INTERVAL=1m (Loki default); Alertmanager defaults group_wait 30s, group_interval 5m');
-
-    // One after the other: stackUp picks free ports by probing, so two at once could pick the same one.
     const t0 = Date.now();
     for (const v of VARIANTS) {
       stacks[v] = await stackUp({
-        dir: join(dir, `stack-${v}`),
-        rulesDir: config[v].rulesDir,
-        alertmanager: true,
-        alertmanagerConfig: config[v].alertmanagerConfig,
-        labels: { env: `bench-${v}`, host: 'bench.example.com' },
-        lokiEnv: config[v].lokiEnv,
         readyTimeoutMs: 180_000,
+        ...o.variants[v],
+        dir: join(o.dir, `stack-${v}`),
+        labels: { env: `bench-${v}`, host: 'bench.example.com' },
         relay: { targets: [{ name: 'chat', type: 'webhook', url: `${chat.url}/${v}`, send_resolved: false }] },
       });
     }
@@ -156,8 +145,7 @@ export async function run(): Promise<void> {
 
     const checks = Array.from({ length: n }, (_, i) => `redis_f${String(i).padStart(2, '0')}`);
     const file = (v: Variant, check: string) => join(stacks[v]!.promtail!.checkLogDir, `${check}.log`);
-    const lokiUrl = (v: Variant) => stacks[v]!.components.find((c) => c.name === 'loki')!.url;
-
+    const lokiUrl = (v: Variant) => stacks[v]!.ha?.entry ?? stacks[v]!.components.find((c) => c.name === 'loki')!.url;
     // Warm-up: one OK line per check file, as a running agent would have written; wait until
     // Loki has every one, so Promtail tails all files before the first fault.
     for (const v of VARIANTS) {
@@ -184,7 +172,7 @@ export async function run(): Promise<void> {
     }
 
     // Collect: the first delivered firing CheckCritical message per check and variant.
-    const pending = () => faults.flatMap((f) => VARIANTS.filter((v) => f.arrivedAt[v] === undefined && Date.now() - f.writtenAt[v] < timeoutMs[v]).map((v) => [f, v] as const));
+    const pending = () => faults.flatMap((f) => VARIANTS.filter((v) => f.arrivedAt[v] === undefined && Date.now() - f.writtenAt[v]! < (timeoutMs[v] ?? 120_000)).map((v) => [f, v] as const));
     for (;;) {
       for (const v of VARIANTS) {
         for (const r of chat.delivered(`/${v}`)) {
@@ -201,30 +189,67 @@ export async function run(): Promise<void> {
     }
 
     // Report.
-    const stats = {} as Record<Variant, { got: number[]; p50: number; p95: number; max: number; missing: number; noLine: number }>;
+    const stats = {} as Record<Variant, LatencyStats>;
     for (const v of VARIANTS) {
-      const got = faults.filter((f) => f.arrivedAt[v] !== undefined).map((f) => f.arrivedAt[v]! - f.writtenAt[v]).sort((a, b) => a - b);
+      const got = faults.filter((f) => f.arrivedAt[v] !== undefined).map((f) => f.arrivedAt[v]! - f.writtenAt[v]!).sort((a, b) => a - b);
       stats[v] = {
         got, p50: percentile(got, 0.5), p95: percentile(got, 0.95), max: got.length ? got[got.length - 1]! : NaN,
         missing: n - got.length, noLine: faults.filter((f) => f.arrivedAt[v] !== undefined && !f.lineInMessage[v]).length,
       };
     }
-    console.log('');
-    console.log(`  ${'variant'.padEnd(20)} ${'n'.padStart(6)} ${'p50'.padStart(8)} ${'p95'.padStart(8)} ${'max'.padStart(8)}   line in message`);
-    for (const v of VARIANTS) {
-      const s = stats[v];
-      console.log(`  ${v.padEnd(20)} ${`${s.got.length}/${n}`.padStart(6)} ${s1(s.p50).padStart(8)} ${s1(s.p95).padStart(8)} ${s1(s.max).padStart(8)}   ${s.got.length - s.noLine}/${s.got.length}`);
-    }
-    const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(1)}×` : '—');
-    console.log(`  ${'ratio defaults/ours'.padEnd(27)} ${ratio(stats.defaults.p50, stats.ours.p50).padStart(8)} ${ratio(stats.defaults.p95, stats.ours.p95).padStart(8)} ${ratio(stats.defaults.max, stats.ours.max).padStart(8)}`);
-    for (const v of VARIANTS) {
-      console.log(`  ${v} latencies in injection order (s): ${faults.map((f) => (f.arrivedAt[v] === undefined ? '—' : ((f.arrivedAt[v]! - f.writtenAt[v]) / 1000).toFixed(1))).join(' ')}${stats[v].missing ? `; ${stats[v].missing} not received within ${timeoutMs[v] / 1000} s` : ''}`);
-    }
-    const ok = stats.ours.missing === 0 && stats.ours.p95 <= 15_000;
-    console.log(`  target p95 ≤ 15 s with ours: ${ok ? 'met' : 'NOT met'} (${s1(stats.ours.p95)}${stats.ours.missing ? `, ${stats.ours.missing} missing` : ''})`);
+    return { stats, faults };
   } finally {
     await cleanup();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+export async function run(): Promise<void> {
+  const n = num(process.env.IMOM_BENCH_ALERT_FAULTS, 20);
+  const staggerMs = num(process.env.IMOM_BENCH_ALERT_STAGGER_MS, 3_000);
+  const timeoutMs: Record<Variant, number> = {
+    ours: num(process.env.IMOM_BENCH_ALERT_TIMEOUT_S, 120) * 1000,
+    defaults: num(process.env.IMOM_BENCH_ALERT_TIMEOUT_S, 360) * 1000,
+  };
+  const dir = tempDir('bench-alert-latency');
+  let chat: ChatServer | undefined;
+  try {
+    chat = await startChat();
+    console.log(`  ${n} faults per variant, one every ${staggerMs} ms, written to both stacks at the same instant`);
+    console.log('  ours:     rule group interval 5s; Alertmanager critical route group_wait 1s, group_interval 10s');
+    console.log('  defaults: no group interval, LOKI_RULER_EVALUATION_INTERVAL=1m (Loki default); Alertmanager defaults group_wait 30s, group_interval 5m');
+    const { stats, faults } = await faultToChat({
+      dir, chat, n, staggerMs, timeoutMs,
+      variants: {
+        ours: { rulesDir: join(REPO_ROOT, 'ruler/rules'), alertmanager: true, alertmanagerConfig: join(REPO_ROOT, 'ruler/alertmanager.yml'), lokiEnv: {} },
+        defaults: {
+          rulesDir: defaultRules(join(dir, 'rules-defaults')), alertmanager: true,
+          alertmanagerConfig: defaultAlertmanager(join(dir, 'alertmanager-defaults.yml')),
+          lokiEnv: { LOKI_RULER_EVALUATION_INTERVAL: '1m' },
+        },
+      },
+    });
+    const VARIANTS = ['ours', 'defaults'];
+    latencyTable(stats, n);
+    const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(1)}×` : '—');
+    console.log(`  ${'ratio defaults/ours'.padEnd(27)} ${ratio(stats.defaults!.p50, stats.ours!.p50).padStart(8)} ${ratio(stats.defaults!.p95, stats.ours!.p95).padStart(8)} ${ratio(stats.defaults!.max, stats.ours!.max).padStart(8)}`);
+    for (const v of VARIANTS) {
+      console.log(`  ${v} latencies in injection order (s): ${faults.map((f) => (f.arrivedAt[v] === undefined ? '—' : ((f.arrivedAt[v]! - f.writtenAt[v]!) / 1000).toFixed(1))).join(' ')}${stats[v]!.missing ? `; ${stats[v]!.missing} not received within ${timeoutMs[v]! / 1000} s` : ''}`);
+    }
+    const ok = stats.ours!.missing === 0 && stats.ours!.p95 <= 15_000;
+    console.log(`  target p95 ≤ 15 s with ours: ${ok ? 'met' : 'NOT met'} (${s1(stats.ours!.p95)}${stats.ours!.missing ? `, ${stats.ours!.missing} missing` : ''})`);
+  } finally {
+    await chat?.stop().catch(() => undefined);
+    removeDir(dir);
+  }
+}
+
+/** n, p50, p95, max and "line in message" per variant, one row each. */
+export function latencyTable(stats: Readonly<Record<Variant, LatencyStats>>, n: number): void {
+  console.log('');
+  console.log(`  ${'variant'.padEnd(20)} ${'n'.padStart(6)} ${'p50'.padStart(8)} ${'p95'.padStart(8)} ${'max'.padStart(8)}   line in message`);
+  for (const [v, s] of Object.entries(stats)) {
+    console.log(`  ${v.padEnd(20)} ${`${s.got.length}/${n}`.padStart(6)} ${s1(s.p50).padStart(8)} ${s1(s.p95).padStart(8)} ${s1(s.max).padStart(8)}   ${s.got.length - s.noLine}/${s.got.length}`);
   }
 }
