@@ -26,13 +26,14 @@ import { endChild, startChild } from './push.js';
 
 const num = (v: string | undefined, d: number) => (v !== undefined && v !== '' && Number(v) >= 0 ? Number(v) : d);
 
-/** Every process whose working directory is `dir` and whose command line names `name` (nginx's master and workers). */
+/** Every process working in `dir` (or below: versitygw moves into its data folder) whose command line names `name` (nginx's master and workers too). */
 function pidsIn(dir: string, name: string): number[] {
   const out: number[] = [];
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     try {
-      if (readlinkSync(`/proc/${p}/cwd`) === dir && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(name)) out.push(Number(p));
+      const cwd = readlinkSync(`/proc/${p}/cwd`);
+      if ((cwd === dir || cwd.startsWith(`${dir}/`)) && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(name)) out.push(Number(p));
     } catch { /* gone or not ours */ }
   }
   if (out.length === 0) throw new Error(`no ${name} process in ${dir}`);
@@ -66,7 +67,9 @@ async function pushInto(name: string, url: string, pids: () => number[], work: s
       await sleep(250);
     }
     const after = usage(procs);
-    return { name, lines: n, counted, seconds: Math.max(0.001, (at - t0) / 1000), cpuS: after.cpu - before.cpu, rssMB: after.rss };
+    const r = { name, lines: n, counted, seconds: Math.max(0.001, (at - t0) / 1000), cpuS: after.cpu - before.cpu, rssMB: after.rss };
+    console.log(`  ${name}: ${counted}/${n} in Loki after ${r.seconds.toFixed(1)} s, ${r.cpuS.toFixed(1)} CPU s, ${r.rssMB.toFixed(0)} MB peak RSS (${procs.length} processes)`);
+    return r;
   } finally {
     await endChild(child);
   }

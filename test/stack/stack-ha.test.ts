@@ -73,3 +73,10 @@ test('one member killed -9: a CRITICAL line still reaches chat through the clust
   await evals(4);
   assert.equal(firing().length, 1, JSON.stringify(firing()));
 });
+
+test('stack down stops every component, nginx before the members and the store after them', async () => {
+  const down = await stackDown(dir);
+  assert.deepEqual(down.map((c) => c.name), ['promtail', 'nginx', 'loki', 'loki', 'loki', 'store', 'alertmanager', 'relay']);
+  assert.deepEqual(down.filter((c) => c.was === 'stopped').length, 7, 'all but the member killed before');
+  assert.ok(readdirSync(stack.ha!.bucketDirs[0]!).length > 0, 'the bucket folder is kept');
+});
