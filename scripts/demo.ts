@@ -142,7 +142,8 @@ async function main(): Promise<void> {
     }
 
     say('Waiting for the alert in chat (Loki ruler → Alertmanager → imom relay → chat)...');
-    const msg = await waitFor(() => chat.delivered('/ops').find((r) => (r.json as { alertname?: string; check?: string }).alertname === 'CheckError'), 120_000, 'the chat message');
+    // HA: the rule group may have been loki-2's; the others take it once its heartbeats are 30 s old.
+    const msg = await waitFor(() => chat.delivered('/ops').find((r) => (r.json as { alertname?: string; check?: string }).alertname === 'CheckError'), HA ? 240_000 : 120_000, 'the chat message');
     const m = msg.json as { summary: string; severity: string; host: string; check: string; lines: { line: string }[]; explore_url: string | null; status: string };
     say(`The chat message (as the chat service received it), ${((msg.at - lineAt) / 1000).toFixed(1)}s after the line was written (${((msg.at - brokeAt) / 1000).toFixed(1)}s after the fault):`);
     show(`[${m.severity.toUpperCase()}] ${m.summary}  (${m.status})`);
