@@ -41,17 +41,15 @@
 import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
-import { stackDown, stackUp, type StackState } from '../agent/src/stack/stack.js';
+import { stackDown, stackUp, type StackState, type StackUpOptions } from '../agent/src/stack/stack.js';
 import { logFileTimestamp } from '../agent/src/core/format.js';
 import { startAlertmanager, type AlertmanagerHandle } from '../test/harness/alertmanager.js';
 import { startChat, type ChatServer } from '../test/harness/chat.js';
 import { waitForCount } from '../test/harness/loki.js';
 import { freePorts, REPO_ROOT, removeDir, sleep, tempDir } from '../test/harness/proc.js';
 
-type Variant = 'ours' | 'ha' | 'defaults';
-const VARIANTS: readonly Variant[] = ['ours', 'ha', 'defaults'];
+type Variant = string;
 const AM_035 = join(REPO_ROOT, '.cache', 'bin', 'alertmanager-0.35');
-const ISOLATED = 5;
 
 const num = (v: string | undefined, d: number) => (v && Number(v) > 0 ? Number(v) : d);
 
@@ -119,70 +117,63 @@ function percentile(sorted: readonly number[], q: number): number {
 
 const s1 = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : '—');
 
-export async function run(): Promise<void> {
-  const n = num(process.env.IMOM_BENCH_ALERT_FAULTS, 20);
-  const staggerMs = num(process.env.IMOM_BENCH_ALERT_STAGGER_MS, 3_000);
-  const timeoutMs: Record<Variant, number> = {
-    ours: num(process.env.IMOM_BENCH_ALERT_TIMEOUT_S, 120) * 1000,
-    ha: num(process.env.IMOM_BENCH_ALERT_TIMEOUT_S, 120) * 1000,
-    defaults: num(process.env.IMOM_BENCH_ALERT_TIMEOUT_S, 360) * 1000,
-  };
-  const dir = tempDir('bench-alert-latency');
+/** A stack's options; alertmanagerPair: two Alertmanager 0.35 in a gossip cluster instead of the stack's one. */
+export type VariantSetup = Omit<StackUpOptions, 'dir' | 'relay'> & { readonly alertmanagerPair?: boolean };
+
+export interface LatencyStats { got: number[]; p50: number; p95: number; max: number; missing: number; noLine: number }
+
+/**
+ * The measurement itself, for any set of stacks: each variant's stack is started (one after the
+ * other: stackUp probes for free ports) with its options plus a relay posting to
+ * `<chat>/<variant>`, `n` faults are written to all of them at the same instant, `staggerMs`
+ * apart, and each fault's first firing CheckCritical message per variant is timed. Every stack
+ * is stopped before it returns. bench/ha.ts runs it for the single binary and the HA cluster.
+ */
+export async function faultToChat(o: {
+  readonly dir: string;
+  readonly chat: ChatServer;
+  readonly variants: Readonly<Record<Variant, VariantSetup>>;
+  readonly n: number;
+  readonly staggerMs: number;
+  readonly timeoutMs: Readonly<Record<Variant, number>>;
+  /** Checks that get one isolated ERROR line each (between OK lines) before the faults: their notifications are counted. */
+  readonly isolated?: number;
+}): Promise<{ stats: Record<Variant, LatencyStats>; faults: Fault[]; isolatedNotifications: Record<Variant, number> }> {
+  const VARIANTS = Object.keys(o.variants);
+  const { n, staggerMs, timeoutMs, chat } = o;
+  const ISOLATED = o.isolated ?? 0;
   const stacks: Partial<Record<Variant, StackState>> = {};
-  let pair: AlertmanagerHandle[] = [];
-  let chat: ChatServer | undefined;
+  const pairs: AlertmanagerHandle[] = [];
   let cleaned: Promise<void> | undefined;
   const cleanup = () => (cleaned ??= (async () => {
     for (const v of VARIANTS) {
       const s = stacks[v];
       if (s) await stackDown(s.dir).catch((e: unknown) => process.stderr.write(`stack down ${v}: ${String(e)}\n`));
     }
-    await Promise.allSettled(pair.map((a) => a.stop()));
-    await chat?.stop().catch(() => undefined);
-    removeDir(dir);
+    await Promise.allSettled(pairs.map((a) => a.stop()));
   })());
   const onSignal = (sig: NodeJS.Signals) => { void cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143)); };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-
   try {
-    if (!existsSync(AM_035)) throw new Error(`${AM_035} not found; run bash scripts/setup/alertmanager.sh`);
-    // The stacks' Alertmanager (stackUp finds it through this variable) is 0.35 too.
-    process.env.IMOM_ALERTMANAGER_BIN = AM_035;
-    chat = await startChat();
-    const config: Record<Variant, { rulesDir: string; alertmanagerConfig: string; lokiEnv: Record<string, string> }> = {
-      ours: { rulesDir: join(REPO_ROOT, 'ruler/rules'), alertmanagerConfig: join(REPO_ROOT, 'ruler/alertmanager.yml'), lokiEnv: {} },
-      ha: { rulesDir: join(REPO_ROOT, 'ruler/rules'), alertmanagerConfig: join(REPO_ROOT, 'ruler/alertmanager.yml'), lokiEnv: {} },
-      defaults: {
-        rulesDir: defaultRules(join(dir, 'rules-defaults')),
-        alertmanagerConfig: defaultAlertmanager(join(dir, 'alertmanager-defaults.yml')),
-        lokiEnv: { LOKI_RULER_EVALUATION_INTERVAL: '1m' },
-      },
-    };
-    console.log(`  ${n} faults per variant, one every ${staggerMs} ms, written to every stack at the same instant`);
-    console.log('  ours:     rule group interval 5s; Alertmanager 0.35 critical route group_wait 1s, group_interval 10s');
-    console.log('  ha:       as ours, on two Alertmanager 0.35 in a cluster, one relay (its dedupe makes each state change one message)');
-    console.log('  defaults: no group interval, LOKI_RULER_EVALUATION_INTERVAL=1m (Loki default); Alertmanager defaults group_wait 30s, group_interval 5m');
-
-    // One after the other: stackUp picks free ports by probing, so two at once could pick the same one.
     const t0 = Date.now();
     for (const v of VARIANTS) {
-      const stackDir = join(dir, `stack-${v}`);
-      let ha: { alertmanager: false; lokiEnv: Record<string, string>; port: number } | undefined;
-      if (v === 'ha') {
+      const { alertmanagerPair, ...setup } = o.variants[v]!;
+      const stackDir = join(o.dir, `stack-${v}`);
+      let pair: { lokiEnv: Record<string, string>; port: number } | undefined;
+      if (alertmanagerPair) {
         const [relayPort] = (await freePorts(1)) as [number];
-        pair = await haPair(relayPort, join(stackDir, 'relay.token'));
-        ha = { alertmanager: false, lokiEnv: { LOKI_ALERTMANAGER_URL: pair.map((a) => a.url).join(',') }, port: relayPort };
+        const members = await haPair(relayPort, join(stackDir, 'relay.token'));
+        pairs.push(...members);
+        pair = { lokiEnv: { LOKI_ALERTMANAGER_URL: members.map((a) => a.url).join(',') }, port: relayPort };
       }
       stacks[v] = await stackUp({
-        dir: stackDir,
-        rulesDir: config[v].rulesDir,
-        alertmanager: ha ? false : true,
-        alertmanagerConfig: config[v].alertmanagerConfig,
-        labels: { env: `bench-${v}`, host: 'bench.example.com' },
-        lokiEnv: { ...config[v].lokiEnv, ...ha?.lokiEnv },
         readyTimeoutMs: 180_000,
-        relay: { ...(ha ? { port: ha.port } : {}), targets: [{ name: 'chat', type: 'webhook', url: `${chat.url}/${v}`, send_resolved: false }] },
+        ...setup,
+        ...(pair ? { alertmanager: false, lokiEnv: { ...setup.lokiEnv, ...pair.lokiEnv } } : {}),
+        dir: stackDir,
+        labels: { env: `bench-${v}`, host: 'bench.example.com' },
+        relay: { ...(pair ? { port: pair.port } : {}), targets: [{ name: 'chat', type: 'webhook', url: `${chat.url}/${v}`, send_resolved: false }] },
       });
     }
     console.log(`  stacks up in ${s1(Date.now() - t0)}`);
@@ -190,8 +181,7 @@ export async function run(): Promise<void> {
     const checks = Array.from({ length: n }, (_, i) => `redis_f${String(i).padStart(2, '0')}`);
     const isolated = Array.from({ length: ISOLATED }, (_, i) => `redis_i${String(i).padStart(2, '0')}`);
     const file = (v: Variant, check: string) => join(stacks[v]!.promtail!.checkLogDir, `${check}.log`);
-    const lokiUrl = (v: Variant) => stacks[v]!.components.find((c) => c.name === 'loki')!.url;
-
+    const lokiUrl = (v: Variant) => stacks[v]!.ha?.entry ?? stacks[v]!.components.find((c) => c.name === 'loki')!.url;
     // Warm-up: one OK line per check file, as a running agent would have written; wait until
     // Loki has every one, so Promtail tails all files before the first fault.
     for (const v of VARIANTS) {
@@ -205,10 +195,10 @@ export async function run(): Promise<void> {
     // One isolated bad line per isolated check (a timeout), OK again 5 s later, as a 5 s check would.
     const isolatedLine = (state: 'bad' | 'ok', i: number) => `${logFileTimestamp(new Date(), 'local')} | ${state === 'bad' ? `Status=ERROR, Node=127.0.0.1:${8000 + i}, Error=timeout after 5s` : `Status=OK, Node=127.0.0.1:${8000 + i}, Role=master`}\n`;
     for (const v of VARIANTS) for (const [i, c] of isolated.entries()) appendFileSync(file(v, c), isolatedLine('bad', i));
-    await sleep(5_000);
+    if (ISOLATED > 0) await sleep(5_000);
     for (const v of VARIANTS) for (const [i, c] of isolated.entries()) appendFileSync(file(v, c), isolatedLine('ok', i));
     // Loki has every isolated ERROR line: a 0 below is the rules' verdict, not lines still in flight.
-    await Promise.all(VARIANTS.map((v) => waitForCount(lokiUrl(v), '{job="imom", check=~"redis_i.+", level="ERROR"}', ISOLATED, { timeoutMs: 60_000 })));
+    if (ISOLATED > 0) await Promise.all(VARIANTS.map((v) => waitForCount(lokiUrl(v), '{job="imom", check=~"redis_i.+", level="ERROR"}', ISOLATED, { timeoutMs: 60_000 })));
 
     // Inject.
     const faults: Fault[] = [];
@@ -227,7 +217,7 @@ export async function run(): Promise<void> {
     }
 
     // Collect: the first delivered firing CheckCritical message per check and variant.
-    const pending = () => faults.flatMap((f) => VARIANTS.filter((v) => f.arrivedAt[v] === undefined && Date.now() - f.writtenAt[v] < timeoutMs[v]).map((v) => [f, v] as const));
+    const pending = () => faults.flatMap((f) => VARIANTS.filter((v) => f.arrivedAt[v] === undefined && Date.now() - f.writtenAt[v]! < (timeoutMs[v] ?? 120_000)).map((v) => [f, v] as const));
     for (;;) {
       for (const v of VARIANTS) {
         for (const r of chat.delivered(`/${v}`)) {
@@ -243,38 +233,85 @@ export async function run(): Promise<void> {
       await sleep(250);
     }
 
-    // Isolated lines: any notification about their checks, over the whole run (≥ the faults' 60 s).
-    const aboutIsolated = (v: Variant) => chat!.delivered(`/${v}`).filter((r) => isolated.includes((r.json as Message)?.check ?? '')).length;
-
     // Report.
-    const stats = {} as Record<Variant, { got: number[]; p50: number; p95: number; max: number; missing: number; noLine: number }>;
+    const stats = {} as Record<Variant, LatencyStats>;
     for (const v of VARIANTS) {
-      const got = faults.filter((f) => f.arrivedAt[v] !== undefined).map((f) => f.arrivedAt[v]! - f.writtenAt[v]).sort((a, b) => a - b);
+      const got = faults.filter((f) => f.arrivedAt[v] !== undefined).map((f) => f.arrivedAt[v]! - f.writtenAt[v]!).sort((a, b) => a - b);
       stats[v] = {
         got, p50: percentile(got, 0.5), p95: percentile(got, 0.95), max: got.length ? got[got.length - 1]! : NaN,
         missing: n - got.length, noLine: faults.filter((f) => f.arrivedAt[v] !== undefined && !f.lineInMessage[v]).length,
       };
     }
-    console.log('');
-    console.log(`  ${'variant'.padEnd(20)} ${'n'.padStart(6)} ${'p50'.padStart(8)} ${'p95'.padStart(8)} ${'max'.padStart(8)}   line in message`);
-    for (const v of VARIANTS) {
-      const s = stats[v];
-      console.log(`  ${v.padEnd(20)} ${`${s.got.length}/${n}`.padStart(6)} ${s1(s.p50).padStart(8)} ${s1(s.p95).padStart(8)} ${s1(s.max).padStart(8)}   ${s.got.length - s.noLine}/${s.got.length}`);
-    }
-    const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(1)}×` : '—');
-    console.log(`  ${'ratio defaults/ours'.padEnd(27)} ${ratio(stats.defaults.p50, stats.ours.p50).padStart(8)} ${ratio(stats.defaults.p95, stats.ours.p95).padStart(8)} ${ratio(stats.defaults.max, stats.ours.max).padStart(8)}`);
-    console.log(`  ${'ratio defaults/ha'.padEnd(27)} ${ratio(stats.defaults.p50, stats.ha.p50).padStart(8)} ${ratio(stats.defaults.p95, stats.ha.p95).padStart(8)} ${ratio(stats.defaults.max, stats.ha.max).padStart(8)}`);
-    for (const v of VARIANTS) {
-      console.log(`  ${v} latencies in injection order (s): ${faults.map((f) => (f.arrivedAt[v] === undefined ? '—' : ((f.arrivedAt[v]! - f.writtenAt[v]) / 1000).toFixed(1))).join(' ')}${stats[v].missing ? `; ${stats[v].missing} not received within ${timeoutMs[v] / 1000} s` : ''}`);
-    }
-    console.log(`  notifications for ${ISOLATED} isolated ERROR lines (target 0): ${VARIANTS.map((v) => `${v} ${aboutIsolated(v)}`).join(', ')}`);
-    for (const v of ['ours', 'ha'] as const) {
-      const ok = stats[v].missing === 0 && stats[v].p95 < 10_000 && aboutIsolated(v) === 0;
-      console.log(`  target with ${v} (p95 < 10 s, 0 for isolated lines): ${ok ? 'met' : 'NOT met'} (${s1(stats[v].p95)}${stats[v].missing ? `, ${stats[v].missing} missing` : ''}, ${aboutIsolated(v)} isolated)`);
-    }
+    // Isolated lines: any notification about their checks, over the whole run (≥ the faults' 60 s).
+    const isolatedNotifications = {} as Record<Variant, number>;
+    for (const v of VARIANTS) isolatedNotifications[v] = chat.delivered(`/${v}`).filter((r) => isolated.includes((r.json as Message)?.check ?? '')).length;
+    return { stats, faults, isolatedNotifications };
   } finally {
     await cleanup();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+export async function run(): Promise<void> {
+  const n = num(process.env.IMOM_BENCH_ALERT_FAULTS, 20);
+  const staggerMs = num(process.env.IMOM_BENCH_ALERT_STAGGER_MS, 3_000);
+  const timeoutMs: Record<Variant, number> = {
+    ours: num(process.env.IMOM_BENCH_ALERT_TIMEOUT_S, 120) * 1000,
+    ha: num(process.env.IMOM_BENCH_ALERT_TIMEOUT_S, 120) * 1000,
+    defaults: num(process.env.IMOM_BENCH_ALERT_TIMEOUT_S, 360) * 1000,
+  };
+  const ISOLATED = 5;
+  const dir = tempDir('bench-alert-latency');
+  let chat: ChatServer | undefined;
+  try {
+    if (!existsSync(AM_035)) throw new Error(`${AM_035} not found; run bash scripts/setup/alertmanager.sh`);
+    // The stacks' Alertmanager (stackUp finds it through this variable) is 0.35 too.
+    process.env.IMOM_ALERTMANAGER_BIN = AM_035;
+    chat = await startChat();
+    console.log(`  ${n} faults per variant, one every ${staggerMs} ms, written to every stack at the same instant`);
+    console.log('  ours:     rule group interval 5s; Alertmanager 0.35 critical route group_wait 1s, group_interval 10s');
+    console.log('  ha:       as ours, on two Alertmanager 0.35 in a cluster, one relay (its dedupe makes each state change one message)');
+    console.log('  defaults: no group interval, LOKI_RULER_EVALUATION_INTERVAL=1m (Loki default); Alertmanager defaults group_wait 30s, group_interval 5m');
+    const shipped = { rulesDir: join(REPO_ROOT, 'ruler/rules'), alertmanager: true, alertmanagerConfig: join(REPO_ROOT, 'ruler/alertmanager.yml'), lokiEnv: {} };
+    const { stats, faults, isolatedNotifications } = await faultToChat({
+      dir, chat, n, staggerMs, timeoutMs, isolated: ISOLATED,
+      variants: {
+        ours: shipped,
+        ha: { ...shipped, alertmanagerPair: true },
+        defaults: {
+          rulesDir: defaultRules(join(dir, 'rules-defaults')), alertmanager: true,
+          alertmanagerConfig: defaultAlertmanager(join(dir, 'alertmanager-defaults.yml')),
+          lokiEnv: { LOKI_RULER_EVALUATION_INTERVAL: '1m' },
+        },
+      },
+    });
+    const VARIANTS = ['ours', 'ha', 'defaults'];
+    latencyTable(stats, n);
+    const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(1)}×` : '—');
+    for (const base of ['ours', 'ha']) {
+      console.log(`  ${`ratio defaults/${base}`.padEnd(27)} ${ratio(stats.defaults!.p50, stats[base]!.p50).padStart(8)} ${ratio(stats.defaults!.p95, stats[base]!.p95).padStart(8)} ${ratio(stats.defaults!.max, stats[base]!.max).padStart(8)}`);
+    }
+    for (const v of VARIANTS) {
+      console.log(`  ${v} latencies in injection order (s): ${faults.map((f) => (f.arrivedAt[v] === undefined ? '—' : ((f.arrivedAt[v]! - f.writtenAt[v]!) / 1000).toFixed(1))).join(' ')}${stats[v]!.missing ? `; ${stats[v]!.missing} not received within ${timeoutMs[v]! / 1000} s` : ''}`);
+    }
+    console.log(`  notifications for ${ISOLATED} isolated ERROR lines (target 0): ${VARIANTS.map((v) => `${v} ${isolatedNotifications[v]}`).join(', ')}`);
+    for (const v of ['ours', 'ha']) {
+      const s = stats[v]!;
+      const ok = s.missing === 0 && s.p95 < 10_000 && isolatedNotifications[v] === 0;
+      console.log(`  target with ${v} (p95 < 10 s, 0 for isolated lines): ${ok ? 'met' : 'NOT met'} (${s1(s.p95)}${s.missing ? `, ${s.missing} missing` : ''}, ${isolatedNotifications[v]} isolated)`);
+    }
+  } finally {
+    await chat?.stop().catch(() => undefined);
+    removeDir(dir);
+  }
+}
+
+/** n, p50, p95, max and "line in message" per variant, one row each. */
+export function latencyTable(stats: Readonly<Record<Variant, LatencyStats>>, n: number): void {
+  console.log('');
+  console.log(`  ${'variant'.padEnd(20)} ${'n'.padStart(6)} ${'p50'.padStart(8)} ${'p95'.padStart(8)} ${'max'.padStart(8)}   line in message`);
+  for (const [v, s] of Object.entries(stats)) {
+    console.log(`  ${v.padEnd(20)} ${`${s.got.length}/${n}`.padStart(6)} ${s1(s.p50).padStart(8)} ${s1(s.p95).padStart(8)} ${s1(s.max).padStart(8)}   ${s.got.length - s.noLine}/${s.got.length}`);
   }
 }

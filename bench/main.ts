@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   push: () => import('./push.js'),
   'alert-latency': () => import('./alert-latency.js'),
   footprint: () => import('./footprint.js'),
+  ha: () => import('./ha.js'),
 };
 
 const names = process.argv.slice(2);

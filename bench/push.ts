@@ -60,7 +60,7 @@ interface Child {
   exited: Promise<void>;
 }
 
-function startChild(args: ChildArgs): Child {
+export function startChild(args: ChildArgs): Child {
   const c = childCommand();
   const proc = spawn(c.cmd, [...c.pre, c.file, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'pipe'] });
   let buf = '';
@@ -87,7 +87,7 @@ function startChild(args: ChildArgs): Child {
   return { proc, started, done, exited };
 }
 
-async function endChild(c: Child): Promise<void> {
+export async function endChild(c: Child): Promise<void> {
   c.proc.stdin!.end();
   const t = setTimeout(() => c.proc.kill('SIGKILL'), 10_000);
   await c.exited;
@@ -104,7 +104,7 @@ function procUsage(pid: number): { cpuS: number; maxRssMB: number } {
 }
 
 /** The shipper process (promtail, otelcol) the harness started in `dir` (its working directory). */
-function pidWithCwd(dir: string, name: string): number {
+export function pidWithCwd(dir: string, name: string): number {
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     try {

@@ -3,6 +3,8 @@
  * and what the operator sees: the log file, syslog, Loki, and the alert in chat.
  * `npm run demo -- --all` adds Kafka, SolrCloud and a Redis Cluster.
  * `npm run demo -- --shipper otelcol` ships the log files with the OpenTelemetry Collector instead of Promtail.
+ * `npm run demo -- --ha` runs it on the HA cluster (loki/loki-ha.yaml: versitygw, three members, nginx),
+ * kills one member with -9 while the agent runs, and counts at the end that no line was lost.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
@@ -13,12 +15,14 @@ import { Rsyslog } from '../test/harness/rsyslog.js';
 import { REPO_ROOT, removeDir, tempDir, waitFor } from '../test/harness/proc.js';
 import { startChat } from '../test/harness/chat.js';
 import { pairChecks, writeConfig } from '../test/harness/cli.js';
-import { queryRange } from '../test/harness/loki.js';
+import { queryAll, queryRange } from '../test/harness/loki.js';
+import { linesIn } from '../test/promtail/util.js';
 import { stackDown, stackUp, type Shipper } from '../agent/src/stack/stack.js';
 
 const INTERVAL_S = 5;
 const HOST = 'demo-host';
 const ALL = process.argv.includes('--all');
+const HA = process.argv.includes('--ha');
 const SHIPPER = shipperOf(process.argv);
 function shipperOf(argv: readonly string[]): Shipper {
   const i = argv.indexOf('--shipper');
@@ -77,19 +81,20 @@ async function main(): Promise<void> {
   const dir = tempDir('demo');
   say(`iMom demo in ${dir}`);
   say('Starting real servers on loopback: MariaDB primary + replica (replicating), Redis master + replica, rsyslogd,');
-  say(`and the pipeline: Loki (ruler on ruler/rules), ${SHIPPER_NAME}, Alertmanager, the chat relay, and a local stand-in for chat`);
+  say(`and the pipeline: ${HA ? 'the HA Loki cluster (versitygw, three members with RF 3, nginx; rules loaded into the ruler bucket)' : 'Loki (ruler on ruler/rules)'}, ${SHIPPER_NAME}, Alertmanager, the chat relay, and a local stand-in for chat`);
   const chat = await startChat();
   const [mysql, redis, syslog, stack] = await Promise.all([
     ReplicationPair.start(), RedisPair.start(), Rsyslog.start(),
     stackUp({
-      dir: join(dir, 'stack'), labels: { env: 'demo', host: HOST }, lokiEnv: { LOKI_RULER_POLL_INTERVAL: '2s' }, shipper: SHIPPER,
+      dir: join(dir, 'stack'), labels: { env: 'demo', host: HOST }, lokiEnv: { LOKI_RULER_POLL_INTERVAL: '2s' }, shipper: SHIPPER, ha: HA,
       relay: { grafanaUrl: 'http://127.0.0.1:3000', targets: [{ name: 'ops-chat', type: 'webhook', url: `${chat.url}/ops`, send_resolved: true }] },
     }),
   ]);
   const logDir = stack.promtail!.checkLogDir;
   const cleanups = [() => chat.stop(), () => stackDown(stack.dir), () => syslog.stop(), () => redis.stop(), () => mysql.stop()];
   show(`MariaDB primary ${mysql.primary.address}, replica ${mysql.replica.address}; Redis master ${redis.master.address}, replica ${redis.replica.address}`);
-  for (const c of stack.components) show(`${c.name.padEnd(12)} ${c.url}  (log: ${c.logFile})`);
+  for (const c of stack.components) show(`${(c.instance ?? c.name).padEnd(12)} ${c.url}  (log: ${c.logFile})`);
+  const loki = stack.ha?.entry ?? stack.components.find((c) => c.name === 'loki')!.url;
 
   let agent: ChildProcess | undefined;
   try {
@@ -106,6 +111,12 @@ async function main(): Promise<void> {
       return collected.filter(pred).length >= n ? collected.splice(0) : undefined;
     }, 30_000, what);
     (await collect(() => true, 8, 'two healthy cycles')).forEach(show);
+
+    if (HA) {
+      const victim = stack.components.find((c) => c.instance === 'loki-2')!;
+      say(`Killing Loki member loki-2 (pid ${victim.pid}) with -9; the cluster goes on with two (RF 3: every stream is on all three)`);
+      process.kill(victim.pid, 'SIGKILL');
+    }
 
     if (ALL) {
       const { heavyDemo } = await import('./demo-heavy.js');
@@ -124,7 +135,6 @@ async function main(): Promise<void> {
     say('The same ERROR/CRITICAL lines in syslog (tagged <check>_check, as logger(1) wrote them), as rsyslogd received them:');
     sys.slice(0, 2).forEach(show);
 
-    const loki = stack.components.find((c) => c.name === 'loki')!.url;
     for (const q of [`{job="imom", env="demo", level=~"ERROR|CRITICAL"}`, `{job="imom", host="${HOST}", check="mysql", level="ERROR"} |= "Slave_SQL_Running=No"`]) {
       const got = await waitFor(async () => { const r = await queryRange(loki, q, { limit: 4 }); return r.length ? r : undefined; }, 30_000, `Loki: ${q}`);
       say(`In Loki (shipped by ${SHIPPER_NAME}): ${q}`);
@@ -132,7 +142,8 @@ async function main(): Promise<void> {
     }
 
     say('Waiting for the alert in chat (Loki ruler → Alertmanager → imom relay → chat)...');
-    const msg = await waitFor(() => chat.delivered('/ops').find((r) => (r.json as { alertname?: string; check?: string }).alertname === 'CheckError'), 120_000, 'the chat message');
+    // HA: the rule group may have been loki-2's; the others take it once its heartbeats are 30 s old.
+    const msg = await waitFor(() => chat.delivered('/ops').find((r) => (r.json as { alertname?: string; check?: string }).alertname === 'CheckError'), HA ? 240_000 : 120_000, 'the chat message');
     const m = msg.json as { summary: string; severity: string; host: string; check: string; lines: { line: string }[]; explore_url: string | null; status: string };
     say(`The chat message (as the chat service received it), ${((msg.at - lineAt) / 1000).toFixed(1)}s after the line was written (${((msg.at - brokeAt) / 1000).toFixed(1)}s after the fault):`);
     show(`[${m.severity.toUpperCase()}] ${m.summary}  (${m.status})`);
@@ -142,6 +153,18 @@ async function main(): Promise<void> {
     for (const r of chat.delivered('/ops').filter((x) => x !== msg)) {
       const o = r.json as { summary: string; severity: string };
       show(`also: [${o.severity.toUpperCase()}] ${o.summary}, ${((r.at - lineAt) / 1000).toFixed(1)}s after the line`);
+    }
+    if (HA) {
+      agent.kill('SIGTERM');
+      await new Promise((r) => agent!.once('exit', r));
+      const files = readdirSync(logDir).filter((f) => f.endsWith('.log'));
+      const written = files.reduce((n, f) => n + linesIn(join(logDir, f)), 0);
+      const sel = `{job="imom", host="${HOST}"}`;
+      const key = (e: { labels: Record<string, string>; line: string }) => `${e.labels.check}\u0000${e.line}`;
+      let got = await queryAll(loki, sel);
+      got = await waitFor(async () => { got = await queryAll(loki, sel); return got.length >= written ? got : undefined; }, 60_000, 'every line in Loki').catch(() => got);
+      const twice = got.length - new Set(got.map(key)).size;
+      say(`loki-2 was killed -9 at the start: the agent wrote ${written} lines to ${files.join(', ')}; through nginx Loki returns ${got.length}: ${Math.max(0, written - got.length)} lost, ${twice} twice`);
     }
     say('The replica is left broken; stopping everything.');
   } finally {

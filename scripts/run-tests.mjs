@@ -6,6 +6,8 @@
 //
 //   npm test -- mysql redis            files whose path contains one of the words
 //   npm test -- --root test/runner/fixtures   every file under that folder (fixtures included)
+//   npm run test:full                  also the files marked `// test-suite: full` (long fault
+//                                      matrices; `npm test` skips them), i.e. run-tests.mjs --full
 //
 // IMOM_TEST_CONCURRENCY   files at once (2: integration tests start real servers on 2 cores)
 // IMOM_TEST_FILE_TIMEOUT  seconds one file may take before it is killed and failed (900); a file
@@ -30,7 +32,8 @@ const args = process.argv.slice(2);
 const rootAt = args.indexOf('--root');
 const explicitRoot = rootAt >= 0 ? args[rootAt + 1] : undefined;
 if (rootAt >= 0 && !explicitRoot) usage('--root needs a folder');
-const filters = args.filter((_, i) => rootAt < 0 || (i !== rootAt && i !== rootAt + 1));
+const full = args.includes('--full');
+const filters = args.filter((a, i) => a !== '--full' && (rootAt < 0 || (i !== rootAt && i !== rootAt + 1)));
 
 const concurrency = positive('IMOM_TEST_CONCURRENCY', 2);
 const fileLimitMs = positive('IMOM_TEST_FILE_TIMEOUT', 900) * 1000;
@@ -66,7 +69,9 @@ function walk(dir, withFixtures) {
 if (explicitRoot) walk(resolve(root, explicitRoot), true);
 else for (const r of ['agent', 'test', 'ruler', 'scripts', 'bench']) { try { walk(join(root, r), false); } catch { /* folder may not exist yet */ } }
 
-const selected = files.filter((f) => filters.length === 0 || filters.some((w) => f.includes(w)));
+/** A file with the line `// test-suite: full` runs only with --full. */
+const fullOnly = (f) => /^\/\/ test-suite: full$/m.test(readFileSync(join(root, f), 'utf8'));
+const selected = files.filter((f) => (filters.length === 0 || filters.some((w) => f.includes(w))) && (full || !fullOnly(f)));
 if (selected.length === 0) usage('no test files matched');
 
 function readDurations() {

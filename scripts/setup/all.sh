@@ -6,6 +6,6 @@ cd "$(dirname "$0")/../.."
 if ! [ -d node_modules ] || ! [ node_modules/.package-lock.json -nt package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
-for step in apt node loki otelcol alertmanager nfpm maven solr; do
+for step in apt node loki versitygw otelcol alertmanager nfpm maven solr; do
   if [ -f "scripts/setup/$step.sh" ]; then bash "scripts/setup/$step.sh"; fi
 done

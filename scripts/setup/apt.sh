@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests and the demo run for real (openssl: the Kafka harness
+# Installs the Debian packages the tests and the demo run for real (nginx: the HA Loki entry point, run
+# as a plain process with its own prefix, loki/nginx-ha.conf; openssl: the Kafka harness
 # unpacks client keys to PEM; rpm and logrotate: test/package inspects the .rpm and rotates the logs).
 # Services are never auto-started: the harness starts its own on loopback.
 set -euo pipefail
-PKGS=(mariadb-server mariadb-client redis-server redis-tools zookeeper prometheus-alertmanager rsyslog openssl rpm logrotate)
+PKGS=(mariadb-server mariadb-client redis-server redis-tools zookeeper prometheus-alertmanager rsyslog openssl rpm logrotate nginx)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

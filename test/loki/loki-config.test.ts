@@ -1,6 +1,7 @@
 /**
- * loki/loki.yaml runs as a real single-binary Loki; loki/loki-s3.yaml passes the real
- * binary's -verify-config for every simple-scalable target.
+ * loki/loki.yaml runs as a real single-binary Loki; loki/loki-ha.yaml passes the real
+ * binary's -verify-config as the main member and as a worker (it runs as a cluster in
+ * loki-ha.test.ts).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,38 +12,43 @@ import { REPO_ROOT, run, tempDir, removeDir, waitFor } from '../harness/proc.js'
 import { countLines, pushStreams, queryRange, series, startLoki, type LokiHandle } from '../harness/loki.js';
 
 const LOKI = requireBinary('loki');
-const S3 = join(REPO_ROOT, 'loki', 'loki-s3.yaml');
+const HA = join(REPO_ROOT, 'loki', 'loki-ha.yaml');
 const DEFAULT = join(REPO_ROOT, 'loki', 'loki.yaml');
 
 // Placeholders only: verify-config parses and validates, it contacts nothing.
-const S3_ENV = {
+const HA_ENV = {
   ...process.env,
-  LOKI_S3_ENDPOINT: 'minio.example.invalid:9000',
+  LOKI_S3_ENDPOINT: 's3.example.invalid:9000',
   LOKI_S3_BUCKET: 'imom-chunks',
   LOKI_S3_RULER_BUCKET: 'imom-ruler',
   LOKI_S3_ACCESS_KEY_ID: 'placeholder-key',
   LOKI_S3_SECRET_ACCESS_KEY: 'placeholder-secret',
-  LOKI_S3_FORCE_PATH_STYLE: 'true',
-  LOKI_MEMBERLIST_JOIN: 'loki-memberlist.example.invalid:7946',
+  LOKI_MEMBERLIST_JOIN: '127.0.0.1:7946, 127.0.0.1:7947, 127.0.0.1:7948',
 };
 
-test('loki-s3.yaml passes -verify-config for all, read, write and backend', async () => {
-  for (const target of ['all', 'read', 'write', 'backend']) {
-    const r = await run(LOKI, ['-config.file', S3, '-config.expand-env=true', `-target=${target}`, '-verify-config'], { env: S3_ENV, allowFail: true });
-    assert.equal(r.code, 0, `target ${target}: ${r.stderr}`);
+test('loki-ha.yaml passes -verify-config as the main compactor and as a worker', async () => {
+  for (const mode of ['main', 'worker']) {
+    const r = await run(LOKI, ['-config.file', HA, '-config.expand-env=true', '-target=all', '-verify-config'], { env: { ...HA_ENV, LOKI_COMPACTOR_MODE: mode }, allowFail: true });
+    assert.equal(r.code, 0, `mode ${mode}: ${r.stderr}`);
     assert.match(r.stderr, /config is valid/);
   }
 });
 
-test('loki-s3.yaml: object storage, 91-day retention by the compactor', async () => {
-  const r = await run(LOKI, ['-config.file', S3, '-config.expand-env=true', '-verify-config', '-print-config-stderr'], { env: S3_ENV });
+test('loki-ha.yaml: object storage, RF 3, 91-day retention by the compactor, 31 days for the query log', async () => {
+  const r = await run(LOKI, ['-config.file', HA, '-config.expand-env=true', '-target=all', '-verify-config', '-print-config-stderr'], { env: HA_ENV });
   const cfg = r.stderr;
   assert.match(cfg, /\n {2}retention_period: 13w\n/, '2184h = 13 weeks = 91 days');
   assert.match(cfg, /\n {2}retention_enabled: true\n/);
+  assert.match(cfg, /retention_stream:\n\s+- period: 31d\n\s+priority: 1\n\s+selector: '\{query="true"\}'\n/);
   assert.match(cfg, /object_store: s3/);
   assert.match(cfg, /bucketnames: imom-chunks/);
-  assert.match(cfg, /endpoint: minio\.example\.invalid:9000/);
+  assert.match(cfg, /bucketnames: imom-ruler/);
+  assert.match(cfg, /endpoint: s3\.example\.invalid:9000/);
+  assert.match(cfg, /replication_factor: 3/);
+  assert.match(cfg, /cluster_label: imom-loki-ha/);
+  assert.match(cfg, /flush_on_shutdown: true/);
   assert.match(cfg, /allow_structured_metadata: true/);
+  assert.ok(!cfg.includes('placeholder-secret'), 'the secret key is not printed');
 });
 
 test('verify-config is strict: an unknown field fails (so the checks above mean something)', async () => {

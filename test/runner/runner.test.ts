@@ -46,3 +46,19 @@ test('a failing file, a hanging file and a passing file: the run ends, names eac
     removeDir(dir);
   }
 });
+
+test('a file marked `// test-suite: full` runs only with --full (npm run test:full)', async () => {
+  const root = `${F}/full`;
+  const dir = tempDir('runner-full');
+  try {
+    const env = { ...process.env, IMOM_TEST_CONCURRENCY: '1', IMOM_TEST_DURATIONS: join(dir, 'durations.json') };
+    const without = await run(process.execPath, [join(REPO_ROOT, 'scripts/run-tests.mjs'), '--root', root], { cwd: REPO_ROOT, allowFail: true, env });
+    assert.equal(without.code, 2, without.stdout + without.stderr);
+    assert.match(without.stderr, /no test files matched/);
+    const withFull = await run(process.execPath, [join(REPO_ROOT, 'scripts/run-tests.mjs'), '--root', root, '--full'], { cwd: REPO_ROOT, allowFail: true, env });
+    assert.equal(withFull.code, 0, withFull.stdout + withFull.stderr);
+    assert.match(withFull.stdout, new RegExp(`^── ${root}/full-only\\.test\\.ts \\([\\d.]+ s\\) ok$`, 'm'));
+  } finally {
+    removeDir(dir);
+  }
+});

@@ -20,7 +20,11 @@ function dirOption(): Option {
 }
 
 function printState(s: StackState, out: NodeJS.WritableStream): void {
-  for (const c of s.components) out.write(`${c.name.padEnd(12)} pid ${String(c.pid).padEnd(8)} ${c.url}\n`);
+  for (const c of s.components) out.write(`${(c.instance ?? c.name).padEnd(12)} pid ${String(c.pid).padEnd(8)} ${c.url}\n`);
+  if (s.ha) {
+    out.write(`entry point ${s.ha.entry} (gRPC 127.0.0.1:${s.ha.grpcPort}), round robin over ${s.ha.members.map((m) => m.id).join(', ')}; ${s.ha.rules} rule groups loaded through the ruler API\n`);
+    out.write(`store buckets: ${s.ha.bucketDirs.join(', ')}\n`);
+  }
   if (s.promtail) {
     out.write(`${s.promtail.shipper ?? 'promtail'} tails ${s.promtail.checkLogDir}/*.log (job=imom), ${s.promtail.consoleLog} (query="false") and ${s.promtail.queryLog} (query="true")\n`);
     const l = s.promtail.labels;
@@ -73,11 +77,12 @@ export const stackCommands: CommandModule = (program: Command) => {
     .option('--chat-webhook <url>', 'start the chat relay too, posting alerts to this generic JSON webhook (Alertmanager is wired to it)')
     .option('--grafana-url <url>', 'Grafana base URL for the Explore links in chat messages')
     .option('--loki-tls-dir <dir>', 'run Loki on mutual TLS (loki/loki-tls.yaml) with the files of <dir>: ca.pem (the CA), loki.pem/loki.key (Loki\'s certificate), client.pem/client.key (the client certificate of Loki\'s own clients, Promtail and the relay)')
+    .option('--ha', 'the HA cluster (loki/loki-ha.yaml): versitygw as the S3 store, three Loki members, nginx as the entry point on the Loki ports')
     .option('--json', 'print the state as JSON')
     .action(action(async (o: {
       dir: string; lokiPort?: number; lokiGrpcPort?: number; promtailPort?: number; otelcolPort?: number; alertmanagerPort?: number; promtail: boolean; alertmanager: boolean;
       shipper: Shipper; lokiConfig?: string; promtailConfig?: string; otelcolConfig?: string; alertmanagerConfig?: string; rules?: string; env: string; host?: string; app: string; appHost?: string;
-      server?: string; checkLogDir?: string; consoleLog?: string; queryLog?: string; json?: boolean; chatWebhook?: string; grafanaUrl?: string; lokiTlsDir?: string;
+      server?: string; checkLogDir?: string; consoleLog?: string; queryLog?: string; json?: boolean; chatWebhook?: string; grafanaUrl?: string; lokiTlsDir?: string; ha?: boolean;
     }) => {
       const s = await stackUp({
         dir: o.dir,
@@ -89,6 +94,7 @@ export const stackCommands: CommandModule = (program: Command) => {
         paths: { checkLogDir: o.checkLogDir, consoleLog: o.consoleLog, queryLog: o.queryLog },
         relay: o.chatWebhook ? { grafanaUrl: o.grafanaUrl, targets: [{ name: 'chat', type: 'webhook', url: o.chatWebhook, send_resolved: true }] } : undefined,
         ...(o.lokiTlsDir ? { lokiTls: lokiTlsFromDir(o.lokiTlsDir) } : {}),
+        ...(o.ha ? { ha: true } : {}),
       });
       if (o.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
       else {
@@ -115,15 +121,19 @@ export const stackCommands: CommandModule = (program: Command) => {
     .addOption(dirOption())
     .option('--json', 'print as JSON')
     .action(action(async (o: { dir: string; json?: boolean }) => {
-      const { state, components } = await stackStatus(o.dir);
-      if (o.json) process.stdout.write(JSON.stringify({ dir: o.dir, components }, null, 2) + '\n');
+      const { state, components, ring } = await stackStatus(o.dir);
+      if (o.json) process.stdout.write(JSON.stringify({ dir: o.dir, components, ...(ring ? { ring } : {}) }, null, 2) + '\n');
       else if (!state) process.stdout.write(`no stack recorded in ${o.dir} (imom stack up --dir ${o.dir})\n`);
       else {
         for (const c of components) {
           const st = !c.running ? 'not running' : c.ready ? 'ready' : 'not ready';
           process.stdout.write(`${c.name.padEnd(12)} pid ${String(c.pid).padEnd(8)} ${c.url.padEnd(24)} ${st.padEnd(11)} (${c.detail})\n`);
         }
+        if (state.ha) process.stdout.write(`entry point  ${state.ha.entry} (gRPC 127.0.0.1:${state.ha.grpcPort})\n`);
+        if (typeof ring === 'string') process.stdout.write(`ring         unknown (${ring})\n`);
+        else for (const m of ring ?? []) process.stdout.write(`ring         ${m.id.padEnd(10)} ${m.state}${m.unhealthy ? ' (unhealthy: no heartbeat for over 1 min)' : ''} ${m.address}\n`);
       }
-      return state && components.every((c) => c.ready) ? EXIT.OK : EXIT.PROBLEM;
+      const ringOk = ring === undefined || (typeof ring !== 'string' && ring.every((m) => m.state === 'ACTIVE' && !m.unhealthy));
+      return state && components.every((c) => c.ready) && ringOk ? EXIT.OK : EXIT.PROBLEM;
     }));
 };

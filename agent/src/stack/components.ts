@@ -64,7 +64,7 @@ function lokiTlsEnv(t: LokiTlsFiles): Record<string, string> {
 }
 
 /** The absolute data folder, created. */
-function dataFolder(dir: string): string {
+export function dataFolder(dir: string): string {
   const d = resolve(dir);
   mkdirSync(d, { recursive: true });
   return d;
@@ -74,7 +74,7 @@ function dataFolder(dir: string): string {
  * Loki and Promtail share their command line (-config.file with ${VAR} expansion) and
  * run in their data folder, logging to <dataDir>/<name>.log unless told otherwise.
  */
-function expandEnvSpec(name: 'loki' | 'promtail', dataDir: string, defaultConfig: string, env: Record<string, string>,
+export function expandEnvSpec(name: 'loki' | 'promtail', dataDir: string, defaultConfig: string, env: Record<string, string>,
   o: { readonly configFile?: string; readonly extraArgs?: readonly string[]; readonly logFile?: string }): ProcSpec {
   return {
     name,
@@ -267,7 +267,7 @@ export function relaySpec(o: RelaySpecOptions): ProcSpec {
 }
 
 /** The readiness endpoint of each component. */
-export const READY_PATH: Record<string, string> = { loki: '/ready', promtail: '/ready', otelcol: '/', alertmanager: '/-/ready', relay: '/healthz' };
+export const READY_PATH: Record<string, string> = { loki: '/ready', promtail: '/ready', otelcol: '/', alertmanager: '/-/ready', relay: '/healthz', store: '/health', nginx: '/nginx-health' };
 
 export interface Readiness {
   readonly ready: boolean;

@@ -26,7 +26,7 @@ export function repoRoot(): string {
   }
 }
 
-export type BinaryName = 'loki' | 'promtail' | 'alertmanager' | 'otelcol';
+export type BinaryName = 'loki' | 'promtail' | 'alertmanager' | 'otelcol' | 'versitygw' | 'nginx';
 
 const CANDIDATES: Record<BinaryName, string[]> = {
   loki: ['loki'],
@@ -34,9 +34,14 @@ const CANDIDATES: Record<BinaryName, string[]> = {
   alertmanager: ['prometheus-alertmanager', 'alertmanager'],
   // Our small build (scripts/setup/otelcol.sh), or the upstream contrib package (otelcol/README.md).
   otelcol: ['otelcol-imom', 'otelcol-contrib'],
+  // The HA cluster's store (scripts/setup/versitygw.sh) and entry point (Debian's nginx).
+  versitygw: ['versitygw'],
+  nginx: ['nginx'],
 };
 
-const ENV: Record<BinaryName, string> = { loki: 'IMOM_LOKI_BIN', promtail: 'IMOM_PROMTAIL_BIN', alertmanager: 'IMOM_ALERTMANAGER_BIN', otelcol: 'IMOM_OTELCOL_BIN' };
+const ENV: Record<BinaryName, string> = {
+  loki: 'IMOM_LOKI_BIN', promtail: 'IMOM_PROMTAIL_BIN', alertmanager: 'IMOM_ALERTMANAGER_BIN', otelcol: 'IMOM_OTELCOL_BIN', versitygw: 'IMOM_VERSITYGW_BIN', nginx: 'IMOM_NGINX_BIN',
+};
 
 function executable(p: string): boolean {
   try {
@@ -54,7 +59,8 @@ function executable(p: string): boolean {
 export function findBinary(name: BinaryName): string | undefined {
   const fromEnv = process.env[ENV[name]];
   if (fromEnv) return fromEnv;
-  const dirs = [join(repoRoot(), '.cache', 'bin'), ...(process.env.PATH ?? '').split(delimiter).filter(Boolean)];
+  // /usr/sbin: Debian's nginx is there, outside a normal user's PATH.
+  const dirs = [join(repoRoot(), '.cache', 'bin'), ...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin'];
   for (const dir of dirs) for (const c of CANDIDATES[name]) if (executable(join(dir, c))) return join(dir, c);
   return undefined;
 }
@@ -62,7 +68,7 @@ export function findBinary(name: BinaryName): string | undefined {
 export function requireBinary(name: BinaryName): string {
   const b = findBinary(name);
   if (!b) {
-    const hint = name === 'alertmanager' ? 'apt-get install prometheus-alertmanager'
+    const hint = name === 'alertmanager' ? 'apt-get install prometheus-alertmanager' : name === 'nginx' ? 'apt-get install nginx'
       : name === 'otelcol' ? 'bash scripts/setup/otelcol.sh (builds otelcol-imom into .cache/bin)' : 'npm run setup (builds it into .cache/bin)';
     throw new Error(`${name} not found (looked at $${ENV[name]}, .cache/bin and PATH); ${hint}`);
   }
@@ -73,6 +79,8 @@ export function requireBinary(name: BinaryName): string {
 export const defaults = {
   lokiConfig: () => join(repoRoot(), 'loki', 'loki.yaml'),
   lokiTlsConfig: () => join(repoRoot(), 'loki', 'loki-tls.yaml'),
+  lokiHaConfig: () => join(repoRoot(), 'loki', 'loki-ha.yaml'),
+  nginxHaConfig: () => join(repoRoot(), 'loki', 'nginx-ha.conf'),
   promtailConfig: () => join(repoRoot(), 'promtail', 'promtail.yaml'),
   otelcolConfig: () => join(repoRoot(), 'otelcol', 'otelcol.yaml'),
   rulesDir: () => join(repoRoot(), 'ruler', 'rules'),

@@ -22,13 +22,16 @@ import type { TlsConfig } from '../config/tls.js';
 import { loadTls } from '../core/tls/index.js';
 import { renderAlertmanagerConfig } from '../relay/amconfig.js';
 import { type LokiTlsFiles, alertmanagerSpec, lokiSpec, otelcolSpec, probeReady, promtailSpec, PROMTAIL_NO_FILES, READY_PATH, relaySpec, waitReady } from './components.js';
+import { CHUNKS_BUCKET, HA_MEMBERS, haPlan, loadRules, RULER_BUCKET, ringStatus, type HaPorts, type RingMember } from './ha.js';
 import { defaults } from './paths.js';
 import { pidRuns, spawnProc, stopPid, type Proc, type ProcSpec } from './process.js';
 
 export const STATE_FILE = 'stack.json';
 
 export interface ComponentState {
-  readonly name: 'loki' | 'promtail' | 'otelcol' | 'alertmanager' | 'relay';
+  readonly name: 'loki' | 'promtail' | 'otelcol' | 'alertmanager' | 'relay' | 'store' | 'nginx';
+  /** An HA member's id in the rings (loki-1, loki-2, loki-3); absent for the single binary. */
+  readonly instance?: string;
   readonly pid: number;
   readonly cmd: string;
   readonly args: readonly string[];
@@ -46,6 +49,8 @@ export interface StackState {
   readonly components: readonly ComponentState[];
   /** Loki's client TLS (file paths only) when it runs loki/loki-tls.yaml: status probes with it. */
   readonly lokiTls?: TlsConfig;
+  /** The HA cluster (--ha): nginx is the entry point every client uses; the store's bucket folders. */
+  readonly ha?: { readonly entry: string; readonly grpcPort: number; readonly members: readonly { readonly id: string; readonly url: string }[]; readonly bucketDirs: readonly string[]; readonly rules: number };
   /** Paths the shipper (Promtail, or the collector) tails and the labels it sets, for the operator (and the demo). */
   readonly promtail?: {
     readonly checkLogDir: string; readonly consoleLog: string; readonly queryLog: string; readonly labels: Readonly<Record<string, string>>;
@@ -89,6 +94,11 @@ export interface StackUpOptions {
    * the relay and the readiness probes use for it (CA, client certificate).
    */
   readonly lokiTls?: { readonly files: LokiTlsFiles; readonly client: TlsConfig };
+  /**
+   * The HA cluster of loki/loki-ha.yaml instead of the single binary (ha.ts): versitygw, three
+   * members, nginx on ports.loki / ports.lokiGrpc; the rules are loaded through the ruler API.
+   */
+  readonly ha?: boolean;
 }
 
 const DEFAULT_PORTS = { loki: 3100, lokiGrpc: 9095, promtail: 9080, otelcol: 13133, otelcolMetrics: 8888, alertmanager: 9093, relay: 9097 } as const;
@@ -130,6 +140,11 @@ async function pickPort(preferred: number | undefined, fallback: number, taken: 
     taken.add(fallback);
     return fallback;
   }
+  return freshPort(taken);
+}
+
+/** A kernel-chosen free port not yet given to another component of this stack. */
+async function freshPort(taken: Set<number>): Promise<number> {
   for (;;) {
     const p = await freePort();
     if (!taken.has(p)) {
@@ -161,9 +176,9 @@ function tlsFiles(t: TlsConfig): Record<string, string> {
   return Object.fromEntries(Object.entries({ ca_file: t.ca_file, cert_file: t.cert_file, key_file: t.key_file, server_name: t.server_name }).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
-function record(proc: Proc, spec: ProcSpec, name: ComponentState['name'], port: number, ports: Record<string, number>, scheme = 'http'): ComponentState {
+function record(proc: Proc, spec: ProcSpec, name: ComponentState['name'], port: number, ports: Record<string, number>, scheme = 'http', instance?: string): ComponentState {
   return {
-    name, pid: proc.pid, cmd: spec.cmd, args: spec.args, url: `${scheme}://127.0.0.1:${port}`, readyPath: READY_PATH[name] ?? '/ready',
+    name, ...(instance ? { instance } : {}), pid: proc.pid, cmd: spec.cmd, args: spec.args, url: `${scheme}://127.0.0.1:${port}`, readyPath: READY_PATH[name] ?? '/ready',
     ports, logFile: spec.logFile, startedAt: new Date().toISOString(),
   };
 }
@@ -188,12 +203,13 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
   const components: ComponentState[] = [];
   let promtailInfo: StackState['promtail'];
   const lokiTls = o.lokiTls?.client;
-  const save = () => writeState(dir, { version: 1, dir, components, promtail: promtailInfo, ...(lokiTls ? { lokiTls } : {}) });
+  let haInfo: StackState['ha'];
+  const save = () => writeState(dir, { version: 1, dir, components, promtail: promtailInfo, ...(lokiTls ? { lokiTls } : {}), ...(haInfo ? { ha: haInfo } : {}) });
   /** Spawns a component, records it in the state file, and waits for its readiness endpoint. */
-  const launch = async (spec: ProcSpec, name: ComponentState['name'], port: number, ports: Record<string, number>, acceptBody?: RegExp, tls?: ConnectionOptions): Promise<ComponentState> => {
+  const launch = async (spec: ProcSpec, name: ComponentState['name'], port: number, ports: Record<string, number>, acceptBody?: RegExp, tls?: ConnectionOptions, instance?: string): Promise<ComponentState> => {
     const p = spawnProc(spec, { detach: true });
     started.push(p);
-    const c = record(p, spec, name, port, ports, tls ? 'https' : 'http');
+    const c = record(p, spec, name, port, ports, tls ? 'https' : 'http', instance);
     components.push(c);
     save();
     await waitReady(p, c.url + c.readyPath, timeout, acceptBody, tls);
@@ -225,11 +241,34 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
 
     const grpcPort = await pickPort(o.ports?.lokiGrpc, DEFAULT_PORTS.lokiGrpc, taken);
     const rulesDir = o.rulesDir ?? (existsSync(defaults.rulesDir()) ? defaults.rulesDir() : undefined);
-    const lspec = lokiSpec({
-      dataDir: join(dir, 'loki'), httpPort: lokiPort, grpcPort, configFile: o.lokiConfig, rulesDir, tenant: o.tenant,
-      alertmanagerUrl: amUrl, env: o.lokiEnv, logFile: join(runDir, 'loki.log'), tls: o.lokiTls?.files,
-    });
-    const lokiUrl = (await launch(lspec, 'loki', lokiPort, { http: lokiPort, grpc: grpcPort }, undefined, lokiTls && loadTls(lokiTls).options)).url;
+    let lokiUrl: string;
+    if (o.ha) {
+      if (o.lokiTls) throw new Error('--ha and --loki-tls-dir cannot be combined (loki/loki-ha.yaml has no TLS)');
+      const free = () => freshPort(taken);
+      const ports: HaPorts = {
+        store: await free(), http: lokiPort, grpc: grpcPort,
+        members: await Promise.all(Array.from({ length: HA_MEMBERS }, async () => ({ http: await free(), grpc: await free(), memberlist: await free() }))),
+      };
+      // Fresh keys each time: the store holds plain files, its keys are only between it and Loki.
+      const credentials = { accessKey: `imom-${randomBytes(6).toString('hex')}`, secretKey: randomBytes(24).toString('hex') };
+      const plan = haPlan({ dir, ports, credentials, alertmanagerUrl: amUrl, lokiEnv: o.lokiEnv, lokiConfig: o.lokiConfig, logDir: runDir });
+      await launch(plan.store.spec, 'store', ports.store, { http: ports.store });
+      // The members together: each is ready only once it sees the others ACTIVE in the ring.
+      await Promise.all(plan.members.map((m) => launch(m.spec, 'loki', m.ports.http, { ...m.ports }, undefined, undefined, m.id)));
+      lokiUrl = (await launch(plan.nginx.spec, 'nginx', ports.http, { http: ports.http, grpc: ports.grpc })).url;
+      const rules = rulesDir ? await loadRules(lokiUrl, rulesDir, o.tenant) : [];
+      haInfo = {
+        entry: lokiUrl, grpcPort: ports.grpc, members: plan.members.map((m) => ({ id: m.id, url: m.url })),
+        bucketDirs: [CHUNKS_BUCKET, RULER_BUCKET].map(plan.store.bucketDir), rules: rules.length,
+      };
+      save();
+    } else {
+      const lspec = lokiSpec({
+        dataDir: join(dir, 'loki'), httpPort: lokiPort, grpcPort, configFile: o.lokiConfig, rulesDir, tenant: o.tenant,
+        alertmanagerUrl: amUrl, env: o.lokiEnv, logFile: join(runDir, 'loki.log'), tls: o.lokiTls?.files,
+      });
+      lokiUrl = (await launch(lspec, 'loki', lokiPort, { http: lokiPort, grpc: grpcPort }, undefined, lokiTls && loadTls(lokiTls).options)).url;
+    }
 
     if (relay) {
       const spec = relaySpec({ configFile: relay.configFile, logFile: join(runDir, 'relay.log'), cwd: dir });
@@ -266,7 +305,7 @@ export async function stackUp(o: StackUpOptions): Promise<StackState & { already
         labels: { env: spec.env.IMOM_ENV ?? '', host: spec.env.IMOM_HOST ?? '', app: spec.env.IMOM_APP ?? '', appHost: spec.env.IMOM_APP_HOST ?? '', server: spec.env.IMOM_APP_SERVER ?? '' },
       };
     }
-    const state: StackState = { version: 1, dir, components, promtail: promtailInfo, ...(lokiTls ? { lokiTls } : {}) };
+    const state: StackState = { version: 1, dir, components, promtail: promtailInfo, ...(lokiTls ? { lokiTls } : {}), ...(haInfo ? { ha: haInfo } : {}) };
     writeState(dir, state);
     return state;
   } catch (e) {
@@ -290,7 +329,9 @@ function shipperTlsVars(t: TlsConfig): Record<string, string> {
 export async function stackDown(dir: string, graceMs = 20_000): Promise<{ name: string; pid: number; was: 'stopped' | 'not running' }[]> {
   const state = readState(dir);
   if (!state) return [];
-  const order: readonly ComponentState['name'][] = ['promtail', 'otelcol', 'loki', 'alertmanager', 'relay'];
+  // HA: nginx after the shipper (which flushes through it), the store after the members (each
+  // flushes its chunks there on shutdown).
+  const order: readonly ComponentState['name'][] = ['promtail', 'otelcol', 'nginx', 'loki', 'store', 'alertmanager', 'relay'];
   const comps = [...state.components].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   const out: { name: string; pid: number; was: 'stopped' | 'not running' }[] = [];
   for (const c of comps) {
@@ -314,16 +355,19 @@ export interface ComponentStatus {
   readonly detail: string;
 }
 
-export async function stackStatus(dir: string): Promise<{ state?: StackState; components: ComponentStatus[] }> {
+export async function stackStatus(dir: string): Promise<{ state?: StackState; components: ComponentStatus[]; ring?: RingMember[] | string }> {
   const state = readState(dir);
   if (!state) return { components: [] };
+  let ring: RingMember[] | string | undefined;
+  if (state.ha) ring = await ringStatus(state.ha.entry).catch((e: unknown) => (e as Error).message);
   const components = await Promise.all(state.components.map(async (c): Promise<ComponentStatus> => {
     const running = componentAlive(c);
-    if (!running) return { name: c.name, pid: c.pid, url: c.url, running, ready: false, detail: 'not running' };
+    const name = c.instance ?? c.name;
+    if (!running) return { name, pid: c.pid, url: c.url, running, ready: false, detail: 'not running' };
     const r = await probeReady(c.url + c.readyPath, undefined, c.name === 'loki' && state.lokiTls ? loadTls(state.lokiTls).options : undefined);
     // Promtail is up and waiting for its first file: that is ready for our purposes.
     const ready = r.ready || (c.name === 'promtail' && PROMTAIL_NO_FILES.test(r.detail));
-    return { name: c.name, pid: c.pid, url: c.url, running, ready, detail: r.detail };
+    return { name, pid: c.pid, url: c.url, running, ready, detail: r.detail };
   }));
-  return { state, components };
+  return { state, components, ...(ring ? { ring } : {}) };
 }
