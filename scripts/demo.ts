@@ -83,15 +83,31 @@ async function main(): Promise<void> {
   say('Starting real servers on loopback: MariaDB primary + replica (replicating), Redis master + replica, rsyslogd,');
   say(`and the pipeline: ${HA ? 'the HA Loki cluster (versitygw, three members with RF 3, nginx; rules loaded into the ruler bucket)' : 'Loki (ruler on ruler/rules)'}, ${SHIPPER_NAME}, Alertmanager, the chat relay, and a local stand-in for chat`);
   const chat = await startChat();
-  const [mysql, redis, syslog, stack] = await Promise.all([
+  // Started together; if one fails, the ones that came up are stopped before the demo exits.
+  const [mysqlR, redisR, syslogR, stackR] = await Promise.allSettled([
     ReplicationPair.start(), RedisPair.start(), Rsyslog.start(),
     stackUp({
       dir: join(dir, 'stack'), labels: { env: 'demo', host: HOST }, lokiEnv: { LOKI_RULER_POLL_INTERVAL: '2s' }, shipper: SHIPPER, ha: HA,
       relay: { grafanaUrl: 'http://127.0.0.1:3000', targets: [{ name: 'ops-chat', type: 'webhook', url: `${chat.url}/ops`, send_resolved: true }] },
     }),
   ]);
+  if (mysqlR.status === 'rejected' || redisR.status === 'rejected' || syslogR.status === 'rejected' || stackR.status === 'rejected') {
+    const up = <T>(r: PromiseSettledResult<T>) => (r.status === 'fulfilled' ? r.value : undefined);
+    const stops: (() => Promise<unknown> | undefined)[] = [() => chat.stop(), () => { const st = up(stackR); return st ? stackDown(st.dir) : undefined; }, () => up(syslogR)?.stop(), () => up(redisR)?.stop(), () => up(mysqlR)?.stop()];
+    for (const stop of stops) await Promise.resolve().then(stop).catch(() => undefined);
+    removeDir(dir);
+    throw [mysqlR, redisR, syslogR, stackR].map((r) => (r.status === 'rejected' ? r.reason : undefined)).find((e) => e !== undefined);
+  }
+  const [mysql, redis, syslog, stack] = [mysqlR.value, redisR.value, syslogR.value, stackR.value];
   const logDir = stack.promtail!.checkLogDir;
   const cleanups = [() => chat.stop(), () => stackDown(stack.dir), () => syslog.stop(), () => redis.stop(), () => mysql.stop()];
+  // Once, from the finally below or from an agent that died: the stack's processes are detached.
+  let cleaned: Promise<void> | undefined;
+  const cleanupAll = () => (cleaned ??= (async () => {
+    say('Stopping the servers');
+    for (const c of cleanups) await c().catch(() => undefined);
+    removeDir(dir);
+  })());
   show(`MariaDB primary ${mysql.primary.address}, replica ${mysql.replica.address}; Redis master ${redis.master.address}, replica ${redis.replica.address}`);
   for (const c of stack.components) show(`${(c.instance ?? c.name).padEnd(12)} ${c.url}  (log: ${c.logFile})`);
   const loki = stack.ha?.entry ?? stack.components.find((c) => c.name === 'loki')!.url;
@@ -103,7 +119,11 @@ async function main(): Promise<void> {
     agent = spawn(process.execPath, [join(REPO_ROOT, 'bin/imom.js'), 'agent', '--config', cfg], {
       env: { ...process.env, IMOM_MYSQL_PASSWORD: MONITOR_PASSWORD }, stdio: ['ignore', 'inherit', 'inherit'],
     });
-    agent.once('exit', (code) => { if (code) { process.stderr.write(`demo: the agent exited with ${code}\n`); process.exit(1); } });
+    agent.once('exit', (code) => {
+      if (!code) return;
+      process.stderr.write(`demo: the agent exited with ${code}\n`);
+      void cleanupAll().finally(() => process.exit(1));
+    });
     const tail = new LogTail(logDir);
     const collected: string[] = [];
     const collect = (pred: (l: string) => boolean, n: number, what: string) => waitFor(() => {
@@ -172,9 +192,7 @@ async function main(): Promise<void> {
       agent.kill('SIGTERM');
       await new Promise((r) => agent!.once('exit', r));
     }
-    say('Stopping the servers');
-    for (const c of cleanups) await c().catch(() => undefined);
-    removeDir(dir);
+    await cleanupAll();
     say(`Done in ${((Date.now() - started) / 1000).toFixed(0)}s.`);
   }
 }
