@@ -17,6 +17,10 @@ link_into() {
   ln -s "$2" "$1"
 }
 
+# on_path NAME BIN: where NAME is on PATH, leaving out the clone's own BIN (which links to our
+# builds); empty when it is nowhere else. A binary the machine already has wins over a build.
+on_path() { PATH="$(echo "$PATH" | tr ':' '\n' | grep -vx "$2" | paste -sd:)" command -v "$1" || true; }
+
 # file_pin FILE...: a short hash of files whose content pins a result (a pom, a manifest).
 file_pin() { cat "$@" | sha256sum | cut -c1-12; }
 

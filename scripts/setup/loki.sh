@@ -18,7 +18,7 @@ pin_of() { case $1 in loki) echo "$LOKI_VERSION" ;; promtail) echo "$PROMTAIL_VE
 have() { # a binary on PATH (not our cache) wins, as operators may ship their own
   local name=$1 pin shared onpath
   pin="$(pin_of "$name")"; shared="$(shared_dir "$name" "$pin")"
-  onpath="$(PATH="$(echo "$PATH" | tr ':' '\n' | grep -vx "$BIN" | paste -sd:)" command -v "$name" || true)"
+  onpath="$(on_path "$name" "$BIN")"
   if [ -n "$onpath" ]; then ln -sf "$onpath" "$BIN/$name"; return 0; fi
   # A build this clone made before the shared cache existed is adopted, not rebuilt.
   if [ ! -L "$BIN/$name" ] && [ -x "$BIN/$name" ] && [ "$(cat "$BIN/$name.version" 2>/dev/null)" = "$pin" ] && [ ! -x "$shared/$name" ]; then

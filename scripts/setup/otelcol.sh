@@ -11,7 +11,7 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BIN="$ROOT/.cache/bin"
 MANIFEST="$ROOT/otelcol/builder-config.yaml"
 mkdir -p "$BIN"
-onpath="$(PATH="$(echo "$PATH" | tr ':' '\n' | grep -vx "$BIN" | paste -sd:)" command -v otelcol-imom || true)"
+onpath="$(on_path otelcol-imom "$BIN")"
 if [ -n "$onpath" ]; then ln -sf "$onpath" "$BIN/otelcol-imom"; exit 0; fi
 PIN="$BUILDER_VERSION-$(file_pin "$MANIFEST")"
 SHARED="$(shared_dir otelcol "$PIN")"

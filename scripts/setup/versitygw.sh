@@ -9,7 +9,7 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 . "$ROOT/scripts/setup/cache.sh"
 BIN="$ROOT/.cache/bin"
 mkdir -p "$BIN"
-onpath="$(PATH="$(echo "$PATH" | tr ':' '\n' | grep -vx "$BIN" | paste -sd:)" command -v versitygw || true)"
+onpath="$(on_path versitygw "$BIN")"
 if [ -n "$onpath" ]; then ln -sf "$onpath" "$BIN/versitygw"; exit 0; fi
 SHARED="$(shared_dir versitygw "$VERSITYGW_VERSION")"
 if [ -x "$SHARED/versitygw" ]; then
