@@ -6,10 +6,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { startLokiHa, objectsUnder, type LokiHaHandle, type MemberHandle } from '../../../../test/harness/loki-ha.js';
 import { pushStreams } from '../../../../test/harness/loki.js';
 import { flushFailureLine, lokiCycler, storeErrorLine, type LokiCycler } from '../../../../test/harness/loki-check.js';
 import { removeDir, tempDir, waitFor } from '../../../../test/harness/proc.js';
+import { checkConfig, checkOnce } from '../../../../test/harness/cli.js';
 
 let ha: LokiHaHandle;
 let dir: string;
@@ -22,12 +25,15 @@ const ringOk = (m: MemberHandle) => `Status=OK, Ring_Member=${m.id}, State=ACTIV
 /** A healthy cycle: each member's OK line, and the first member's three ring lines (sorted: members run concurrently). */
 const healthy = () => [...ha.members.map(okLine), ...ha.members.map(ringOk)].sort();
 const sorted = async () => (await check.cycle()).sort();
+/** `imom check --once` over the three members, as an operator would run it (config and state under dir/once). */
+const once = () => checkOnce(checkConfig(join(dir, 'once'), `  loki:\n    - name: logs\n      url: [${ha.members.map((m) => m.url).join(', ')}]`));
 const secs = (t0: number) => ((Date.now() - t0) / 1000).toFixed(1);
 
 before(async () => {
   dir = tempDir('loki-check-ha');
   ha = await startLokiHa();
   check = await lokiCycler(dir, { url: ha.members.map((m) => m.url) });
+  mkdirSync(join(dir, 'once'));
   console.log(`cluster up in ${secs(started)} s`);
 });
 
@@ -41,6 +47,9 @@ after(async () => {
 test('healthy: an OK line per member with Ring_Members=3, Ring_Active=3, and the ring once, from the first member', async () => {
   assert.deepEqual(await sorted(), healthy());
   assert.deepEqual(await sorted(), healthy(), 'a second healthy cycle: the same lines, no counter line');
+  const r = await once();
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual([...r.lines].sort(), healthy());
 });
 
 test('a member killed with -9: unreachable; a live member reports it UNHEALTHY once its heartbeat is older than heartbeat_timeout (1m); restarted: OK again', { timeout: 300_000 }, async () => {
@@ -52,6 +61,9 @@ test('a member killed with -9: unreachable; a live member reports it UNHEALTHY o
   await victim.kill();
   const first = await check.cycle();
   assert.ok(first.includes(down), first.join('\n'));
+  const r = await once();
+  assert.equal(r.code, 1, 'a CRITICAL line: exit 1');
+  assert.ok(r.lines.includes(down), r.lines.join('\n'));
   // The ingester ring's heartbeat_timeout is Loki's 1m (loki-ha.yaml sets only the ruler ring's, 30s).
   const cycles: string[][] = [];
   const seen = await waitFor(async () => {
