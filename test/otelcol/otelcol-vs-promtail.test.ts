@@ -18,6 +18,7 @@ import { REPO_ROOT, removeDir, tempDir } from '../harness/proc.js';
 import { instantQuery, queryAll, startLoki, startPromtail, waitForCount, type LogEntry, type LokiHandle, type PromtailHandle } from '../harness/loki.js';
 import { startOtelcol, type OtelcolHandle } from '../harness/otelcol.js';
 import { checkLine, springLine } from '../promtail/util.js';
+import { expandVars } from '../../agent/src/stack/ha.js';
 
 let loki: LokiHandle;
 let promtail: PromtailHandle;
@@ -222,7 +223,9 @@ test('the collector sets exactly Promtail\'s stream labels: no service_name, no 
 
 test('every loki/*.yaml indexes the same OTLP attributes as labels (limits_config.otlp_config as in loki.yaml)', () => {
   const ldir = join(REPO_ROOT, 'loki');
-  const otlpOf = (f: string) => (parse(readFileSync(join(ldir, f), 'utf8')) as { limits_config?: { otlp_config?: unknown } }).limits_config?.otlp_config;
+  // Read as Loki reads it with -config.expand-env (every variable at its default): loki-ha.yaml's
+  // `[${LOKI_MEMBER_ADDRESS:-127.0.0.1}]` is YAML only once expanded.
+  const otlpOf = (f: string) => (parse(expandVars(readFileSync(join(ldir, f), 'utf8'), {})) as { limits_config?: { otlp_config?: unknown } }).limits_config?.otlp_config;
   const want = otlpOf('loki.yaml');
   assert.ok(want, 'loki.yaml has limits_config.otlp_config');
   for (const f of readdirSync(ldir).filter((n) => /\.ya?ml$/.test(n))) assert.deepEqual(otlpOf(f), want, `${f}: limits_config.otlp_config`);
