@@ -28,11 +28,4 @@ if ! ls "$src/ui/app/dist/"* >/dev/null 2>&1; then
   printf '<!doctype html><title>Alertmanager</title><p>Built without the web UI; use the API (/api/v2).</p>\n' > "$src/ui/app/dist/index.html"
 fi
 
-mkdir -p "$shared"
-echo "setup: building alertmanager $ALERTMANAGER_VERSION (first run on this machine only; kept in $shared)" >&2
-start=$SECONDS
-# nice: the build takes minutes of both cores, which test runs on this machine share.
-(cd "$src" && nice -n 10 go build -trimpath -ldflags "-s -w -X github.com/prometheus/common/version.Version=${ALERTMANAGER_VERSION#v}" -o "$shared/alertmanager.tmp" ./cmd/alertmanager)
-mv "$shared/alertmanager.tmp" "$shared/alertmanager"
-link_into "$LINK" "$shared/alertmanager"; echo "$ALERTMANAGER_VERSION" > "$LINK.version"
-echo "setup: built alertmanager in $((SECONDS-start))s" >&2
+go_build_linked alertmanager "$ALERTMANAGER_VERSION" "$src" ./cmd/alertmanager github.com/prometheus/common/version.Version "$shared" "$LINK"

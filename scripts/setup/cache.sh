@@ -37,3 +37,20 @@ go_module_src() {
   rm -rf "$dest.partial"; mkdir -p "$dest.partial"; cp -r "$dir/." "$dest.partial/"; chmod -R u+w "$dest.partial"
   rm -rf "$dest"; mv "$dest.partial" "$dest"
 }
+
+# go_build_linked NAME PIN SRC PKG VERSION_VAR SHARED LINK: builds PKG of the module source SRC into
+# SHARED/NAME (through NAME.tmp, so an interrupted build is never taken for a whole one), with
+# VERSION_VAR (the -X variable the binary prints as its version) set to PIN without its v, then
+# links LINK to it and records PIN in LINK.version.
+go_build_linked() {
+  local name=$1 pin=$2 src=$3 pkg=$4 version_var=$5 shared=$6 link=$7 start
+  mkdir -p "$shared"
+  echo "setup: building $name $pin (first run on this machine only; kept in $shared)" >&2
+  start=$SECONDS
+  # nice: the build takes minutes of both cores, which test runs on this machine share.
+  (cd "$src" && nice -n 10 go build -trimpath -ldflags "-s -w -X $version_var=${pin#v}" -o "$shared/$name.tmp" "$pkg")
+  mv "$shared/$name.tmp" "$shared/$name"
+  link_into "$link" "$shared/$name"; echo "$pin" > "$link.version"
+  echo "setup: built $name in $((SECONDS-start))s" >&2
+}
+

@@ -47,21 +47,14 @@ source_of() {
 }
 
 build() {
-  local name=$1 pin pkg src shared start
+  local name=$1 pin pkg src shared
   pin="$(pin_of "$name")"; shared="$(shared_dir "$name" "$pin")"
   case $name in
     loki) pkg=./cmd/loki ;;
     promtail) pkg=./clients/cmd/promtail ;;
   esac
   src="$(source_of "$pin")"
-  mkdir -p "$shared"
-  echo "setup: building $name $pin (first run on this machine only; kept in $shared)" >&2
-  start=$SECONDS
-  # nice: the build takes minutes of both cores, which test runs on this machine share.
-  (cd "$src" && nice -n 10 go build -trimpath -ldflags "-s -w -X github.com/grafana/loki/v3/pkg/util/build.Version=${pin#v}" -o "$shared/$name.tmp" "$pkg")
-  mv "$shared/$name.tmp" "$shared/$name"
-  link_into "$BIN/$name" "$shared/$name"; echo "$pin" > "$BIN/$name.version"
-  echo "setup: built $name in $((SECONDS-start))s" >&2
+  go_build_linked "$name" "$pin" "$src" "$pkg" github.com/grafana/loki/v3/pkg/util/build.Version "$shared" "$BIN/$name"
 }
 
 need=()

@@ -20,11 +20,4 @@ export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
 
 src="$(shared_dir versitygw-src "$VERSITYGW_VERSION")"
 go_module_src github.com/versity/versitygw "$VERSITYGW_VERSION" "$src"
-mkdir -p "$SHARED"
-echo "setup: building versitygw $VERSITYGW_VERSION (first run on this machine only; kept in $SHARED)" >&2
-start=$SECONDS
-# nice: the build takes minutes of both cores, which test runs on this machine share.
-(cd "$src" && nice -n 10 go build -trimpath -ldflags "-s -w -X main.Version=${VERSITYGW_VERSION#v}" -o "$SHARED/versitygw.tmp" ./cmd/versitygw)
-mv "$SHARED/versitygw.tmp" "$SHARED/versitygw"
-link_into "$BIN/versitygw" "$SHARED/versitygw"; echo "$VERSITYGW_VERSION" > "$BIN/versitygw.version"
-echo "setup: built versitygw in $((SECONDS-start))s" >&2
+go_build_linked versitygw "$VERSITYGW_VERSION" "$src" ./cmd/versitygw main.Version "$SHARED" "$BIN/versitygw"
