@@ -64,6 +64,14 @@ export const instanceBase = {
   timeout: duration.optional().meta({ description: 'Overrides the top-level per-target timeout for this instance' }),
 };
 
+/**
+ * `max_reply_bytes`: the cap on what one reply may hold, defaulting to `defaultBytes`. At least
+ * 1 KiB, so that no cap is too small for a healthy server's smallest answer.
+ */
+export function maxReplyBytes(defaultBytes: number, description: string) {
+  return z.number().int().min(1024).default(defaultBytes).meta({ description });
+}
+
 export function isValidTimeZone(tz: string): boolean {
   if (tz === 'local') return true;
   try {

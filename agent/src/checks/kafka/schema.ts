@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { tlsSchemaWithAliases } from '../../config/tls.js';
-import { duration, hostPort, instanceBase, secret } from '../../config/types.js';
+import { duration, hostPort, instanceBase, maxReplyBytes, secret } from '../../config/types.js';
 
 /**
  * 4 MiB: a Metadata v5 answer costs about 60 bytes per partition with 3 replicas, so this holds
@@ -60,12 +60,7 @@ export const kafkaSchema = z
       .default(1)
       .meta({ description: 'Leader skew (most minus fewest partitions led by one broker of the topic) above this is an ERROR' }),
     mirrors: z.array(mirrorEntry).default([]).meta({ description: 'MirrorMaker 2 flows whose target is this cluster: lag per partition, replication latency, stall' }),
-    max_reply_bytes: z
-      .number()
-      .int()
-      .min(1024)
-      .default(KAFKA_MAX_REPLY_BYTES)
-      .meta({ description: 'The most one broker response may hold, in bytes (4 MiB by default); a larger frame drops the connection and the line says `reply over N bytes`' }),
+    max_reply_bytes: maxReplyBytes(KAFKA_MAX_REPLY_BYTES, 'The most one broker response may hold, in bytes (4 MiB by default); a larger frame drops the connection and the line says `reply over N bytes`'),
     client_id: z.string().min(1).default('imom').meta({ description: 'Kafka client.id the check identifies itself with' }),
     tls: tlsSchemaWithAliases(KAFKA_TLS_ALIASES)
       .optional()

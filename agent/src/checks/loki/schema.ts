@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { httpBaseUrls, httpInstanceRule } from '../../config/http-url.js';
 import { tlsSchema } from '../../config/tls.js';
-import { instanceBase, secret } from '../../config/types.js';
+import { instanceBase, maxReplyBytes, secret } from '../../config/types.js';
 
 /**
  * 8 MiB: the largest of the three answers is /metrics, about 240 KB on a single-binary Loki 3.7.8
@@ -19,12 +19,7 @@ export const lokiSchema = z
     username: z.string().min(1).optional().meta({ description: 'Basic auth user, when a proxy in front of each member asks for it' }),
     password: secret.optional(),
     tls: tlsSchema.optional().meta({ description: 'For https:// URLs: the CA of Loki\'s certificate, a client certificate when Loki asks for one (http_tls_config client_auth_type), min_version…' }),
-    max_reply_bytes: z
-      .number()
-      .int()
-      .min(1024)
-      .default(LOKI_MAX_REPLY_BYTES)
-      .meta({ description: 'The most one HTTP answer body may hold, in bytes (8 MiB by default); past it the connection is dropped and the line says `reply over N bytes`' }),
+    max_reply_bytes: maxReplyBytes(LOKI_MAX_REPLY_BYTES, 'The most one HTTP answer body may hold, in bytes (8 MiB by default); past it the connection is dropped and the line says `reply over N bytes`'),
   })
   .strict()
   .superRefine(httpInstanceRule('Loki member'));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { distinctNodes, hostPort, instanceBase, secret } from '../../config/types.js';
+import { distinctNodes, hostPort, instanceBase, maxReplyBytes, secret } from '../../config/types.js';
 import { tlsFields, tlsPairRule } from '../../config/tls.js';
 
 /** As the mysql client's --ssl-mode (MySQL 5.7.11+), lower-cased. */
@@ -35,12 +35,7 @@ export const mysqlSchema = z
     max_connections_ratio: z.number().gt(0).lte(1).default(0.9).meta({ description: 'ERROR when Threads_connected reaches this share of max_connections (on the primary and every replica)' }),
     allow_writable_replicas: z.boolean().default(false).meta({ description: 'The replicas are writable by design: read_only (and super_read_only) OFF is not an ERROR' }),
     tls: mysqlTlsSchema.optional().meta({ description: 'TLS to every server of the instance (the same keys as Promtail\'s tls_config, plus mode); without it, plaintext' }),
-    max_reply_bytes: z
-      .number()
-      .int()
-      .min(1024)
-      .default(MYSQL_MAX_REPLY_BYTES)
-      .meta({ description: 'The most one run may read from a server, in bytes (1 MiB by default); past it the connection is dropped and the line says `reply over N bytes`' }),
+    max_reply_bytes: maxReplyBytes(MYSQL_MAX_REPLY_BYTES, 'The most one run may read from a server, in bytes (1 MiB by default); past it the connection is dropped and the line says `reply over N bytes`'),
   })
   .strict()
   .superRefine(distinctNodes('master', 'slaves'));

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { tlsSchema } from '../../config/tls.js';
 import { httpBaseUrls, httpInstanceRule, type HttpBaseUrl } from '../../config/http-url.js';
-import { instanceBase, secret } from '../../config/types.js';
+import { instanceBase, maxReplyBytes, secret } from '../../config/types.js';
 
 /** A Solr node's base URL as it is configured and as the lines name it. */
 export type SolrUrl = HttpBaseUrl;
@@ -24,12 +24,7 @@ export const solrSchema = z
     username: z.string().min(1).optional().meta({ description: 'Basic auth user (Solr BasicAuthPlugin)' }),
     password: secret.optional(),
     tls: tlsSchema.optional().meta({ description: 'For https:// URLs: the CA of Solr\'s certificate, a client certificate when Jetty needs one (SOLR_SSL_NEED_CLIENT_AUTH), min_version…' }),
-    max_reply_bytes: z
-      .number()
-      .int()
-      .min(1024)
-      .default(SOLR_MAX_REPLY_BYTES)
-      .meta({ description: 'The most one HTTP answer body may hold, in bytes (4 MiB by default); past it the connection is dropped and the line says `reply over N bytes`' }),
+    max_reply_bytes: maxReplyBytes(SOLR_MAX_REPLY_BYTES, 'The most one HTTP answer body may hold, in bytes (4 MiB by default); past it the connection is dropped and the line says `reply over N bytes`'),
   })
   .strict()
   .superRefine(httpInstanceRule('Solr instance'));

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { maxReplyBytes as replyCap } from '../../config/types.js';
 
 /**
  * 1 MiB: INFO replication of a master with 1,000 replicas is about 80 KB, and CLUSTER NODES of
@@ -8,6 +8,4 @@ import { z } from 'zod';
 export const DEFAULT_MAX_REPLY_BYTES = 1024 * 1024;
 
 /** `max_reply_bytes` of both Redis checks. */
-export const maxReplyBytes = z.number().int().min(1024).default(DEFAULT_MAX_REPLY_BYTES).meta({
-  description: 'The most bytes one reply may take (default 1048576, 1 MiB). A node sending more is dropped, and its line says "reply over N bytes"',
-});
+export const maxReplyBytes = replyCap(DEFAULT_MAX_REPLY_BYTES, 'The most bytes one reply may take (default 1048576, 1 MiB). A node sending more is dropped, and its line says "reply over N bytes"');
